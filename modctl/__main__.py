@@ -1,0 +1,3 @@
+from modctl.cli import main
+
+main()

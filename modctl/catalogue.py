@@ -1,0 +1,62 @@
+"""The stable catalogue of validation codes (`modctl validate --explain CODE`).
+
+Codes never change meaning once released; retired codes are not reused.
+Y: reading YAML, S: JSON Schema, C: modctl.yaml, B: bundles and lists, R: rules, T: test cases.
+"""
+
+from __future__ import annotations
+
+from modctl.findings import Check, Finding, Pointer, Severity
+
+E, W = Severity.ERROR, Severity.WARNING
+
+CHECKS: dict[str, Check] = {
+    c.code: c
+    for c in [
+        Check("Y001", E, "invalid YAML", "The file is not well-formed YAML. Fix the syntax at the reported line and column."),
+        Check("Y002", E, "duplicate key", "A mapping repeats a key. YAML libraries silently keep the last one, which hides mistakes, so modctl refuses it. Remove or rename one of the keys."),
+        Check("Y003", E, "anchor or alias", "Anchors (&name) and aliases (*name) are refused: they make files hard to review and allow alias bombs. Write the value out, or move shared values into a list."),
+        Check("Y004", E, "file too large", "Files over the size limit are refused so a mistaken or hostile file cannot exhaust memory. Split large lists into several files."),
+        Check("Y005", E, "not UTF-8", "modctl reads YAML as UTF-8. Re-save the file with UTF-8 encoding."),
+        Check("Y006", E, "binary file", "The file contains NUL bytes, so it is not YAML text. Remove it from strategies/ or playbooks/."),
+        Check("Y007", E, "empty file", "The file holds no YAML document. Add content or delete the file."),
+        Check("Y008", E, "tab indentation", "YAML forbids tabs for indentation. Indent with spaces."),
+        Check("Y009", E, "non-text key", "Mapping keys must be text. Quote keys such as 1234 or true."),
+        Check("Y010", E, "several documents", "A file must hold exactly one YAML document. Split the documents (separated by ---) into separate files."),
+        Check("Y011", E, "unreadable file", "The file could not be read (permissions, or it vanished). Check the path."),
+        Check("S001", E, "schema violation", "The document does not match its JSON Schema (`modctl schema NAME` prints it). The message names the property and the expectation."),
+        Check("C001", E, "unknown region in wave", "A rollout wave lists a region that `regions` does not declare. Declare the region or remove it from the wave."),
+        Check("C002", E, "region in two waves", "A region may appear in one wave only, or its rollout order would be ambiguous."),
+        Check("C003", E, "bad wave steps", "A wave's steps must be strictly increasing canary weights that end at 100."),
+        Check("C004", E, "gate uses unknown metric", "A gate's numerator or denominator is not among `metrics.names`, so it could never be evaluated."),
+        Check("C005", E, "unknown gate", "`rollout.gates` names a gate that `gates` does not define."),
+        Check("C006", W, "region in no wave", "A declared region is in no rollout wave, so no release can ever reach it."),
+        Check("C007", E, "missing modctl.yaml", "The folder has no modctl.yaml. Run `modctl init` or point --repo at a strategy repository."),
+        Check("B001", E, "bundle.yaml missing", "Every folder under strategies/ is a bundle and needs a bundle.yaml."),
+        Check("B002", E, "bundle name mismatch", "`name` in bundle.yaml must equal the bundle's folder name."),
+        Check("B003", E, "empty bundle", "The bundle has no rules. Add rules under rules/ or remove the bundle."),
+        Check("B004", E, "duplicate list", "Two list files in one bundle declare the same list name."),
+        Check("B005", W, "unused list", "No rule references this list. Remove it or reference it."),
+        Check("B006", E, "region not declared", "A bundle, rule or test names a region that modctl.yaml does not declare, or a rule or test names a region outside its bundle's regions."),
+        Check("B007", W, "stray file", "A file in a bundle folder is not where modctl looks (bundle.yaml, rules/, lists/, tests/). It is ignored."),
+        Check("R001", E, "duplicate rule id", "Rule ids must be unique within a bundle; decisions and hot-patches refer to rules by id."),
+        Check("R002", E, "unknown field", "The condition reads a field that `fields` in modctl.yaml does not declare."),
+        Check("R003", E, "operator does not suit field type", "The operator cannot apply to this field's type (for example `lt` on a string, `contains_any` on a number, `within_distance` on anything but a phash)."),
+        Check("R004", E, "unknown list", "The condition references a list that the bundle does not define."),
+        Check("R005", E, "unknown param", "The condition references a param that the rule's `params` does not declare."),
+        Check("R006", E, "wrong list kind", "The list's kind does not suit its use: contains_any needs keywords (or ids for a string_list field), in/not_in needs ids, within_distance needs hashes, lookup needs a map."),
+        Check("R007", E, "invalid regex", "The `matches` pattern does not compile as a Python regular expression."),
+        Check("R008", E, "catastrophic regex", "The pattern can backtrack exponentially (a repeated group that itself repeats, or a repeated alternation whose branches overlap, as in (a+)+ or (.a|a.)*). One hostile listing could stall moderation. Rewrite it without nested quantifiers."),
+        Check("R009", E, "value does not suit field type", "The literal or param compared with the field has the wrong type (for example a text value for a number field)."),
+        Check("R010", W, "rule not tested", "No test case names this rule in `expect.rules`. Add a test case that shows the rule matching."),
+        Check("R011", W, "unused param", "The rule declares a param no condition references."),
+        Check("T001", E, "test names unknown rule", "A test case's `expect.rules` or `expect.not_rules` names a rule the bundle does not define."),
+        Check("T002", E, "duplicate test name", "Test case names must be unique within a bundle so failures can be told apart."),
+    ]
+}
+
+
+def finding(
+    code: str, path: str, message: str, pointer: Pointer = (), *, at_key: bool = False
+) -> Finding:
+    return Finding(code, CHECKS[code].severity, path, message, pointer, at_key)

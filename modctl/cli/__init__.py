@@ -1,0 +1,10 @@
+"""Command-line interface: thin commands over the core operations."""
+
+from __future__ import annotations
+
+from modctl.cli import init, schema, validate  # noqa: F401  (registers the commands)
+from modctl.cli._app import app
+
+
+def main() -> None:
+    app(prog_name="modctl")

@@ -1,0 +1,27 @@
+"""`modctl schema`: the JSON Schemas, for editors and other tools."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modctl.cli._app import app
+
+
+@app.command("schema")
+def schema_command(
+    name: Annotated[
+        str | None, typer.Argument(help="Schema to print; omit to list them.", show_default=False)
+    ] = None,
+) -> None:
+    """Print one JSON Schema (Draft 2020-12), or list them."""
+    from modctl import schemas
+
+    if name is not None:
+        typer.echo(schemas.text(name), nl=False)
+        return
+    from tabulate import tabulate
+
+    rows = [(key, describes, summary) for key, (describes, summary) in schemas.SCHEMAS.items()]
+    typer.echo(tabulate(rows, headers=["NAME", "DESCRIBES", "SUMMARY"], tablefmt="plain"))

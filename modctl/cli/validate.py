@@ -1,0 +1,81 @@
+"""`modctl validate`: schema and semantic checks, for people and for CI."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modctl.cli._app import app, globals_of
+from modctl.errors import ExitCode
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+@app.command("validate")
+def validate_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders to check (default: the whole repository). A file selects "
+            "its whole bundle, since rules, lists and tests depend on each other.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Format, typer.Option("--format", "--output", "-f", help="Report format.")
+    ] = Format.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    explain: Annotated[
+        str | None,
+        typer.Option("--explain", metavar="CODE", help="Explain a finding code and exit."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Parse every file again; ignore .modctl-cache.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes for parsing (default: CPUs)."),
+    ] = None,
+) -> None:
+    """Check modctl.yaml, bundles and playbooks: schemas, names, types, regexes, regions, waves.
+
+    Exit 0 when clean, 1 when checks fail, 2 on bad usage.
+    """
+    if explain is not None:
+        typer.echo(_explain(explain))
+        return
+    from modctl import formatters
+    from modctl.repo import find_root
+    from modctl.validate import validate
+
+    paths = paths or []
+    start = globals_of(ctx).repo or (paths[0] if paths else Path.cwd())
+    report = validate(find_root(start), paths, use_cache=not no_cache, jobs=jobs)
+    rendered = formatters.FORMATS[output.value](report, strict=strict)
+    if rendered:
+        typer.echo(rendered)
+    if report.failed(strict=strict):
+        raise typer.Exit(int(ExitCode.CHECKS_FAILED))
+
+
+def _explain(code: str) -> str:
+    from modctl.catalogue import CHECKS
+    from modctl.errors import UsageError
+    from modctl.lint.names import suggest
+
+    check = CHECKS.get(code.upper())
+    if check is None:
+        raise UsageError(
+            f"no finding code {code!r}{suggest(code.upper(), CHECKS)} "
+            "(the README lists every code under 'Finding codes')"
+        )
+    return f"{check.code} ({check.severity.value}): {check.title}\n\n{check.explanation}"

@@ -1,0 +1,46 @@
+"""The one error family of modctl; each error knows its exit code (DESIGN.md section 10)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    CHECKS_FAILED = 1
+    USAGE = 2
+    CONFLICT = 3
+    REFUSED = 4
+    INTERNAL = 70
+
+
+class ModctlError(Exception):
+    """An error the user can act on; the message says what is wrong and what to do next."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        if not message:
+            raise ValueError("a ModctlError needs a message")
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(ModctlError):
+    """Bad arguments, unknown names, unreadable or missing input."""
+
+
+class RepoNotFoundError(UsageError):
+    """No modctl.yaml in the given folder or any folder above it."""
+
+
+class GitError(UsageError):
+    """Git is missing, or the folder is not a repository, or a git command failed."""
+
+
+class ConflictError(ModctlError):
+    exit_code = ExitCode.CONFLICT
+
+
+class RefusedError(ModctlError):
+    exit_code = ExitCode.REFUSED

@@ -1,0 +1,112 @@
+"""One renderer per output format of a validation report: text, JSON, GitHub annotations, JUnit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from modctl.findings import Finding, Report, Severity
+
+
+def text(report: Report, *, strict: bool) -> str:
+    lines = [
+        f"{f.path}:{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}"
+        for f in report.findings
+    ]
+    files = len(report.files)
+    if report.findings:
+        lines.append(
+            f"{_plural(report.errors, 'error')}, {_plural(report.warnings, 'warning')} "
+            f"in {_plural(files, 'file')}" + (" (--strict: warnings fail)" if strict else "")
+        )
+    else:
+        lines.append(f"{_plural(files, 'file')} checked, no problems")
+    return "\n".join(lines)
+
+
+def as_json(report: Report, *, strict: bool) -> str:
+    return json.dumps(
+        {
+            "ok": not report.failed(strict=strict),
+            "files": len(report.files),
+            "errors": report.errors,
+            "warnings": report.warnings,
+            "findings": [f.to_dict() for f in report.findings],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def github(report: Report, *, strict: bool) -> str:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    lines = []
+    for f in report.findings:
+        level = "error" if f.severity is Severity.ERROR or strict else "warning"
+        props = ",".join(
+            [
+                f"file={_escape_property(f.path)}",
+                f"line={f.line}",
+                f"col={f.column}",
+                f"title={_escape_property(f'modctl {f.code}')}",
+            ]
+        )
+        lines.append(f"::{level} {props}::{_escape_data(f.message)}")
+    return "\n".join(lines)
+
+
+def junit(report: Report, *, strict: bool) -> str:
+    """JUnit XML: one test case per file checked, failing when the file has findings that fail."""
+    import xml.etree.ElementTree as ET
+
+    by_file: dict[str, list[Finding]] = {path: [] for path in report.files}
+    for f in report.findings:
+        by_file.setdefault(f.path, []).append(f)
+    failing = {
+        path
+        for path, items in by_file.items()
+        if any(f.severity is Severity.ERROR or strict for f in items)
+    }
+    suites = ET.Element("testsuites", name="modctl validate")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="modctl validate",
+        tests=str(len(by_file)),
+        failures=str(len(failing)),
+        errors="0",
+        skipped="0",
+    )
+    for path, items in by_file.items():
+        case = ET.SubElement(suite, "testcase", name=path, classname="modctl.validate")
+        body = "\n".join(f"{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}" for f in items)
+        if path in failing:
+            first = next(f for f in items if f.severity is Severity.ERROR or strict)
+            failure = ET.SubElement(
+                case, "failure", message=f"{first.code} {first.message}", type=first.code
+            )
+            failure.text = body
+        elif items:
+            ET.SubElement(case, "system-out").text = body
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+
+
+FORMATS: dict[str, Callable[..., str]] = {
+    "text": text,
+    "json": as_json,
+    "github": github,
+    "junit": junit,
+}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")

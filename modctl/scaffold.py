@@ -1,0 +1,85 @@
+"""`modctl init`: a ready strategy repository from the reference bundles and playbooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modctl import scm
+from modctl.errors import ModctlError, RefusedError
+
+PRE_COMMIT_CONFIG = """\
+# Validate strategies before every commit: `pip install pre-commit && pre-commit install`.
+# The hook runs the modctl installed on this machine; the README shows how to pin
+# modctl's own hook (id: modctl-validate) from its repository instead.
+repos:
+  - repo: local
+    hooks:
+      - id: modctl-validate
+        name: modctl validate
+        entry: modctl validate
+        language: system
+        files: ^(modctl\\.ya?ml|strategies/.*\\.ya?ml|playbooks/.*\\.ya?ml)$
+        require_serial: true
+"""
+
+
+@dataclass
+class InitResult:
+    root: Path
+    written: list[str] = field(default_factory=list)
+    created_repo: bool = False
+    commit: str | None = None
+
+
+def reference_root() -> Path:
+    """The reference strategy repository: packaged in the wheel, or this source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_reference", here.parent):
+        if (candidate / "modctl.yaml").is_file() and (candidate / "strategies").is_dir():
+            return candidate
+    raise ModctlError(
+        "the reference strategies are missing from this installation; reinstall modctl"
+    )
+
+
+def plan() -> dict[str, bytes]:
+    """Repository path -> content of every file `init` writes."""
+    source = reference_root()
+    files = {"modctl.yaml": (source / "modctl.yaml").read_bytes()}
+    for folder in ("strategies", "playbooks"):
+        for path in sorted((source / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".yaml", ".yml"):
+                files[path.relative_to(source).as_posix()] = path.read_bytes()
+    files[".pre-commit-config.yaml"] = PRE_COMMIT_CONFIG.encode()
+    return files
+
+
+def init(target: Path, *, force: bool = False) -> InitResult:
+    target = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise ModctlError(f"{target} exists and is not a folder")
+    files = plan()
+    existing = sorted(rel for rel in files if (target / rel).exists())
+    if existing and not force:
+        shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        raise RefusedError(
+            f"{len(existing)} file(s) already exist in {target}: {shown}; "
+            "pass --force to overwrite them"
+        )
+    nearest = next(p for p in (target, *target.parents) if p.exists())
+    repo = scm.find_repo(nearest)
+    scm.check_identity(nearest)
+    result = InitResult(target)
+    for rel, content in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        result.written.append(rel)
+    if repo is None:
+        repo = scm.init(target)
+        result.created_repo = True
+    work_tree = Path(str(repo.working_tree_dir)).resolve()
+    paths = [(target / rel).relative_to(work_tree).as_posix() for rel in result.written]
+    result.commit = scm.commit_paths(repo, paths, "Create strategy repository with modctl init")
+    return result

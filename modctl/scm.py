@@ -1,0 +1,82 @@
+"""The door to git for everything but the state branch: repository discovery, init, commits.
+
+Every GitPython error becomes a GitError that says what to check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modctl.errors import GitError
+
+if TYPE_CHECKING:
+    import git
+
+
+def _git() -> Any:
+    try:
+        import git
+    except ImportError as exc:
+        raise GitError(
+            f"git is not available ({str(exc).splitlines()[0]}); install git and make sure it "
+            "is on PATH"
+        ) from None
+    return git
+
+
+def find_repo(path: Path) -> git.Repo | None:
+    """The repository whose work tree holds `path`, or None outside any repository."""
+    git = _git()
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def require_repo(path: Path, command: str) -> git.Repo:
+    repo = find_repo(path)
+    if repo is None:
+        raise GitError(
+            f"`modctl {command}` needs a git repository, and {path} is not inside one; "
+            "run `git init` or `modctl init` first"
+        )
+    return repo
+
+
+def check_identity(path: Path) -> None:
+    """Fail before any write when git could not attribute a commit."""
+    git = _git()
+    try:
+        git.Git(str(path)).var("GIT_AUTHOR_IDENT")
+        git.Git(str(path)).var("GIT_COMMITTER_IDENT")
+    except git.GitCommandError:
+        raise GitError(
+            "git does not know who you are; run `git config --global user.name 'Your Name'` "
+            "and `git config --global user.email you@example.com`"
+        ) from None
+
+
+def init(path: Path) -> git.Repo:
+    git = _git()
+    try:
+        return git.Repo.init(path)
+    except git.GitCommandError as exc:
+        raise GitError(f"git init failed in {path}: {_stderr(exc)}") from None
+
+
+def commit_paths(repo: git.Repo, paths: list[str], message: str) -> str:
+    """Commit exactly `paths` (other staged changes stay staged); return the commit id."""
+    git = _git()
+    try:
+        repo.git.add("--", *paths)
+        repo.git.commit("--quiet", "-m", message, "--", *paths)
+        return str(repo.head.commit.hexsha)
+    except git.GitCommandError as exc:
+        raise GitError(f"git commit failed: {_stderr(exc)}") from None
+
+
+def _stderr(exc: Any) -> str:
+    text = str(getattr(exc, "stderr", "") or exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1].removeprefix("stderr: ").strip("'") if lines else "unknown error"

@@ -1,0 +1,95 @@
+"""`modctl validate`: read the selected files, check schemas and semantics, locate findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modctl import yamlio
+from modctl.catalogue import finding
+from modctl.findings import Finding, Report
+from modctl.lint import bundle as bundle_lint
+from modctl.lint import config as config_lint
+from modctl.model import Config, build_bundle
+from modctl.repo import CONFIG_NAME, Selection, select
+from modctl.sources import Loaded, load_all
+
+
+def validate(
+    root: Path, paths: list[Path] | None = None, *, use_cache: bool = True, jobs: int | None = None
+) -> Report:
+    selection = select(root, paths or [])
+    loaded = load_all(selection.root, selection.files, use_cache=use_cache, jobs=jobs)
+    found = [f for item in loaded.values() for f in item.findings]
+    found += [
+        finding("B007", s.rel, "not bundle.yaml nor under rules/, lists/ or tests/; ignored")
+        for s in selection.stray
+    ]
+    config_doc = loaded[CONFIG_NAME]
+    if config_doc.ok:
+        config = Config.from_data(config_doc.data, CONFIG_NAME)
+        found += config_lint.check(config)
+        for name in selection.bundles:
+            found += _check_bundle(name, selection, loaded, config)
+    report = Report(files=sorted(loaded))
+    report.findings = sorted(_locate(found, loaded), key=Finding.sort_key)
+    return report
+
+
+def _check_bundle(
+    name: str, selection: Selection, loaded: dict[str, Loaded], config: Config
+) -> list[Finding]:
+    docs = [loaded[s.rel] for s in selection.files if s.bundle == name]
+    meta = [d for d in docs if d.source.kind == "bundle"]
+    if not meta:
+        return [
+            finding(
+                "B001",
+                f"strategies/{name}",
+                f"bundle {name!r} has no bundle.yaml; create strategies/{name}/bundle.yaml "
+                f"with `name: {name}`",
+            )
+        ]
+    if not all(d.ok for d in docs):
+        return []  # schema errors first: semantic checks would only repeat them
+    found = []
+    meta_doc = meta[0]
+    if meta_doc.data["name"] != name:
+        found.append(
+            finding(
+                "B002",
+                meta_doc.source.rel,
+                f"name {meta_doc.data['name']!r} differs from the folder name {name!r}",
+                ("name",),
+            )
+        )
+
+    def of(kind: str) -> list[tuple[str, object]]:
+        return [(d.source.rel, d.data) for d in docs if d.source.kind == kind]
+
+    bundle = build_bundle(
+        name,
+        config,
+        (meta_doc.source.rel, meta_doc.data),
+        of("rules"),  # type: ignore[arg-type]
+        of("list"),  # type: ignore[arg-type]
+        of("tests"),  # type: ignore[arg-type]
+    )
+    return found + bundle_lint.check(bundle, config)
+
+
+def _locate(found: list[Finding], loaded: dict[str, Loaded]) -> list[Finding]:
+    maps: dict[str, yamlio.SourceMap | None] = {}
+    out = []
+    for item in found:
+        if item.line:
+            out.append(item)
+            continue
+        if item.path not in maps:
+            doc = loaded.get(item.path)
+            maps[item.path] = (
+                yamlio.SourceMap(doc.raw.decode("utf-8-sig")) if doc and doc.raw else None
+            )
+        source_map = maps[item.path]
+        line, column = source_map.position(item.pointer, key=item.at_key) if source_map else (1, 1)
+        out.append(item.located(line, column))
+    return out
