@@ -34,6 +34,18 @@ class Finding:
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The inverse of to_dict, for a located finding."""
+        return cls(
+            code=data["code"],
+            severity=Severity(data["severity"]),
+            path=data["path"],
+            message=data["message"],
+            line=int(data["line"]),
+            column=int(data["column"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,

@@ -79,7 +79,9 @@ def junit(report: Report, *, strict: bool) -> str:
     )
     for path, items in by_file.items():
         case = ET.SubElement(suite, "testcase", name=path, classname="modctl.validate")
-        body = "\n".join(f"{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}" for f in items)
+        body = "\n".join(
+            f"{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}" for f in items
+        )
         if path in failing:
             first = next(f for f in items if f.severity is Severity.ERROR or strict)
             failure = ET.SubElement(

@@ -45,7 +45,12 @@ class Config:
     def from_data(cls, data: dict[str, Any], path: str = "modctl.yaml") -> Config:
         rollout = data.get("rollout", {})
         waves = tuple(
-            Wave(w["name"], tuple(w["regions"]), tuple(w["steps"]), Origin(path, ("rollout", "waves", i)))
+            Wave(
+                w["name"],
+                tuple(w["regions"]),
+                tuple(w["steps"]),
+                Origin(path, ("rollout", "waves", i)),
+            )
             for i, w in enumerate(rollout.get("waves", []))
         )
         state = data.get("state", {})

@@ -62,7 +62,9 @@ def init(target: Path, *, force: bool = False) -> InitResult:
     files = plan()
     existing = sorted(rel for rel in files if (target / rel).exists())
     if existing and not force:
-        shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        shown = ", ".join(existing[:3]) + (
+            f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        )
         raise RefusedError(
             f"{len(existing)} file(s) already exist in {target}: {shown}; "
             "pass --force to overwrite them"

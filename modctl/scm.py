@@ -27,11 +27,12 @@ def _git() -> Any:
 
 def find_repo(path: Path) -> git.Repo | None:
     """The repository whose work tree holds `path`, or None outside any repository."""
-    git = _git()
+    gitlib = _git()
     try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        repo: git.Repo = gitlib.Repo(path, search_parent_directories=True)
+    except (gitlib.InvalidGitRepositoryError, gitlib.NoSuchPathError):
         return None
+    return repo
 
 
 def require_repo(path: Path, command: str) -> git.Repo:
@@ -46,11 +47,11 @@ def require_repo(path: Path, command: str) -> git.Repo:
 
 def check_identity(path: Path) -> None:
     """Fail before any write when git could not attribute a commit."""
-    git = _git()
+    gitlib = _git()
     try:
-        git.Git(str(path)).var("GIT_AUTHOR_IDENT")
-        git.Git(str(path)).var("GIT_COMMITTER_IDENT")
-    except git.GitCommandError:
+        gitlib.Git(str(path)).var("GIT_AUTHOR_IDENT")
+        gitlib.Git(str(path)).var("GIT_COMMITTER_IDENT")
+    except gitlib.GitCommandError:
         raise GitError(
             "git does not know who you are; run `git config --global user.name 'Your Name'` "
             "and `git config --global user.email you@example.com`"
@@ -58,21 +59,27 @@ def check_identity(path: Path) -> None:
 
 
 def init(path: Path) -> git.Repo:
-    git = _git()
+    gitlib = _git()
     try:
-        return git.Repo.init(path)
-    except git.GitCommandError as exc:
+        repo: git.Repo = gitlib.Repo.init(path)
+    except gitlib.GitCommandError as exc:
         raise GitError(f"git init failed in {path}: {_stderr(exc)}") from None
+    return repo
 
 
-def commit_paths(repo: git.Repo, paths: list[str], message: str) -> str:
-    """Commit exactly `paths` (other staged changes stay staged); return the commit id."""
-    git = _git()
+def commit_paths(repo: git.Repo, paths: list[str], message: str) -> str | None:
+    """Commit exactly `paths` (other staged changes stay staged); return the commit id, or
+    None when they are already committed as they are."""
+    gitlib = _git()
     try:
         repo.git.add("--", *paths)
+        if repo.head.is_valid() and not repo.git.diff(
+            "--cached", "--name-only", "HEAD", "--", *paths
+        ):
+            return None
         repo.git.commit("--quiet", "-m", message, "--", *paths)
         return str(repo.head.commit.hexsha)
-    except git.GitCommandError as exc:
+    except gitlib.GitCommandError as exc:
         raise GitError(f"git commit failed: {_stderr(exc)}") from None
 
 

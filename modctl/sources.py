@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 
 @dataclass
 class Loaded:
-    """One file as read: `data` is None when it could not be parsed."""
+    """One file as read: `data` is None until parsed, and when it could not be parsed."""
 
     source: SourceFile
     raw: bytes
@@ -40,31 +41,16 @@ class Loaded:
     def ok(self) -> bool:
         return self.data is not None and not self.findings
 
+    @cached_property
+    def digest(self) -> str:
+        """Content hash: the cache key."""
+        content = self.source.kind.encode() + b"\0" + self.raw
+        return hashlib.blake2b(content, digest_size=20).hexdigest()
 
-def load_all(
-    root: Path, files: Iterable[SourceFile], *, use_cache: bool = True, jobs: int | None = None
-) -> dict[str, Loaded]:
-    """Read, parse and schema-check `files`; results keyed by their repository path."""
-    cache = _Cache(root) if use_cache else None
-    loaded: dict[str, Loaded] = {}
-    todo: list[Loaded] = []
-    for source in files:
-        item = _read(root, source)
-        loaded[source.rel] = item
-        if item.findings:
-            continue
-        hit = cache.get(item) if cache else None
-        if hit is not None:
-            item.data = hit
-        else:
-            todo.append(item)
-    for item, (data, found) in zip(todo, _parse_many(todo, jobs), strict=True):
-        item.data, item.findings = data, found
-        if cache is not None and item.ok:
-            cache.put(item)
-    if cache is not None:
-        cache.finish()
-    return loaded
+
+def read_all(root: Path, files: Iterable[SourceFile]) -> dict[str, Loaded]:
+    """The bytes of every file, keyed by repository path; unreadable files carry a finding."""
+    return {source.rel: _read(root, source) for source in files}
 
 
 def _read(root: Path, source: SourceFile) -> Loaded:
@@ -82,6 +68,21 @@ def _read(root: Path, source: SourceFile) -> Loaded:
     except OSError as exc:
         message = f"cannot read file: {exc.strerror or exc}"
         return Loaded(source, b"", findings=[finding("Y011", source.rel, message)])
+
+
+def parse_all(loaded: dict[str, Loaded], cache: Cache | None, jobs: int | None = None) -> None:
+    """Parse and schema-check every readable file, from the cache where it has them."""
+    todo = []
+    for item in loaded.values():
+        if item.findings:
+            continue
+        hit = cache.parsed(item) if cache else None
+        if hit is not None:
+            item.data = hit
+        else:
+            todo.append(item)
+    for item, (data, found) in zip(todo, _parse_many(todo, jobs), strict=True):
+        item.data, item.findings = data, found
 
 
 def parse(source: SourceFile, raw: bytes) -> tuple[Any, list[Finding]]:
@@ -105,11 +106,11 @@ def _parse_many(items: list[Loaded], jobs: int | None) -> list[tuple[Any, list[F
         return [parse(item.source, item.raw) for item in items]
     # Balance batches by size so each worker parses about the same number of bytes.
     batches: list[list[int]] = [[] for _ in range(workers * 2)]
-    loads = [0] * len(batches)
+    sizes = [0] * len(batches)
     for index in sorted(range(len(items)), key=lambda i: -len(items[i].raw)):
-        lightest = loads.index(min(loads))
+        lightest = sizes.index(min(sizes))
         batches[lightest].append(index)
-        loads[lightest] += len(items[index].raw)
+        sizes[lightest] += len(items[index].raw)
     results: list[tuple[Any, list[Finding]]] = [(None, [])] * len(items)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         payloads = [[(items[i].source, items[i].raw) for i in batch] for batch in batches]
@@ -119,69 +120,81 @@ def _parse_many(items: list[Loaded], jobs: int | None) -> list[tuple[Any, list[F
     return results
 
 
-class _Cache:
-    """Parsed documents of clean files, keyed by content hash, under `<repo>/.modctl-cache`.
-
-    Entries are JSON, never pickle, so a cache folder committed by someone else cannot run code.
+class Cache:
+    """Parsed documents and whole reports of clean runs, keyed by content hash, under
+    `<repo>/.modctl-cache`. Entries are JSON, never pickle, so a cache folder committed by
+    someone else cannot run code; unreadable entries are ignored.
     """
 
     def __init__(self, root: Path) -> None:
         from modctl import schemas
 
         self.base = root / CACHE_DIR
-        self.folder = self.base / f"parsed-{__version__}-{schemas.fingerprint()}"
+        self.folder = self.base / f"v{__version__}-{schemas.fingerprint()}"
         self.used: set[str] = set()
         self.writable = True
 
-    def _key(self, item: Loaded) -> str:
-        digest = hashlib.blake2b(item.source.kind.encode() + b"\0" + item.raw, digest_size=20)
-        return digest.hexdigest()
+    @staticmethod
+    def run_key(loaded: dict[str, Loaded], extra: Iterable[str]) -> str:
+        digest = hashlib.blake2b(digest_size=20)
+        for rel in sorted(loaded):
+            digest.update(f"{rel}\0{loaded[rel].digest}\0".encode())
+        for part in extra:
+            digest.update(f"{part}\0".encode())
+        return "run-" + digest.hexdigest()
 
-    def get(self, item: Loaded) -> Any:
-        key = self._key(item)
-        self.used.add(key)
+    def parsed(self, item: Loaded) -> Any:
+        return self._get(item.digest)
+
+    def report(self, key: str) -> list[Finding] | None:
+        found = self._get(key)
+        if not isinstance(found, list):
+            return None
+        try:
+            return [Finding.from_dict(entry) for entry in found]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def remember(
+        self, loaded: dict[str, Loaded], key: str, findings: list[Finding], *, prune: bool
+    ) -> None:
+        """Keep a clean run: every parsed file and the report. Called only when nothing failed."""
+        for item in loaded.values():
+            if item.ok:
+                self._put(item.digest, item.data)
+        self._put(key, [f.to_dict() for f in findings])
+        if prune and self.folder.is_dir():
+            for entry in self.folder.glob("*.json"):
+                if entry.stem not in self.used:
+                    entry.unlink(missing_ok=True)
+
+    def _get(self, key: str) -> Any:
         try:
             return json.loads((self.folder / f"{key}.json").read_bytes())
         except (OSError, ValueError):
             return None
 
-    def put(self, item: Loaded) -> None:
-        if not self.writable:
+    def _put(self, key: str, data: Any) -> None:
+        self.used.add(key)
+        target = self.folder / f"{key}.json"
+        if not self.writable or target.exists():
             return
-        key = self._key(item)
         try:
             if not self.folder.is_dir():
                 self._create()
             tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(item.data, ensure_ascii=False, separators=(",", ":")))
-            os.replace(tmp, self.folder / f"{key}.json")
+            tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            os.replace(tmp, target)
         except OSError as exc:
             self.writable = False
-            log.debug("parse cache disabled: %s", exc)
+            log.debug("cache disabled: %s", exc)
 
     def _create(self) -> None:
         self.base.mkdir(exist_ok=True)
         (self.base / ".gitignore").write_text("# created by modctl\n*\n")
         (self.base / "CACHEDIR.TAG").write_text(
-            "Signature: 8a477f597d28d172789f06886806bc55\n# modctl parse cache\n"
+            "Signature: 8a477f597d28d172789f06886806bc55\n# modctl cache\n"
         )
-        for old in self.base.glob("parsed-*"):
+        for old in self.base.glob("v*"):
             shutil.rmtree(old, ignore_errors=True)
         self.folder.mkdir()
-
-    def finish(self) -> None:
-        """Forget entries of files that changed since; cheap, and keeps the folder small."""
-        if not self.folder.is_dir() or len(self.used) < 1:
-            return
-        for entry in self.folder.glob("*.json"):
-            if entry.stem not in self.used and _older_than_a_day(entry):
-                entry.unlink(missing_ok=True)
-
-
-def _older_than_a_day(path: Path) -> bool:
-    import time
-
-    try:
-        return time.time() - path.stat().st_mtime > 86400
-    except OSError:
-        return False

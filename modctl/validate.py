@@ -11,14 +11,23 @@ from modctl.lint import bundle as bundle_lint
 from modctl.lint import config as config_lint
 from modctl.model import Config, build_bundle
 from modctl.repo import CONFIG_NAME, Selection, select
-from modctl.sources import Loaded, load_all
+from modctl.sources import Cache, Loaded, parse_all, read_all
 
 
 def validate(
     root: Path, paths: list[Path] | None = None, *, use_cache: bool = True, jobs: int | None = None
 ) -> Report:
     selection = select(root, paths or [])
-    loaded = load_all(selection.root, selection.files, use_cache=use_cache, jobs=jobs)
+    loaded = read_all(selection.root, selection.files)
+    cache = Cache(selection.root) if use_cache else None
+    run_key = Cache.run_key(
+        loaded, [f"bundle {name}" for name in selection.bundles] + [s.rel for s in selection.stray]
+    )
+    if cache is not None:
+        cached = cache.report(run_key)
+        if cached is not None:
+            return Report(findings=cached, files=sorted(loaded))
+    parse_all(loaded, cache, jobs)
     found = [f for item in loaded.values() for f in item.findings]
     found += [
         finding("B007", s.rel, "not bundle.yaml nor under rules/, lists/ or tests/; ignored")
@@ -32,6 +41,8 @@ def validate(
             found += _check_bundle(name, selection, loaded, config)
     report = Report(files=sorted(loaded))
     report.findings = sorted(_locate(found, loaded), key=Finding.sort_key)
+    if cache is not None and not report.errors:
+        cache.remember(loaded, run_key, report.findings, prune=selection.whole_repo)
     return report
 
 

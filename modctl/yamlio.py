@@ -15,19 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import BaseResolver
-
-from yaml.composer import Composer
 from yaml.parser import Parser
 from yaml.reader import Reader
+from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
-
-try:
-    from yaml._yaml import CParser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    CParser = None
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
@@ -73,7 +67,7 @@ _Resolver.add_implicit_resolver(
 
 
 class _Constructor(SafeConstructor):
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, MappingNode):
             raise ConstructorError(None, None, "expected a mapping", node.start_mark)
         mapping: dict[str, Any] = {}
@@ -89,13 +83,11 @@ class _Constructor(SafeConstructor):
                 )
             if key in mapping:
                 mark = key_node.start_mark
-                raise YamlError(
-                    "Y002", f"duplicate key {key!r}", mark.line + 1, mark.column + 1
-                )
+                raise YamlError("Y002", f"duplicate key {key!r}", mark.line + 1, mark.column + 1)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         value = str(self.construct_scalar(node))
         if value.startswith("0o"):
             return int(value[2:], 8)
@@ -104,8 +96,10 @@ class _Constructor(SafeConstructor):
         return int(value, 10)
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", None)  # type: ignore[arg-type]
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
+# Only JSON's types: explicitly tagged timestamps, binaries, sets and pairs are refused.
+for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
+    _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _Constructor.construct_undefined)  # type: ignore[type-var]
 
 
 class _PureLoader(Reader, Scanner, Parser, Composer, _Constructor, _Resolver):
@@ -118,17 +112,22 @@ class _PureLoader(Reader, Scanner, Parser, Composer, _Constructor, _Resolver):
         _Resolver.__init__(self)
 
 
-if CParser is None:  # pragma: no cover
-    _Loader: type = _PureLoader
-else:
+def _fastest_loader() -> type:
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        return _PureLoader
 
-    class _CLoader(CParser, _Constructor, _Resolver):  # type: ignore[misc]
+    class _CLoader(CParser, _Constructor, _Resolver):
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             _Constructor.__init__(self)
             _Resolver.__init__(self)
 
-    _Loader = _CLoader
+    return _CLoader
+
+
+_Loader = _fastest_loader()
 
 
 def read_text(path: Path) -> str:
@@ -156,7 +155,10 @@ def decode(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line, column = _offset_position(raw, exc.start)
         raise YamlError(
-            "Y005", f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", line, column
+            "Y005",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            line,
+            column,
         ) from None
 
 
@@ -195,8 +197,8 @@ def _refuse_anchors(text: str) -> None:
     try:
         for event in yaml.parse(text, Loader=_Loader):
             anchor = getattr(event, "anchor", None)
-            if anchor is not None:
-                mark = event.start_mark
+            mark = event.start_mark
+            if anchor is not None and mark is not None:
                 what = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
                 raise YamlError(
                     "Y003",

@@ -25,7 +25,7 @@ class Globals:
 class _Boundary(TyperGroup):
     """Maps every exception to one line and an exit code (DESIGN.md section 10)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

@@ -25,8 +25,8 @@ def init_command(
 
     result = init(directory, force=force)
     where = "new git repository" if result.created_repo else "existing git repository"
-    short = (result.commit or "")[:12]
-    typer.echo(f"Created {len(result.written)} files in {result.root} ({where}, commit {short}).")
+    committed = f"commit {result.commit[:12]}" if result.commit else "already committed as is"
+    typer.echo(f"Wrote {len(result.written)} files in {result.root} ({where}, {committed}).")
     typer.echo(
         "\nNext steps:\n"
         f"  cd {result.root}\n"

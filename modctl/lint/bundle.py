@@ -11,9 +11,20 @@ from modctl.lint import regex
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config, Rule
 
-OPERATORS = (
-    "eq ne lt lte gt gte in not_in contains_any matches exists within_distance".split()
-)
+OPERATORS = [
+    "eq",
+    "ne",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "not_in",
+    "contains_any",
+    "matches",
+    "exists",
+    "within_distance",
+]
 # Which field types each operator applies to.
 OPERATOR_TYPES: dict[str, frozenset[str]] = {
     "eq": frozenset({"string", "number", "integer", "boolean", "phash"}),
@@ -60,7 +71,11 @@ def value_fits(value: Any, field_type: str) -> bool:
     if field_type == "boolean":
         return isinstance(value, bool)
     if field_type == "phash":
-        return isinstance(value, str) and len(value) == 16 and all(c in "0123456789abcdef" for c in value)
+        return (
+            isinstance(value, str)
+            and len(value) == 16
+            and all(c in "0123456789abcdef" for c in value)
+        )
     return False
 
 
@@ -71,6 +86,7 @@ class _BundleChecker:
         self.found: list[Finding] = []
         self.lists = {lst.name: lst for lst in bundle.lists}
         self.used_lists: set[str] = set()
+        self.map_checked: dict[str, str | None] = {}
 
     def add(self, code: str, path: str, message: str, pointer: Pointer = ()) -> None:
         self.found.append(finding(code, path, message, pointer))
@@ -124,8 +140,7 @@ class _BundleChecker:
                 self.add(
                     "R001",
                     path,
-                    f"rule id {rule.id!r} is already used at {first.origin.path} "
-                    f"(rule {first.origin.pointer[0] + 1})",
+                    f"rule id {rule.id!r} is already used in {first.origin.path}",
                     (*base, "id"),
                 )
             else:
@@ -189,7 +204,9 @@ class _BundleChecker:
                 code = "R007" if why.startswith("does not compile") else "R008"
                 self.add(code, path, f"rule {rule.id!r}: regex {value!r} {why}", where)
         elif op == "within_distance":
-            self.check_value(rule, value["value"], "hashes", field_type, (*where, "value"), used_params)
+            self.check_value(
+                rule, value["value"], "hashes", field_type, (*where, "value"), used_params
+            )
             self.check_param(rule, value["max"], "integer", (*where, "max"), used_params)
         elif op in SET_OPERATORS:
             kinds = "keywords" if op == "contains_any" else "ids"
@@ -229,17 +246,15 @@ class _BundleChecker:
                 )
             if "times" in value:
                 self.check_param(rule, value["times"], "number", (*where, "times"), used_params)
-            lst = self.lists.get(value["lookup"])
-            if lst is not None and lst.kind == "map":
-                bad = [k for k, v in lst.entries.items() if not value_fits(v, "number")]
-                if bad:
-                    self.add(
-                        "R009",
-                        path,
-                        f"rule {rule.id!r} compares with map {lst.name!r}, but its entry "
-                        f"{bad[0]!r} is not a number",
-                        where,
-                    )
+            bad = self.non_numeric_entry(value["lookup"])
+            if bad is not None:
+                self.add(
+                    "R009",
+                    path,
+                    f"rule {rule.id!r} compares with map {value['lookup']!r}, but its entry "
+                    f"{bad!r} is not a number",
+                    where,
+                )
         elif field_type is not None:
             values = value if isinstance(value, list) else [value]
             element_type = "string" if field_type == "string_list" else field_type
@@ -249,11 +264,20 @@ class _BundleChecker:
                     self.add(
                         "R009",
                         path,
-                        f"rule {rule.id!r}: {item!r} is not a {element_type}, so it cannot "
+                        f"rule {rule.id!r}: {item!r} is not {_a(element_type)}, so it cannot "
                         f"be compared with this field",
                         at,
                     )
                     break
+
+    def non_numeric_entry(self, name: str) -> str | None:
+        if name not in self.map_checked:
+            lst = self.lists.get(name)
+            entries = lst.entries.items() if lst is not None and lst.kind == "map" else ()
+            self.map_checked[name] = next(
+                (k for k, v in entries if not value_fits(v, "number")), None
+            )
+        return self.map_checked[name]
 
     def check_list(self, rule: Rule, name: str, kinds: str, where: Pointer) -> None:
         self.used_lists.add(name)
@@ -270,8 +294,8 @@ class _BundleChecker:
             self.add(
                 "R006",
                 rule.origin.path,
-                f"rule {rule.id!r} uses {lst.kind} list {name!r} where a "
-                f"{kinds.replace('|', ' or ')} list is needed",
+                f"rule {rule.id!r} uses {lst.kind} list {name!r} where "
+                f"{_a(kinds.replace('|', ' or '))} list is needed",
                 where,
             )
 
@@ -294,7 +318,7 @@ class _BundleChecker:
             self.add(
                 "R009",
                 rule.origin.path,
-                f"rule {rule.id!r}: param {name!r} = {rule.params[name]!r} is not a {field_type}",
+                f"rule {rule.id!r}: param {name!r} = {rule.params[name]!r} is not {_a(field_type)}",
                 (*where, "param"),
             )
 
@@ -340,6 +364,10 @@ class _BundleChecker:
                     f"rule {rule.id!r} is not named in any test case's expect.rules",
                     (*rule.origin.pointer, "id"),
                 )
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def check(bundle: Bundle, config: Config) -> list[Finding]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from modctl.catalogue import finding
 from modctl.findings import Finding
 from modctl.lint.names import suggest
@@ -40,7 +42,7 @@ def check(config: Config) -> list[Finding]:
             else:
                 seen[region] = wave.name
         steps = list(wave.steps)
-        if any(b <= a for a, b in zip(steps, steps[1:])) or steps[-1] != 100:
+        if any(b <= a for a, b in pairwise(steps)) or steps[-1] != 100:
             found.append(
                 finding(
                     "C003",

@@ -10,14 +10,16 @@ of refusing; every refused pattern has a linear rewrite.
 from __future__ import annotations
 
 import re
+import sys
+from functools import lru_cache
 from typing import Any
 
-try:
-    from re import _constants as C  # type: ignore[attr-defined]
-    from re import _parser as parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as C  # type: ignore[no-redef]
-    import sre_parse as parser  # type: ignore[no-redef]
+if sys.version_info >= (3, 11):
+    from re import _constants as C
+    from re import _parser as parser
+else:  # pragma: no cover
+    import sre_constants as C
+    import sre_parse as parser
 
 _REPEATS = {C.MAX_REPEAT, C.MIN_REPEAT}
 _ANY = object()
@@ -31,6 +33,7 @@ _DISJOINT = {
 }
 
 
+@lru_cache(maxsize=4096)
 def problem(pattern: str) -> str | None:
     """Why `pattern` is unsafe or invalid, or None when it is fine."""
     try:
@@ -38,13 +41,13 @@ def problem(pattern: str) -> str | None:
         tree = parser.parse(pattern)
     except (re.error, OverflowError, RecursionError) as exc:
         return f"does not compile: {exc}"
-    return _walk(list(tree), inside_unbounded=False)
+    return _walk(list(tree), inside_unbounded=False)  # type: ignore[call-overload]
 
 
 def _walk(items: list[Any], *, inside_unbounded: bool) -> str | None:
     for op, arg in items:
         if op in _REPEATS:
-            low, high, body = arg
+            _low, high, body = arg
             body = list(body)
             unbounded = high == C.MAXREPEAT or high > 100
             if inside_unbounded and high > 1:
@@ -129,13 +132,13 @@ def _atoms_overlap(a: Any, b: Any) -> bool:
     if a is _ANY or b is _ANY:
         return True
     if isinstance(a, str) and isinstance(b, str):
-        return a.casefold() == b.casefold()
+        return bool(a.casefold() == b.casefold())
     if isinstance(a, tuple) and isinstance(b, tuple):
-        return a[0] <= b[1] and b[0] <= a[1]
+        return bool(a[0] <= b[1] and b[0] <= a[1])
     if isinstance(a, str) and isinstance(b, tuple):
-        return b[0] <= a <= b[1]
+        return bool(b[0] <= a <= b[1])
     if isinstance(a, tuple) and isinstance(b, str):
-        return a[0] <= b <= a[1]
+        return bool(a[0] <= b <= a[1])
     if isinstance(a, str) or isinstance(b, str):
         char, category = (a, b) if isinstance(a, str) else (b, a)
         return _in_category(char, category)

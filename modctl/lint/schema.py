@@ -60,7 +60,9 @@ def _finding(name: str, rel: str, error: Any) -> Finding:
 def _where(pointer: tuple[str | int, ...]) -> str:
     if not pointer:
         return ""
-    return " at " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in pointer).lstrip(".")
+    return " at " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in pointer).lstrip(
+        "."
+    )
 
 
 def _allowed(name: str, schema_path: list[str | int]) -> list[str]:

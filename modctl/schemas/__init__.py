@@ -12,10 +12,19 @@ from modctl.errors import UsageError
 # name -> (file it describes, one-line summary)
 SCHEMAS: dict[str, tuple[str, str]] = {
     "config": ("modctl.yaml", "repository configuration: regions, fields, waves, gates, metrics"),
-    "bundle": ("strategies/<bundle>/bundle.yaml", "bundle metadata: name, owner, regions, precedence"),
-    "rules": ("strategies/<bundle>/rules/*.yaml", "a list of rules: condition, action, params, regions"),
+    "bundle": (
+        "strategies/<bundle>/bundle.yaml",
+        "bundle metadata: name, owner, regions, precedence",
+    ),
+    "rules": (
+        "strategies/<bundle>/rules/*.yaml",
+        "a list of rules: condition, action, params, regions",
+    ),
     "list": ("strategies/<bundle>/lists/*.yaml", "one named list: keywords, ids, hashes or a map"),
-    "tests": ("strategies/<bundle>/tests/*.yaml", "a list of test cases: region, item, expected decision"),
+    "tests": (
+        "strategies/<bundle>/tests/*.yaml",
+        "a list of test cases: region, item, expected decision",
+    ),
     "playbook": ("playbooks/*.yaml", "an emergency playbook: typed params and steps"),
     "hotpatch": ("region state (state branch)", "one hot-patch: op, target, value, reason, expiry"),
 }

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modctl.cli import app
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real git, but never the developer's: no system or global config, a pinned identity,
+    and nothing written to $HOME."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Author\n\temail = author@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "MODCTL_ACTOR"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str | os.PathLike[str]) -> object:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def copy_reference(dest: Path) -> Path:
+    """The project's own strategy repository (modctl.yaml, strategies/, playbooks/), no git."""
+    shutil.copy2(PROJECT / "modctl.yaml", dest / "modctl.yaml")
+    for folder in ("strategies", "playbooks"):
+        shutil.copytree(PROJECT / folder, dest / folder)
+    return dest
+
+
+@pytest.fixture
+def reference_repo(tmp_path: Path) -> Path:
+    return copy_reference(tmp_path)
+
+
+MINIMAL = {
+    "modctl.yaml": """\
+version: 1
+regions: [SG, MY, GB]
+fields:
+  title: string
+  price: number
+  strikes: integer
+  tags: string_list
+  image: phash
+  verified: boolean
+  seller.id: string
+rollout:
+  waves:
+    - {name: pilot, regions: [SG], steps: [10, 100]}
+    - {name: rest, regions: [MY, GB], steps: [50, 100]}
+  gates: [overturn-rate]
+gates:
+  overturn-rate: {numerator: overturned, denominator: appeals, worse: higher}
+metrics:
+  names: [overturned, appeals]
+""",
+    "strategies/demo/bundle.yaml": "name: demo\nregions: [SG, MY]\n",
+    "strategies/demo/rules/main.yaml": """\
+- id: fake-brand
+  params: {max_price: 20}
+  when:
+    all:
+      - {field: title, contains_any: {list: brands}}
+      - {field: price, lt: {param: max_price}}
+  action: takedown
+""",
+    "strategies/demo/lists/brands.yaml": "name: brands\nkind: keywords\nitems: [gucci, prada]\n",
+    "strategies/demo/tests/main.yaml": """\
+- name: cheap gucci
+  region: SG
+  item: {title: Gucci bag, price: 5}
+  expect: {action: takedown, rules: [fake-brand]}
+""",
+}
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def minimal_repo(tmp_path: Path) -> Path:
+    return write_files(tmp_path, MINIMAL)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under root with its content hash, to prove a command wrote nothing."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def chdir(monkeypatch: pytest.MonkeyPatch) -> object:
+    return monkeypatch.chdir

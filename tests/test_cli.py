@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from modctl import __version__
+from modctl.cli import app
+from modctl.cli._app import _Boundary
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"modctl {__version__}\n"
+
+
+def test_help_lists_the_commands(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "validate", "schema"):
+        assert command in result.output
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "modctl", "--version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == f"modctl {__version__}"
+
+
+def test_start_up_does_not_import_the_heavy_stack() -> None:
+    code = (
+        "import sys, modctl.cli; "
+        "print(sorted(m for m in ('git', 'jsonschema_rs', 'yaml', 'tabulate') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_unexpected_error_prints_one_line_and_saves_the_traceback(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    crashing = typer.Typer(cls=_Boundary)
+
+    @crashing.command()
+    def boom() -> None:
+        raise KeyError("surprise")
+
+    @crashing.command()
+    def other() -> None:
+        """Two commands, so Typer keeps the group."""
+
+    result = runner.invoke(crashing, ["boom"])
+    assert result.exit_code == 70
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "modctl: internal error: KeyError: 'surprise'; the full traceback is in "
+    )
+    saved = Path(lines[0].split(" is in ")[1].split(";")[0])
+    assert "Traceback (most recent call last)" in saved.read_text()
+    assert "Traceback" not in result.output
+
+
+def test_explain_a_code(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "--explain", "y003"])
+    assert result.exit_code == 0
+    assert result.output.startswith("Y003 (error): anchor or alias")
+
+
+def test_explain_an_unknown_code(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "--explain", "R08"])
+    assert result.exit_code == 2
+    assert "did you mean 'R008'?" in result.output
+
+
+def test_every_code_is_in_the_readme() -> None:
+    from modctl.catalogue import CHECKS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    missing = [code for code in CHECKS if f"| {code} " not in readme]
+    assert not missing, missing
+
+
+def test_validate_paths_select_bundles(minimal_repo: Path, runner: CliRunner) -> None:
+    (minimal_repo / "strategies/other").mkdir()
+    (minimal_repo / "README.md").write_text("# strategies\n")
+    result = runner.invoke(app, ["validate", str(minimal_repo / "strategies/demo/rules/main.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "5 files checked, no problems" in result.output
+    result = runner.invoke(app, ["validate", str(minimal_repo / "strategies")])
+    assert result.exit_code == 1
+    assert "B001" in result.output
+    result = runner.invoke(
+        app, ["--repo", str(minimal_repo), "validate", str(minimal_repo / "README.md")]
+    )
+    assert result.exit_code == 2
+    assert "is not part of modctl.yaml, strategies/ or playbooks/" in result.output

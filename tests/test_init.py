@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+from typer.testing import CliRunner
+
+from modctl.cli import app
+from modctl.scaffold import plan
+from tests.conftest import snapshot
+
+
+def test_init_creates_a_valid_committed_repository(tmp_path: Path, runner: CliRunner) -> None:
+    target = tmp_path / "strategies-repo"
+    result = runner.invoke(app, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "new git repository" in result.output
+    assert "Next steps:" in result.output
+    repo = git.Repo(target)
+    assert not repo.is_dirty(untracked_files=True)
+    committed = {item.path for item in repo.head.commit.tree.traverse() if item.type == "blob"}
+    assert committed == set(plan())
+    assert {"modctl.yaml", ".pre-commit-config.yaml"} <= committed
+    assert any(p.startswith("playbooks/") for p in committed)
+    assert len({p.split("/")[1] for p in committed if p.startswith("strategies/")}) >= 3
+    checked = runner.invoke(app, ["--repo", str(target), "validate"])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path, runner: CliRunner) -> None:
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    (tmp_path / "modctl.yaml").write_text("# my own\n")
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 4
+    assert "already exist" in result.output
+    assert "--force" in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_init_force_overwrites_and_commits(tmp_path: Path, runner: CliRunner) -> None:
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    (tmp_path / "modctl.yaml").write_text("# my own\n")
+    result = runner.invoke(app, ["init", "--force", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    repo = git.Repo(tmp_path)
+    assert not repo.is_dirty(untracked_files=True)
+    assert len(list(repo.iter_commits())) == 1  # unchanged content: nothing new to commit
+
+
+def test_init_inside_an_existing_repository_commits_only_its_files(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    repo = git.Repo.init(tmp_path)
+    (tmp_path / "notes.txt").write_text("work in progress\n")
+    repo.index.add(["notes.txt"])
+    result = runner.invoke(app, ["init", str(tmp_path / "moderation")])
+    assert result.exit_code == 0, result.output
+    assert "existing git repository" in result.output
+    committed = {item.path for item in repo.head.commit.tree.traverse() if item.type == "blob"}
+    assert "notes.txt" not in committed
+    assert "moderation/modctl.yaml" in committed
+    assert [d.a_path for d in repo.index.diff("HEAD")] == ["notes.txt"]  # still staged
+
+
+def test_init_without_git_identity_writes_nothing(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tuseConfigOnly = true\n")
+    monkeypatch.setenv("HOME", str(home))
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    target = tmp_path / "repo"
+    result = runner.invoke(app, ["init", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "git does not know who you are" in result.output
+    assert not target.exists()
+
+
+def test_init_without_git_says_so_plainly(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    env.pop("GIT_PYTHON_GIT_EXECUTABLE", None)
+    target = tmp_path / "repo"
+    done = subprocess.run(
+        [sys.executable, "-m", "modctl", "init", str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("modctl: error: git is not available")
+    assert "Traceback" not in done.stderr
+    assert not target.exists()

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modctl import yamlio
+from modctl.validate import validate
+from tests.conftest import MINIMAL, write_files
+
+CASES: list[dict[str, Any]] = yamlio.load_file(
+    Path(__file__).parent / "fixtures" / "lint_cases.yaml"
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_lint_case(tmp_path: Path, case: dict[str, Any]) -> None:
+    write_files(tmp_path, MINIMAL)
+    write_files(tmp_path, case["files"])
+    report = validate(tmp_path, use_cache=False)
+    got = sorted(f"{f.code} {f.path}:{f.line}:{f.column}" for f in report.findings)
+    assert got == sorted(case["expect"]), "\n".join(
+        f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in report.findings
+    )
+
+
+def test_every_semantic_code_has_a_case() -> None:
+    covered = {e.split()[0] for case in CASES for e in case["expect"]}
+    wanted = {
+        "R001",
+        "R002",
+        "R003",
+        "R004",
+        "R005",
+        "R006",
+        "R007",
+        "R008",
+        "R009",
+        "R010",
+        "R011",
+        "B001",
+        "B002",
+        "B003",
+        "B005",
+        "B006",
+        "B007",
+        "T001",
+        "T002",
+        "C001",
+        "C002",
+        "C003",
+        "C004",
+        "C005",
+        "C006",
+    }
+    assert wanted <= covered, sorted(wanted - covered)
+
+
+def test_unknown_names_come_with_a_suggestion(tmp_path: Path) -> None:
+    write_files(tmp_path, MINIMAL)
+    case = next(c for c in CASES if c["id"] == "unknown-list-param-and-lookup")
+    write_files(tmp_path, case["files"])
+    messages = [f.message for f in validate(tmp_path, use_cache=False).findings]
+    assert any(re.search(r"list 'brand'.*did you mean 'brands'\?", m) for m in messages), messages
+    assert any(re.search(r"param 'max_prise'.*did you mean 'max_price'\?", m) for m in messages)
