@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -143,10 +144,12 @@ def timed(command: list[str], cwd: Path, expect: int = 0) -> float:
     return elapsed
 
 
-def best(command: list[str], cwd: Path, repeat: int, setup: object = None) -> float:
+def best(
+    command: list[str], cwd: Path, repeat: int, setup: Callable[[], None] | None = None
+) -> float:
     times = []
     for _ in range(repeat):
-        if callable(setup):
+        if setup is not None:
             setup()
         times.append(timed(command, cwd))
     return min(times)
@@ -192,12 +195,20 @@ def main() -> None:
                 )
             return total
 
-        baseline = min(check_jsonschema() for _ in range(1))
-        clear = lambda: shutil.rmtree(root / ".modctl-cache", ignore_errors=True)  # noqa: E731
-        cold = best([modctl, "validate", "--no-cache"], root, args.repeat)
+        baseline = check_jsonschema()
+        cache = root / ".modctl-cache"
+        cold = best([modctl, "validate"], root, args.repeat, lambda: shutil.rmtree(cache, True))
+        no_cache = best([modctl, "validate", "--no-cache"], root, args.repeat)
         timed([modctl, "validate"], root)  # fills the cache
         warm = best([modctl, "validate"], root, args.repeat)
-        clear()
+        edited = next(root.glob("strategies/*/rules/*.yaml"))
+        edits = iter(range(10**6))
+
+        def edit() -> None:
+            with edited.open("a") as handle:
+                handle.write(f"# edit {next(edits)}\n")
+
+        one_edit = best([modctl, "validate"], root, args.repeat, edit)
 
         app = Path(tmp) / "floor.py"
         app.write_text(
@@ -207,23 +218,15 @@ def main() -> None:
         version = best([modctl, "--version"], root, args.repeat * 3)
         helptext = best([modctl, "--help"], root, args.repeat * 3)
 
+    check = "check-jsonschema (schema only)"
+    typer_floor = "one-command Typer app --help"
     rows = [
-        (
-            "validate cold (schema + semantics)",
-            cold,
-            "check-jsonschema (schema only)",
-            baseline,
-            "<= 0.10",
-        ),
-        (
-            "validate warm (unchanged files)",
-            warm,
-            "check-jsonschema (schema only)",
-            baseline,
-            "< 1 s",
-        ),
-        ("modctl --version", version, "one-command Typer app --help", floor, "near 1"),
-        ("modctl --help", helptext, "one-command Typer app --help", floor, "near 1"),
+        ("validate, fresh checkout (schema + semantics)", cold, check, baseline, "<= 0.10"),
+        ("validate --no-cache", no_cache, check, baseline, "<= 0.10"),
+        ("validate, one file edited since last run", one_edit, check, baseline, ""),
+        ("validate, nothing changed since last run", warm, check, baseline, "< 1 s"),
+        ("modctl --version", version, typer_floor, floor, "near 1"),
+        ("modctl --help", helptext, typer_floor, floor, "near 1"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'modctl':>8}  {'baseline':>8}  ratio   target  baseline is")

@@ -113,12 +113,6 @@ CHECKS: dict[str, Check] = {
             "A declared region is in no rollout wave, so no release can ever reach it.",
         ),
         Check(
-            "C007",
-            E,
-            "missing modctl.yaml",
-            "The folder has no modctl.yaml. Run `modctl init` or point --repo at a strategy repository.",
-        ),
-        Check(
             "B001",
             E,
             "bundle.yaml missing",

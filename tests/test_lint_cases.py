@@ -43,6 +43,7 @@ def test_every_semantic_code_has_a_case() -> None:
         "B001",
         "B002",
         "B003",
+        "B004",
         "B005",
         "B006",
         "B007",
