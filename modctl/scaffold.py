@@ -28,8 +28,20 @@ repos:
 class InitResult:
     root: Path
     written: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)
     created_repo: bool = False
     commit: str | None = None
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "root": str(self.root),
+            "files": self.written,
+            "overwritten": self.overwritten,
+            "created_repo": self.created_repo,
+            "commit": self.commit,
+            "dry_run": self.dry_run,
+        }
 
 
 def reference_root() -> Path:
@@ -55,7 +67,9 @@ def plan() -> dict[str, bytes]:
     return files
 
 
-def init(target: Path, *, force: bool = False) -> InitResult:
+def init(target: Path, *, force: bool = False, dry_run: bool = False) -> InitResult:
+    """Write the reference repository into `target` and commit it; with `dry_run`, only say
+    what would happen."""
     target = target.resolve()
     if target.exists() and not target.is_dir():
         raise ModctlError(f"{target} exists and is not a folder")
@@ -71,8 +85,11 @@ def init(target: Path, *, force: bool = False) -> InitResult:
         )
     nearest = next(p for p in (target, *target.parents) if p.exists())
     repo = scm.find_repo(nearest)
+    result = InitResult(target, overwritten=existing, created_repo=repo is None, dry_run=dry_run)
+    if dry_run:
+        result.written = list(files)
+        return result
     scm.check_identity(nearest)
-    result = InitResult(target)
     for rel, content in files.items():
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +97,6 @@ def init(target: Path, *, force: bool = False) -> InitResult:
         result.written.append(rel)
     if repo is None:
         repo = scm.init(target)
-        result.created_repo = True
     work_tree = Path(str(repo.working_tree_dir)).resolve()
     paths = [(target / rel).relative_to(work_tree).as_posix() for rel in result.written]
     result.commit = scm.commit_paths(repo, paths, "Create strategy repository with modctl init")

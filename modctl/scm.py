@@ -35,16 +35,6 @@ def find_repo(path: Path) -> git.Repo | None:
     return repo
 
 
-def require_repo(path: Path, command: str) -> git.Repo:
-    repo = find_repo(path)
-    if repo is None:
-        raise GitError(
-            f"`modctl {command}` needs a git repository, and {path} is not inside one; "
-            "run `git init` or `modctl init` first"
-        )
-    return repo
-
-
 def check_identity(path: Path) -> None:
     """Fail before any write when git could not attribute a commit."""
     gitlib = _git()

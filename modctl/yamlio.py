@@ -10,7 +10,6 @@ files that have findings (:class:`SourceMap`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,15 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 Path_ = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
 class YamlError(Exception):
     """A file that cannot be read as one strict YAML document; line and column are 1-based."""
 
-    code: str
-    message: str
-    line: int = 1
-    column: int = 1
+    def __init__(self, code: str, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(code, message, line, column)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
 
     def __str__(self) -> str:
         return f"{self.line}:{self.column}: {self.message}"

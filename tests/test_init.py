@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,30 @@ def test_init_without_git_says_so_plainly(tmp_path: Path) -> None:
     assert done.stderr.startswith("modctl: error: git is not available")
     assert "Traceback" not in done.stderr
     assert not target.exists()
+
+
+def test_init_dry_run_writes_nothing(tmp_path: Path, runner: CliRunner) -> None:
+    target = tmp_path / "repo"
+    result = runner.invoke(app, ["init", "--dry-run", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Would write {len(plan())} files in {target}")
+    assert "  strategies/ipr-counterfeit/bundle.yaml\n" in result.output
+    assert not target.exists()
+
+
+def test_init_dry_run_shows_overwrites(tmp_path: Path, runner: CliRunner) -> None:
+    (tmp_path / "modctl.yaml").write_text("# mine\n")
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, ["init", "--dry-run", "--force", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "  modctl.yaml  (overwrite)\n" in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_init_json_output(tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["init", "--output", "json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["created_repo"] is True
+    assert data["commit"] == git.Repo(tmp_path).head.commit.hexsha
+    assert sorted(data["files"]) == sorted(plan())

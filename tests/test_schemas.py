@@ -54,3 +54,9 @@ def test_unknown_schema(runner: CliRunner) -> None:
     result = runner.invoke(app, ["schema", "rule"])
     assert result.exit_code == 2
     assert "no schema named 'rule'; choose one of: config, bundle, rules" in result.output
+
+
+def test_schema_list_as_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["schema", "--output", "json"])
+    assert result.exit_code == 0
+    assert [s["name"] for s in json.loads(result.output)] == list(schemas.SCHEMAS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,11 @@ from modctl import __version__
 from modctl.errors import ExitCode, ModctlError
 
 log = logging.getLogger("modctl")
+
+
+class Output(str, Enum):
+    text = "text"
+    json = "json"
 
 
 @dataclass

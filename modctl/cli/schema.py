@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import app
+from modctl.cli._app import Output, app
 
 
 @app.command("schema")
@@ -14,12 +14,22 @@ def schema_command(
     name: Annotated[
         str | None, typer.Argument(help="Schema to print; omit to list them.", show_default=False)
     ] = None,
+    output: Annotated[Output, typer.Option("--output", help="List format.")] = Output.text,
 ) -> None:
     """Print one JSON Schema (Draft 2020-12), or list them."""
     from modctl import schemas
 
     if name is not None:
         typer.echo(schemas.text(name), nl=False)
+        return
+    if output is Output.json:
+        import json
+
+        listing = [
+            {"name": key, "describes": describes, "summary": summary}
+            for key, (describes, summary) in schemas.SCHEMAS.items()
+        ]
+        typer.echo(json.dumps(listing, indent=2))
         return
     from tabulate import tabulate
 
