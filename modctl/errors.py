@@ -26,6 +26,12 @@ class ModctlError(Exception):
         self.message = message
 
 
+class ChecksFailedError(ModctlError):
+    """Validation, tests or a gate failed."""
+
+    exit_code = ExitCode.CHECKS_FAILED
+
+
 class UsageError(ModctlError):
     """Bad arguments, unknown names, unreadable or missing input."""
 

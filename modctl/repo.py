@@ -118,14 +118,23 @@ def _playbook_files(root: Path) -> list[str]:
 
 def _add_bundle(selection: Selection, name: str) -> None:
     base = selection.root / "strategies" / name
-    prefix = f"strategies/{name}"
+    rels = [
+        path.relative_to(selection.root).as_posix()
+        for path in sorted(base.rglob("*"))
+        if path.is_file()
+    ]
+    add_bundle_files(selection, name, rels)
+
+
+def add_bundle_files(selection: Selection, name: str, rels: list[str]) -> None:
+    """Sort the files of bundle `name` (repository paths) into the selection."""
+    prefix = f"strategies/{name}/"
     selection.bundles.append(name)
-    for path in sorted(base.rglob("*")):
-        if not path.is_file() or path.suffix not in YAML_SUFFIXES:
+    for rel in sorted(rels):
+        if not rel.startswith(prefix) or not rel.endswith(YAML_SUFFIXES):
             continue
-        parts = path.relative_to(base).parts
-        rel = f"{prefix}/{'/'.join(parts)}"
-        if len(parts) == 1 and path.stem == "bundle":
+        parts = rel[len(prefix) :].split("/")
+        if len(parts) == 1 and parts[0].rsplit(".", 1)[0] == "bundle":
             selection.files.append(SourceFile(rel, "bundle", name))
         elif len(parts) == 2 and parts[0] in BUNDLE_PARTS:
             selection.files.append(SourceFile(rel, BUNDLE_PARTS[parts[0]], name))

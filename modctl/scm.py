@@ -35,6 +35,52 @@ def find_repo(path: Path) -> git.Repo | None:
     return repo
 
 
+def require_repo(path: Path, what: str) -> git.Repo:
+    repo = find_repo(path)
+    if repo is None:
+        raise GitError(
+            f"{what} needs a git repository, and {path} is not inside one; run `git init` first"
+        )
+    return repo
+
+
+def repo_prefix(repo: git.Repo, root: Path) -> str:
+    """Where `root` sits inside the repository's work tree, as a POSIX prefix ('' at the top)."""
+    top = Path(str(repo.working_tree_dir)).resolve()
+    rel = root.resolve().relative_to(top).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def read_tree(repo: git.Repo, rev: str, prefix: str) -> dict[str, bytes]:
+    """modctl.yaml and every file under strategies/ at `rev`, keyed by path below `prefix`."""
+    gitlib = _git()
+    try:
+        commit = repo.commit(rev)
+    except (gitlib.BadName, gitlib.BadObject, ValueError):
+        raise GitError(
+            f"revision {rev!r} does not exist; give a commit, branch or tag (see `git log`)"
+        ) from None
+    files: dict[str, bytes] = {}
+    try:
+        listing = repo.git.ls_tree(
+            "-r",
+            "-z",
+            "--full-tree",
+            commit.hexsha,
+            "--",
+            f"{prefix}modctl.yaml",
+            f"{prefix}strategies",
+        )
+        for entry in filter(None, listing.split("\0")):
+            meta, path = entry.split("\t", 1)
+            _mode, kind, sha = meta.split()
+            if kind == "blob":
+                files[path[len(prefix) :]] = repo.odb.stream(bytes.fromhex(sha)).read()
+    except gitlib.GitCommandError as exc:
+        raise GitError(f"cannot read {rev}: {_stderr(exc)}") from None
+    return files
+
+
 def check_identity(path: Path) -> None:
     """Fail before any write when git could not attribute a commit."""
     gitlib = _git()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from modctl import yamlio
@@ -9,9 +10,18 @@ from modctl.catalogue import finding
 from modctl.findings import Finding, Report
 from modctl.lint import bundle as bundle_lint
 from modctl.lint import config as config_lint
-from modctl.model import Config, build_bundle
+from modctl.model import Bundle, Config, build_bundle
 from modctl.repo import CONFIG_NAME, Selection, select
 from modctl.sources import Cache, Loaded, parse_all, read_all
+
+
+@dataclass
+class Analysis:
+    """Located findings, and the models of everything that passed its schema."""
+
+    findings: list[Finding]
+    config: Config | None = None
+    bundles: dict[str, Bundle] = field(default_factory=dict)
 
 
 def validate(
@@ -28,40 +38,48 @@ def validate(
         if cached is not None:
             return Report(findings=cached, files=sorted(loaded))
     parse_all(loaded, cache, jobs)
-    found = [f for item in loaded.values() for f in item.findings]
-    found += [
-        finding("B007", s.rel, "not bundle.yaml nor under rules/, lists/ or tests/; ignored")
-        for s in selection.stray
-    ]
-    config_doc = loaded[CONFIG_NAME]
-    if config_doc.ok:
-        config = Config.from_data(config_doc.data, CONFIG_NAME)
-        found += config_lint.check(config)
-        for name in selection.bundles:
-            found += _check_bundle(name, selection, loaded, config)
-    report = Report(files=sorted(loaded))
-    report.findings = sorted(_locate(found, loaded), key=Finding.sort_key)
+    report = Report(analyse(selection, loaded).findings, files=sorted(loaded))
     if cache is not None and not report.errors:
         cache.remember(loaded, run_key, report.findings, prune=selection.whole_repo)
     return report
 
 
+def analyse(selection: Selection, loaded: dict[str, Loaded]) -> Analysis:
+    """Semantic checks over parsed files; findings sorted and located."""
+    found = [f for item in loaded.values() for f in item.findings]
+    found += [
+        finding("B007", s.rel, "not bundle.yaml nor under rules/, lists/ or tests/; ignored")
+        for s in selection.stray
+    ]
+    analysis = Analysis([])
+    config_doc = loaded[CONFIG_NAME]
+    if config_doc.ok:
+        config = analysis.config = Config.from_data(config_doc.data, CONFIG_NAME)
+        found += config_lint.check(config)
+        for name in selection.bundles:
+            built, bundle_findings = _check_bundle(name, selection, loaded, config)
+            found += bundle_findings
+            if built is not None:
+                analysis.bundles[name] = built
+    analysis.findings = sorted(_locate(found, loaded), key=Finding.sort_key)
+    return analysis
+
+
 def _check_bundle(
     name: str, selection: Selection, loaded: dict[str, Loaded], config: Config
-) -> list[Finding]:
+) -> tuple[Bundle | None, list[Finding]]:
     docs = [loaded[s.rel] for s in selection.files if s.bundle == name]
     meta = [d for d in docs if d.source.kind == "bundle"]
     if not meta:
-        return [
-            finding(
-                "B001",
-                f"strategies/{name}",
-                f"bundle {name!r} has no bundle.yaml; create strategies/{name}/bundle.yaml "
-                f"with `name: {name}`",
-            )
-        ]
+        missing = finding(
+            "B001",
+            f"strategies/{name}",
+            f"bundle {name!r} has no bundle.yaml; create strategies/{name}/bundle.yaml "
+            f"with `name: {name}`",
+        )
+        return None, [missing]
     if not all(d.ok for d in docs):
-        return []  # schema errors first: semantic checks would only repeat them
+        return None, []  # schema errors first: semantic checks would only repeat them
     found = []
     meta_doc = meta[0]
     if meta_doc.data["name"] != name:
@@ -85,7 +103,7 @@ def _check_bundle(
         of("list"),  # type: ignore[arg-type]
         of("tests"),  # type: ignore[arg-type]
     )
-    return found + bundle_lint.check(bundle, config)
+    return bundle, found + bundle_lint.check(bundle, config)
 
 
 def _locate(found: list[Finding], loaded: dict[str, Loaded]) -> list[Finding]:

@@ -1,0 +1,62 @@
+"""`modctl test`: run every bundle's test cases through the engine."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from modctl.cli._app import app, globals_of
+from modctl.errors import ExitCode
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command("test")
+def run_tests(
+    ctx: typer.Context,
+    bundles: Annotated[
+        list[str] | None,
+        typer.Argument(help="Bundles to test (default: all).", show_default=False),
+    ] = None,
+    output: Annotated[
+        Format, typer.Option("--format", "--output", "-f", help="Report format.")
+    ] = Format.text,
+    min_coverage: Annotated[
+        float,
+        typer.Option(
+            "--min-coverage",
+            min=0,
+            max=100,
+            help="Fail when fewer than this percentage of a bundle's rules match in some test.",
+        ),
+    ] = 0.0,
+) -> None:
+    """Run the bundles' test cases: expected action and rules against the engine's decision.
+
+    Exit 0 when every case passes, 1 on a failure or coverage below --min-coverage.
+    """
+    from pathlib import Path
+
+    from modctl.engine.cases import run_cases
+    from modctl.repo import find_root
+    from modctl.testreport import junit, text
+    from modctl.workspace import load
+
+    root = find_root(globals_of(ctx).repo or Path.cwd())
+    workspace = load(root, bundles or None)
+    results = [run_cases(b, workspace.config) for b in workspace.bundles.values()]
+    if output is Format.json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    elif output is Format.junit:
+        typer.echo(junit(results))
+    else:
+        typer.echo(text(results, root, min_coverage))
+    if any(r.failed or r.coverage < min_coverage for r in results):
+        raise typer.Exit(int(ExitCode.CHECKS_FAILED))

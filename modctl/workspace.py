@@ -1,0 +1,95 @@
+"""Validated bundles, ready for the engine: from the working tree or from a git revision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from modctl import scm
+from modctl.errors import ChecksFailedError, UsageError
+from modctl.lint.names import suggest
+from modctl.model import Bundle, Config
+from modctl.repo import CONFIG_NAME, Selection, SourceFile, add_bundle_files, select
+from modctl.sources import Cache, Loaded, parse_all, read_all
+from modctl.validate import analyse
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: Config
+    bundles: dict[str, Bundle]
+    rev: str | None = None
+
+    def bundle(self, name: str) -> Bundle:
+        return self.bundles[name]
+
+
+def bundle_names(root: Path) -> list[str]:
+    folder = root / "strategies"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def load(root: Path, names: list[str] | None = None, *, rev: str | None = None) -> Workspace:
+    """The config and the named bundles (all when None), refusing any with validation errors."""
+    if rev is None:
+        known = bundle_names(root)
+        wanted = names if names else known
+        _check_names(wanted, known, "")
+        selection = select(root, [root / "strategies" / n for n in wanted] or [root / CONFIG_NAME])
+        loaded = read_all(selection.root, selection.files)
+        parse_all(loaded, Cache(root))
+    else:
+        selection, loaded = _from_revision(root, names, rev)
+        wanted = selection.bundles
+    analysis = analyse(selection, loaded)
+    errors = [f for f in analysis.findings if f.severity.value == "error"]
+    where = f" at {rev}" if rev else ""
+    if errors or analysis.config is None:
+        shown = "\n".join(
+            f"{f.path}:{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}"
+            for f in errors[:10]
+        )
+        more = f"\n... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise ChecksFailedError(
+            f"validation failed{where} ({len(errors)} error{'' if len(errors) == 1 else 's'}); "
+            "fix them first "
+            f"(`modctl validate` lists them all):\n{shown}{more}"
+        )
+    return Workspace(root, analysis.config, {n: analysis.bundles[n] for n in wanted}, rev)
+
+
+def _check_names(wanted: list[str], known: list[str], where: str) -> None:
+    for name in wanted:
+        if name not in known:
+            listing = ", ".join(known) or "none"
+            raise UsageError(
+                f"no bundle named {name!r}{where}{suggest(name, known)} (bundles: {listing})"
+            )
+
+
+def _from_revision(
+    root: Path, names: list[str] | None, rev: str
+) -> tuple[Selection, dict[str, Loaded]]:
+    repo = scm.require_repo(root, "--rev/--baseline")
+    prefix = scm.repo_prefix(repo, root)
+    files = scm.read_tree(repo, rev, prefix)
+    if CONFIG_NAME not in files:
+        raise UsageError(f"revision {rev} has no {CONFIG_NAME}")
+    known = sorted(
+        {
+            rel.split("/")[1]
+            for rel in files
+            if rel.startswith("strategies/") and rel.count("/") >= 2
+        }
+    )
+    wanted = names if names else known
+    _check_names(wanted, known, f" at {rev}")
+    selection = Selection(root, [SourceFile(CONFIG_NAME, "config")])
+    for name in wanted:
+        add_bundle_files(
+            selection, name, [rel for rel in files if rel.startswith(f"strategies/{name}/")]
+        )
+    loaded = {s.rel: Loaded(s, files[s.rel]) for s in selection.files}
+    parse_all(loaded, None)
+    return selection, loaded

@@ -1,0 +1,198 @@
+"""The evaluator's semantics, operator by operator (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modctl.engine.compiler import compile_bundle
+from modctl.model import Bundle, Config, ListDef, Origin, Rule
+
+CONFIG = Config(
+    regions=("SG", "GB"),
+    fields={
+        "title": "string",
+        "price": "number",
+        "brand": "string",
+        "strikes": "integer",
+        "tags": "string_list",
+        "image": "phash",
+        "verified": "boolean",
+        "seller.id": "string",
+    },
+)
+LISTS = [
+    ListDef("brands", "keywords", Origin("l"), items=("Gucci", "Louis Vuitton", "Dior", "1:1")),
+    ListDef("sellers", "ids", Origin("l"), items=("S-1", "S-2")),
+    ListDef("fakes", "hashes", Origin("l"), items=("ffff000000000000",)),
+    ListDef("prices", "map", Origin("l"), entries={"Gucci": 1000, "Dior": 800}),
+]
+
+
+def decide(
+    when: dict[str, Any],
+    item: dict[str, Any],
+    *,
+    params: dict[str, Any] | None = None,
+    region: str = "SG",
+) -> bool:
+    rule = Rule("r", "takedown", when, Origin("r"), params=params or {})
+    bundle = Bundle("b", Origin("b"), regions=("SG", "GB"), rules=[rule], lists=LISTS)
+    return compile_bundle(bundle, CONFIG, region).decide(item).action == "takedown"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Gucci bag", True),
+        ("GUCCI bag", True),
+        ("\uff27\uff35\uff23\uff23\uff29 bag", True),  # full-width GUCCI folds under NFKC
+        ("bag by louis  vuitton", False),  # two spaces: not the phrase
+        ("bag by Louis Vuitton!", True),
+        ("Diorama kit", False),  # word boundary
+        ("guccidior", False),
+        ("replica 1:1 quality", True),  # keyword made of punctuation
+        ("(1:1) copy", True),
+        ("x1:1x", False),  # "x1" is one word
+        ("", False),
+    ],
+)
+def test_contains_any_keywords(title: str, expected: bool) -> None:
+    assert (
+        decide({"field": "title", "contains_any": {"list": "brands"}}, {"title": title}) is expected
+    )
+
+
+def test_contains_any_on_string_list_is_case_insensitive_equality() -> None:
+    when = {"field": "tags", "contains_any": ["Replica", "fake"]}
+    assert decide(when, {"tags": ["new", "REPLICA"]})
+    assert not decide(when, {"tags": ["replicas"]})
+    assert not decide(when, {"tags": "replica"})
+
+
+@pytest.mark.parametrize(
+    ("when", "item", "expected"),
+    [
+        ({"field": "price", "lt": 10}, {"price": 9.5}, True),
+        ({"field": "price", "lt": 10}, {"price": 10}, False),
+        ({"field": "price", "lte": 10}, {"price": 10}, True),
+        ({"field": "price", "gt": 10}, {"price": "11"}, False),  # wrong type never matches
+        ({"field": "price", "gte": {"param": "p"}}, {"price": 3}, True),
+        ({"field": "strikes", "gte": 3}, {"strikes": True}, False),  # a boolean is no number
+        ({"field": "brand", "eq": "Gucci"}, {"brand": "Gucci"}, True),
+        ({"field": "brand", "eq": "Gucci"}, {"brand": "gucci"}, False),
+        ({"field": "brand", "ne": "Gucci"}, {"brand": "Dior"}, True),
+        ({"field": "brand", "ne": "Gucci"}, {}, False),  # missing field: leaf is false
+        ({"field": "verified", "eq": True}, {"verified": True}, True),
+        ({"field": "verified", "eq": True}, {"verified": 1}, False),
+        ({"field": "seller.id", "in": {"list": "sellers"}}, {"seller": {"id": "S-2"}}, True),
+        ({"field": "seller.id", "not_in": {"list": "sellers"}}, {"seller": {"id": "S-9"}}, True),
+        ({"field": "seller.id", "not_in": {"list": "sellers"}}, {"seller": {}}, False),
+        ({"field": "seller.id", "in": ["S-1"]}, {"seller": "S-1"}, False),
+        ({"field": "title", "matches": r"(?i)\breplica\b"}, {"title": "A REPLICA bag"}, True),
+        ({"field": "title", "matches": r"replica"}, {"title": 5}, False),
+        ({"field": "title", "exists": True}, {"title": ""}, True),
+        ({"field": "title", "exists": True}, {"title": None}, False),
+        ({"field": "title", "exists": False}, {}, True),
+        ({"not": {"field": "title", "exists": True}}, {}, True),
+        ({"not": {"field": "seller.id", "in": {"list": "sellers"}}}, {}, True),
+    ],
+)
+def test_leaf_operators(when: dict[str, Any], item: dict[str, Any], expected: bool) -> None:
+    assert decide(when, item, params={"p": 3}) is expected
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ({"price": 299, "brand": "Gucci"}, True),  # 1000 * 0.3 = 300
+        ({"price": 300, "brand": "Gucci"}, False),
+        ({"price": 1, "brand": "Prada"}, False),  # no reference price: false, not a crash
+        ({"price": 1}, False),
+    ],
+)
+def test_lookup_times_param(item: dict[str, Any], expected: bool) -> None:
+    when = {
+        "field": "price",
+        "lt": {"lookup": "prices", "key": "brand", "times": {"param": "ratio"}},
+    }
+    assert decide(when, item, params={"ratio": 0.3}) is expected
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("ffff000000000000", True),
+        ("fff0000000000003", True),  # 6 bits away
+        ("ff00000000000003", False),  # 10 bits away
+        ("not-a-hash", False),
+        ("ffff00000000000", False),
+    ],
+)
+def test_within_distance(image: str, expected: bool) -> None:
+    when = {"field": "image", "within_distance": {"value": {"list": "fakes"}, "max": 6}}
+    assert decide(when, {"image": image}) is expected
+
+
+def make(rules: list[Rule]) -> Bundle:
+    return Bundle("b", Origin("b"), regions=("SG", "GB"), rules=rules, lists=LISTS)
+
+
+def rule(rule_id: str, action: str, when: dict[str, Any], **extra: Any) -> Rule:
+    return Rule(rule_id, action, when, Origin("r"), **extra)
+
+
+BRAND = {"field": "title", "contains_any": {"list": "brands"}}
+
+
+def test_precedence_allow_first_and_every_match_reported() -> None:
+    bundle = make(
+        [
+            rule("warn-any", "warn", {"field": "title", "exists": True}),
+            rule("take", "takedown", BRAND),
+            rule("allow-seller", "allow", {"field": "seller.id", "in": {"list": "sellers"}}),
+        ]
+    )
+    evaluator = compile_bundle(bundle, CONFIG, "SG")
+    decision = evaluator.decide({"title": "Gucci", "seller": {"id": "S-1"}})
+    assert (decision.action, decision.rule) == ("allow", "allow-seller")
+    assert decision.matched == ["warn-any", "take", "allow-seller"]
+    assert evaluator.decide({"title": "Gucci"}).action == "takedown"
+    assert evaluator.decide({"title": "plain"}).action == "warn"
+    assert evaluator.decide({}).action == "none"
+
+
+def test_custom_precedence() -> None:
+    bundle = make([rule("take", "takedown", BRAND), rule("lim", "limit", BRAND)])
+    bundle.precedence = ("allow", "limit", "takedown", "review", "warn")
+    assert compile_bundle(bundle, CONFIG, "SG").decide({"title": "Dior"}).action == "limit"
+
+
+def test_shadow_rules_match_but_never_decide() -> None:
+    bundle = make([rule("shadow-take", "takedown", BRAND, mode="shadow"), rule("w", "warn", BRAND)])
+    decision = compile_bundle(bundle, CONFIG, "SG").decide({"title": "Dior bag"})
+    assert decision.action == "warn"
+    assert [(m.rule, m.mode) for m in decision.matches] == [
+        ("shadow-take", "shadow"),
+        ("w", "enforce"),
+    ]
+
+
+def test_region_scoped_rules() -> None:
+    bundle = make([rule("gb-only", "takedown", BRAND, regions=("GB",))])
+    assert compile_bundle(bundle, CONFIG, "GB").decide({"title": "Dior"}).action == "takedown"
+    assert compile_bundle(bundle, CONFIG, "SG").decide({"title": "Dior"}).action == "none"
+
+
+def test_keyword_trigger_does_not_skip_rules_that_need_no_keyword() -> None:
+    bundle = make(
+        [
+            rule("kw", "takedown", {"all": [BRAND, {"field": "price", "lt": 5}]}),
+            rule("either", "limit", {"any": [BRAND, {"field": "price", "lt": 5}]}),
+            rule("neg", "warn", {"not": BRAND}),
+        ]
+    )
+    evaluator = compile_bundle(bundle, CONFIG, "SG")
+    assert evaluator.decide({"title": "plain", "price": 1}).matched == ["either", "neg"]
+    assert evaluator.decide({"title": "Gucci", "price": 1}).matched == ["kw", "either"]
