@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modctl.cli import init, schema, test, validate  # noqa: F401  (registers the commands)
+from modctl.cli import backtest, explain, init, schema, test, validate  # noqa: F401  (registers the commands)
 from modctl.cli._app import app
 
 

@@ -32,23 +32,12 @@ class Ctx:
         self._hits: dict[str, dict[int, Hit]] = {}
         self._norm: dict[str, str] = {}
 
-    def value(self, path: tuple[str, ...]) -> Any:
-        value: Any = self.item
-        for part in path:
-            if not isinstance(value, dict):
-                return MISSING
-            value = value.get(part, MISSING)
-            if value is MISSING:
-                return MISSING
-        return MISSING if value is None else value
-
-    def hits(self, field_name: str, path: tuple[str, ...]) -> dict[int, Hit]:
+    def hits(self, field_name: str) -> dict[int, Hit]:
         found = self._hits.get(field_name)
         if found is None:
-            value = self.value(path)
+            value = self.evaluator.getters[field_name](self.item)
             text = self.normalized(field_name, value) if isinstance(value, str) else ""
-            found = self.evaluator.keywords[field_name].scan(text)
-            self._hits[field_name] = found
+            found = self._hits[field_name] = self.evaluator.keywords[field_name].scan(text)
         return found
 
     def normalized(self, field_name: str, value: str) -> str:
@@ -56,6 +45,40 @@ class Ctx:
         if text is None:
             text = self._norm[field_name] = normalize(value)
         return text
+
+
+def getter(path: str) -> Callable[[dict[str, Any]], Any]:
+    """A fast reader of a dotted field path: the value, or MISSING when absent or null."""
+    parts = path.split(".")
+    if len(parts) == 1:
+        (key,) = parts
+
+        def top(item: dict[str, Any]) -> Any:
+            value = item.get(key)
+            return MISSING if value is None else value
+
+        return top
+    if len(parts) == 2:
+        outer, inner = parts
+
+        def nested(item: dict[str, Any]) -> Any:
+            parent = item.get(outer)
+            if not isinstance(parent, dict):
+                return MISSING
+            value = parent.get(inner)
+            return MISSING if value is None else value
+
+        return nested
+
+    def deep(item: dict[str, Any]) -> Any:
+        value: Any = item
+        for part in parts:
+            if not isinstance(value, dict):
+                return MISSING
+            value = value.get(part)
+        return MISSING if value is None else value
+
+    return deep
 
 
 # ---------------------------------------------------------------------------- conditions
@@ -149,7 +172,7 @@ class Not(Node):
 
     def explain(self, ctx: Ctx) -> tuple[bool, list[str]]:
         ok, why = self.child.explain(ctx)
-        return not ok, [f"not ({'; '.join(why)})"] if why else []
+        return not ok, why  # each reason states a fact, so it explains the negation too
 
     def leaves(self) -> Iterable[Leaf]:
         yield from self.child.leaves()
@@ -159,7 +182,7 @@ class Leaf(Node):
     """A field test. Subclasses implement `check(ctx) -> bool` and `why(ctx, ok) -> str`."""
 
     field: str
-    path: tuple[str, ...]
+    get: Callable[[dict[str, Any]], Any]
     forced: bool | None = None  # set while looking for near misses
 
     def check(self, ctx: Ctx) -> bool:
@@ -179,7 +202,7 @@ class Leaf(Node):
         yield self
 
     def shown(self, ctx: Ctx) -> str:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         return "missing" if value is MISSING else repr(value)
 
 
@@ -191,13 +214,13 @@ def _number(value: Any) -> float | None:
 
 class Exists(Leaf):
     def __init__(self, field_name: str, want: bool) -> None:
-        self.field, self.path, self.want = field_name, tuple(field_name.split(".")), want
+        self.field, self.get, self.want = field_name, getter(field_name), want
 
     def check(self, ctx: Ctx) -> bool:
-        return (ctx.value(self.path) is not MISSING) is self.want
+        return (self.get(ctx.item) is not MISSING) is self.want
 
     def why(self, ctx: Ctx, ok: bool) -> str:
-        present = ctx.value(self.path) is not MISSING
+        present = self.get(ctx.item) is not MISSING
         return f"{self.field} is {'present' if present else 'missing'}"
 
 
@@ -214,11 +237,11 @@ class Order(Leaf):
     """lt/lte/gt/gte against a number, a param or a lookup."""
 
     def __init__(self, field_name: str, op: str, rhs: Rhs) -> None:
-        self.field, self.path, self.op, self.rhs = field_name, tuple(field_name.split(".")), op, rhs
+        self.field, self.get, self.op, self.rhs = field_name, getter(field_name), op, rhs
         self.compare = _ORDER[op]
 
     def check(self, ctx: Ctx) -> bool:
-        left = _number(ctx.value(self.path))
+        left = _number(self.get(ctx.item))
         if left is None:
             return False
         right = self.rhs.number(ctx)
@@ -233,11 +256,11 @@ class Order(Leaf):
 
 class Equal(Leaf):
     def __init__(self, field_name: str, op: str, value: Any, label: str) -> None:
-        self.field, self.path, self.op = field_name, tuple(field_name.split(".")), op
+        self.field, self.get, self.op = field_name, getter(field_name), op
         self.value, self.label = value, label
 
     def check(self, ctx: Ctx) -> bool:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         if value is MISSING or isinstance(value, bool) is not isinstance(self.value, bool):
             return False
         return (value == self.value) is (self.op == "eq")
@@ -249,11 +272,11 @@ class Equal(Leaf):
 
 class Member(Leaf):
     def __init__(self, field_name: str, op: str, values: frozenset[Any], label: str) -> None:
-        self.field, self.path, self.op = field_name, tuple(field_name.split(".")), op
+        self.field, self.get, self.op = field_name, getter(field_name), op
         self.values, self.label, self.want = values, label, op == "in"
 
     def check(self, ctx: Ctx) -> bool:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         if value is MISSING or isinstance(value, dict | list):
             return False
         return (value in self.values) is self.want
@@ -267,18 +290,18 @@ class Keywords(Leaf):
     """contains_any on a text field: one automaton scan per item and field."""
 
     def __init__(self, field_name: str, set_id: int, label: str) -> None:
-        self.field, self.path, self.set_id, self.label = (
+        self.field, self.get, self.set_id, self.label = (
             field_name,
-            tuple(field_name.split(".")),
+            getter(field_name),
             set_id,
             label,
         )
 
     def check(self, ctx: Ctx) -> bool:
-        return self.set_id in ctx.hits(self.field, self.path)
+        return self.set_id in ctx.hits(self.field)
 
     def why(self, ctx: Ctx, ok: bool) -> str:
-        hit = ctx.hits(self.field, self.path).get(self.set_id)
+        hit = ctx.hits(self.field).get(self.set_id)
         if hit is None:
             return f"{self.field} contains no keyword of {self.label}"
         return f"{self.field} contains {hit.keyword!r} ({self.label}) at {hit.start}-{hit.end}"
@@ -288,9 +311,9 @@ class ListContains(Leaf):
     """contains_any on a string_list field: any element equals an entry, case-insensitively."""
 
     def __init__(self, field_name: str, values: frozenset[str], label: str) -> None:
-        self.field, self.path, self.values, self.label = (
+        self.field, self.get, self.values, self.label = (
             field_name,
-            tuple(field_name.split(".")),
+            getter(field_name),
             values,
             label,
         )
@@ -299,7 +322,7 @@ class ListContains(Leaf):
         return self._first(ctx) is not None
 
     def _first(self, ctx: Ctx) -> str | None:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         if not isinstance(value, list):
             return None
         return next((v for v in value if isinstance(v, str) and normalize(v) in self.values), None)
@@ -313,16 +336,16 @@ class ListContains(Leaf):
 
 class Matches(Leaf):
     def __init__(self, field_name: str, pattern: str) -> None:
-        self.field, self.path = field_name, tuple(field_name.split("."))
+        self.field, self.get = field_name, getter(field_name)
         self.pattern = pattern
         self.search = re.compile(pattern).search
 
     def check(self, ctx: Ctx) -> bool:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         return isinstance(value, str) and self.search(value) is not None
 
     def why(self, ctx: Ctx, ok: bool) -> str:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         found = self.search(value) if isinstance(value, str) else None
         if found is None:
             return f"{self.field} does not match /{self.pattern}/"
@@ -333,11 +356,11 @@ class Near(Leaf):
     """within_distance: Hamming distance between 64-bit perceptual hashes."""
 
     def __init__(self, field_name: str, hashes: list[int], limit: int, label: str) -> None:
-        self.field, self.path = field_name, tuple(field_name.split("."))
+        self.field, self.get = field_name, getter(field_name)
         self.hashes, self.limit, self.label = hashes, limit, label
 
     def _closest(self, ctx: Ctx) -> tuple[int, int] | None:
-        value = ctx.value(self.path)
+        value = self.get(ctx.item)
         if not isinstance(value, str) or len(value) != 16:
             return None
         try:
@@ -389,20 +412,20 @@ class Const(Rhs):
 class Lookup(Rhs):
     name: str
     entries: dict[str, float]
-    key: tuple[str, ...]
+    key: Callable[[dict[str, Any]], Any]
     key_name: str
     times: float
     times_text: str
 
     def number(self, ctx: Ctx) -> float | None:
-        key = ctx.value(self.key)
+        key = self.key(ctx.item)
         if not isinstance(key, str):
             return None
         base = self.entries.get(key)
         return None if base is None else base * self.times
 
     def label(self, ctx: Ctx) -> str:
-        key = ctx.value(self.key)
+        key = self.key(ctx.item)
         base = self.entries.get(key) if isinstance(key, str) else None
         if base is None:
             shown = "missing" if key is MISSING else repr(key)
@@ -455,7 +478,7 @@ class Evaluator:
     keywords: dict[str, KeywordIndex] = field(default_factory=dict)
     always: list[CompiledRule] = field(default_factory=list)
     triggered: dict[str, dict[int, list[CompiledRule]]] = field(default_factory=dict)
-    paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    getters: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
 
     def context(self, item: dict[str, Any]) -> Ctx:
         return Ctx(item, self)
@@ -464,7 +487,7 @@ class Evaluator:
         """Rules that can match: those without a keyword trigger, and those whose trigger hit."""
         found: list[CompiledRule] | None = None
         for field_name, by_set in self.triggered.items():
-            for set_id in ctx.hits(field_name, self.paths[field_name]):
+            for set_id in ctx.hits(field_name):
                 rules = by_set.get(set_id)
                 if rules:
                     if found is None:
@@ -523,7 +546,6 @@ def compile_bundle(bundle: Bundle, config: Config, region: str) -> Evaluator:
         else:
             field_name, set_id = compiled.trigger
             evaluator.triggered.setdefault(field_name, {}).setdefault(set_id, []).append(compiled)
-            evaluator.paths[field_name] = tuple(field_name.split("."))
     return evaluator
 
 
@@ -593,6 +615,7 @@ class _Builder:
             if set_id is None:
                 set_id = self.set_ids[key] = len(self.set_ids)
                 index = self.evaluator.keywords.setdefault(name, KeywordIndex())
+                self.evaluator.getters[name] = getter(name)
                 index.add(set_id, [str(v) for v in values])
             return Keywords(name, set_id, label)
         return Member(name, op, frozenset(values), label)
@@ -621,7 +644,7 @@ class _Builder:
             return Lookup(
                 value["lookup"],
                 entries,
-                tuple(value["key"].split(".")),
+                getter(value["key"]),
                 value["key"],
                 times,
                 times_text,

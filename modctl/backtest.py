@@ -1,0 +1,224 @@
+"""`modctl backtest`: decide every listing of a data file, count, and compare with a baseline."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from modctl import workspace
+from modctl.data import DataError, Reader, Row
+from modctl.engine.compiler import Evaluator, compile_bundle
+from modctl.impact import Change, Tally
+from modctl.model import Bundle, Config
+
+CHANGE_COLUMNS = ["id", "region", "kind", "before", "before_rule", "after", "after_rule", "label"]
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class Result:
+    bundle: str
+    data: Path
+    tally: Tally
+    rules: list[str]
+    baseline: str | None = None
+    skipped: int = 0
+    first_skip: str | None = None
+    outside: int = 0
+    seconds: float = 0.0
+    jobs: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        report = {
+            "bundle": self.bundle,
+            "data": str(self.data),
+            "baseline": self.baseline,
+            "skipped_rows": self.skipped,
+            "rows_outside_bundle_regions": self.outside,
+            "seconds": round(self.seconds, 3),
+            "jobs": self.jobs,
+        }
+        report.update(self.tally.to_dict(rules=self.rules, baseline=self.baseline is not None))
+        return report
+
+
+@dataclass
+class _Job:
+    bundle: Bundle
+    baseline: Bundle | None
+    config: Config
+    path: Path
+    skip_bad: bool
+    changes: Path | None = None
+    start: int = 0
+    end: int | None = None
+    evaluators: dict[str, tuple[Evaluator, Evaluator | None]] = field(default_factory=dict)
+
+    def evaluators_for(self, region: str) -> tuple[Evaluator, Evaluator | None]:
+        pair = self.evaluators.get(region)
+        if pair is None:
+            base = compile_bundle(self.baseline, self.config, region) if self.baseline else None
+            pair = self.evaluators[region] = (
+                compile_bundle(self.bundle, self.config, region),
+                base,
+            )
+        return pair
+
+
+def run(
+    root: Path,
+    bundle_name: str,
+    data: Path,
+    *,
+    baseline: str | None = None,
+    changes: Path | None = None,
+    skip_bad: bool = False,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Result:
+    started = time.perf_counter()
+    current = workspace.load(root, [bundle_name])
+    bundle = current.bundle(bundle_name)
+    base = (
+        workspace.load(root, [bundle_name], rev=baseline).bundle(bundle_name) if baseline else None
+    )
+    job = _Job(bundle, base, current.config, data, skip_bad)
+    reader = Reader(data, current.config.fields, set(current.config.regions), skip_bad=skip_bad)
+    size = data.stat().st_size
+    workers = min(jobs, os.cpu_count() or 1)
+    if reader.format == "jsonl" and workers > 1 and size >= PARALLEL_MIN_BYTES:
+        tally, skipped, first_skip, outside = _parallel(job, size, workers, changes, progress)
+    else:
+        workers = 1
+        tally, outside = _sequential(job, reader, changes, progress)
+        skipped, first_skip = reader.skipped, reader.first_skip
+    return Result(
+        bundle_name,
+        data,
+        tally,
+        [r.id for r in bundle.rules],
+        baseline,
+        skipped,
+        first_skip,
+        outside,
+        time.perf_counter() - started,
+        workers,
+    )
+
+
+def _decide_rows(
+    job: _Job, rows: Iterator[Row], writer: Any, progress: Callable[[int], None] | None
+) -> tuple[Tally, int]:
+    tally = Tally()
+    outside = 0
+    served = set(job.bundle.regions)
+    for count, row in enumerate(rows, 1):
+        item = row.item
+        region = item["region"]
+        if region not in served:
+            outside += 1
+            continue
+        evaluator, base = job.evaluators_for(region)
+        decision = evaluator.decide(item)
+        label = row.label
+        tally.add(region, decision, label)
+        if base is not None:
+            before = base.decide(item)
+            tally.compare(before, label)
+            if before.action != decision.action:
+                change = Change(
+                    str(item["id"]),
+                    region,
+                    before.action,
+                    before.rule,
+                    decision.action,
+                    decision.rule,
+                    label,
+                )
+                tally.change(change)
+                if writer is not None:
+                    writer.writerow([change.to_dict()[c] for c in CHANGE_COLUMNS])
+        if progress is not None and count % 10000 == 0:
+            progress(count)
+    return tally, outside
+
+
+def _sequential(
+    job: _Job, reader: Reader, changes: Path | None, progress: Callable[[int], None] | None
+) -> tuple[Tally, int]:
+    with _changes_writer(changes) as writer:
+        return _decide_rows(job, reader.rows(), writer, progress)
+
+
+class _changes_writer:
+    def __init__(self, path: Path | None, *, header: bool = True) -> None:
+        self.path, self.header = path, header
+        self.handle: IO[str] | None = None
+
+    def __enter__(self) -> Any:
+        if self.path is None:
+            return None
+        try:
+            self.handle = self.path.open("w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        writer = csv.writer(self.handle)
+        if self.header:
+            writer.writerow(CHANGE_COLUMNS)
+        return writer
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _parallel(
+    job: _Job, size: int, workers: int, changes: Path | None, progress: Callable[[int], None] | None
+) -> tuple[Tally, int, str | None, int]:
+    bounds = [size * i // workers for i in range(workers + 1)]
+    parts = [
+        _Job(
+            job.bundle,
+            job.baseline,
+            job.config,
+            job.path,
+            job.skip_bad,
+            changes.with_name(f".{changes.name}.part{i}") if changes else None,
+            bounds[i],
+            bounds[i + 1],
+        )
+        for i in range(workers)
+    ]
+    tally = Tally()
+    skipped, first_skip, outside = 0, None, 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part_tally, part_skipped, part_first, part_outside in pool.map(_run_part, parts):
+            tally.merge(part_tally)
+            skipped += part_skipped
+            first_skip = first_skip or part_first
+            outside += part_outside
+            if progress is not None:
+                progress(tally.rows)
+    if changes is not None:
+        with changes.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerow(CHANGE_COLUMNS)
+            for part in parts:
+                assert part.changes is not None
+                with part.changes.open(encoding="utf-8") as piece:
+                    out.writelines(piece)
+                part.changes.unlink()
+    return tally, skipped, first_skip, outside
+
+
+def _run_part(job: _Job) -> tuple[Tally, int, str | None, int]:
+    reader = Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
+    rows = reader.rows_between(job.start, job.end)
+    with _changes_writer(job.changes, header=False) as writer:
+        tally, outside = _decide_rows(job, rows, writer, None)
+    return tally, reader.skipped, reader.first_skip, outside

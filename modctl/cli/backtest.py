@@ -1,0 +1,75 @@
+"""`modctl backtest`: a bundle's decisions over labelled listings, and what a change does."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modctl.cli._app import Output, app, globals_of
+
+
+@app.command("backtest")
+def backtest_command(
+    ctx: typer.Context,
+    bundle: Annotated[str, typer.Argument(help="Bundle to evaluate.")],
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="Listings: .jsonl, .csv or .parquet (with modctl[parquet])."),
+    ],
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", metavar="REV", help="Compare with the bundle at this git revision."
+        ),
+    ] = None,
+    changes: Annotated[
+        Path | None,
+        typer.Option(
+            "--changes", metavar="OUT.csv", help="Write every changed decision to a CSV file."
+        ),
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Count and skip malformed rows instead of stopping.")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes (JSON lines only).")
+    ] = 1,
+    output: Annotated[Output, typer.Option("--output", help="Report format.")] = Output.text,
+) -> None:
+    """Decide every listing in a data file: decisions per region and action, hits per rule,
+    precision and recall against the labels, and with --baseline what changed."""
+    from modctl import backtest
+    from modctl.backtestreport import text
+    from modctl.repo import find_root
+
+    if changes is not None and baseline is None:
+        raise typer.BadParameter("--changes needs --baseline", param_hint="--changes")
+    root = find_root(globals_of(ctx).repo or Path.cwd())
+    show = output is Output.text and sys.stderr.isatty()
+    started = time.perf_counter()
+
+    def progress(rows: int) -> None:
+        rate = rows / max(time.perf_counter() - started, 1e-9)
+        typer.echo(f"\r  {rows:,} listings ({rate:,.0f}/s)", nl=False, err=True)
+
+    result = backtest.run(
+        root,
+        bundle,
+        data,
+        baseline=baseline,
+        changes=changes,
+        skip_bad=skip_bad,
+        jobs=jobs,
+        progress=progress if show else None,
+    )
+    if show:
+        typer.echo("\r\033[K", nl=False, err=True)
+    if output is Output.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(text(result))

@@ -1,0 +1,86 @@
+"""`modctl explain`: why a listing got its decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from modctl.cli._app import Output, app, globals_of
+
+
+@app.command("explain")
+def explain_command(
+    ctx: typer.Context,
+    bundle: Annotated[str, typer.Argument(help="Bundle that decided.")],
+    item: Annotated[
+        str, typer.Option("--item", metavar="FILE|-", help="The listing as JSON; - reads stdin.")
+    ],
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Region (default: the item's region, else every region)."),
+    ] = None,
+    rev: Annotated[
+        str | None, typer.Option("--rev", metavar="REV", help="The bundle at this git revision.")
+    ] = None,
+    output: Annotated[Output, typer.Option("--output", help="Report format.")] = Output.text,
+) -> None:
+    """Explain a decision: every matched rule with what fired (keyword, threshold, hash
+    distance) and the rules that were one condition short."""
+    from modctl.engine.compiler import compile_bundle
+    from modctl.engine.explain import explain
+    from modctl.errors import UsageError
+    from modctl.lint.names import suggest
+    from modctl.repo import find_root
+    from modctl.workspace import load
+
+    listing = _read_item(item)
+    root = find_root(globals_of(ctx).repo or Path.cwd())
+    workspace = load(root, [bundle], rev=rev)
+    model = workspace.bundle(bundle)
+    wanted = region or listing.get("region")
+    if wanted is not None and wanted not in model.regions:
+        raise UsageError(
+            f"bundle {bundle!r} does not serve region {wanted!r}{suggest(str(wanted), model.regions)}"
+            f" (it serves {', '.join(model.regions)})"
+        )
+    regions = [wanted] if wanted else list(model.regions)
+    results = [explain(compile_bundle(model, workspace.config, r), listing) for r in regions]
+    if output is Output.json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        return
+    for result in results:
+        decided = f" (decided by {result.decision.rule})" if result.decision.rule else ""
+        typer.echo(f"{result.bundle} in {result.region}: {result.decision.action}{decided}")
+        for why in result.matched:
+            note = ", shadow: reported, never decides" if why.mode == "shadow" else ""
+            typer.echo(f"  matched {why.rule} ({why.action}{note})")
+            for reason in why.reasons:
+                typer.echo(f"    - {reason}")
+        for why in result.near:
+            typer.echo(f"  almost matched {why.rule} ({why.action}), one condition short:")
+            typer.echo(f"    - {why.reasons[0]}")
+        if not result.matched and not result.near:
+            typer.echo("  no rule matched or came close")
+
+
+def _read_item(source: str) -> dict[str, Any]:
+    import sys
+
+    from modctl.errors import UsageError
+
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{source} is not UTF-8 text") from None
+    try:
+        item = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(item, dict):
+        raise UsageError(f"{source} must hold one JSON object, the listing")
+    return item

@@ -1,0 +1,74 @@
+"""Why a listing got its decision: the reasons of every matched rule, and the rules that were one
+condition short. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from modctl.engine.compiler import CompiledRule, Ctx, Decision, Evaluator
+
+
+@dataclass
+class RuleWhy:
+    rule: str
+    action: str
+    mode: str
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "action": self.action,
+            "mode": self.mode,
+            "reasons": self.reasons,
+        }
+
+
+@dataclass
+class Explanation:
+    bundle: str
+    region: str
+    decision: Decision
+    matched: list[RuleWhy] = field(default_factory=list)
+    near: list[RuleWhy] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle,
+            "region": self.region,
+            "action": self.decision.action,
+            "decided_by": self.decision.rule,
+            "matched": [m.to_dict() for m in self.matched],
+            "almost_matched": [n.to_dict() for n in self.near],
+        }
+
+
+def explain(evaluator: Evaluator, item: dict[str, Any]) -> Explanation:
+    ctx = evaluator.context(item)
+    decision = evaluator.decide(item)
+    result = Explanation(evaluator.bundle, evaluator.region, decision)
+    for compiled in evaluator.rules:
+        rule = compiled.rule
+        ok, reasons = compiled.condition.explain(ctx)
+        if ok:
+            result.matched.append(RuleWhy(rule.id, rule.action, rule.mode, reasons))
+            continue
+        short = _one_short(compiled, ctx)
+        if short is not None:
+            result.near.append(RuleWhy(rule.id, rule.action, rule.mode, [short]))
+    return result
+
+
+def _one_short(compiled: CompiledRule, ctx: Ctx) -> str | None:
+    """The one field test whose opposite outcome would make the rule match, if there is one."""
+    for leaf in compiled.condition.leaves():
+        actual = leaf.check(ctx)
+        leaf.forced = not actual
+        try:
+            would_match, _ = compiled.condition.explain(ctx)
+        finally:
+            leaf.forced = None
+        if would_match:
+            return leaf.why(ctx, actual)
+    return None

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import git
+import pytest
+from typer.testing import CliRunner
+
+from modctl import backtest
+from modctl.cli import app
+from tests.conftest import write_files
+
+ROWS: list[dict[str, Any]] = [
+    {"id": "1", "region": "SG", "title": "Gucci bag", "price": 5, "label": "infringing"},
+    {"id": "2", "region": "SG", "title": "Gucci bag", "price": 50, "label": "infringing"},
+    {"id": "3", "region": "MY", "title": "Prada shoes", "price": 1, "label": "clean"},
+    {"id": "4", "region": "MY", "title": "plain shoes", "price": 1, "label": "clean"},
+    {"id": "5", "region": "GB", "title": "Gucci bag", "price": 1, "label": "infringing"},
+]
+
+
+def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def run(runner: CliRunner, repo: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--repo", str(repo), "backtest", "demo", *args])
+    return result.exit_code, result.output
+
+
+def test_counts_and_labels(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
+    data = jsonl(tmp_path / "rows.jsonl", ROWS)
+    code, out = run(runner, minimal_repo, "--data", str(data), "--output", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["rows"] == 4
+    assert report["rows_outside_bundle_regions"] == 1  # GB: the bundle serves SG and MY
+    assert report["decisions"] == {
+        "MY": {"none": 1, "takedown": 1},
+        "SG": {"none": 1, "takedown": 1},
+    }
+    assert report["rules"] == {"fake-brand": {"matches": 2, "decided": 2}}
+    labels = report["labels"]
+    assert (labels["true_positives"], labels["false_positives"], labels["false_negatives"]) == (
+        1,
+        1,
+        1,
+    )
+    assert (labels["precision"], labels["recall"]) == (0.5, 0.5)
+
+
+def test_text_report(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
+    code, out = run(runner, minimal_repo, "--data", str(jsonl(tmp_path / "rows.jsonl", ROWS)))
+    assert code == 0, out
+    assert out.startswith(f"Backtest of demo on {tmp_path / 'rows.jsonl'}: 4 listings in ")
+    assert "Ignored 1 listings in regions the bundle does not serve" in out
+    assert "precision 0.500, recall 0.500, F1 0.500 (TP 1, FP 1, FN 1, TN 1)" in out
+
+
+def test_csv_with_dotted_columns_and_types(
+    minimal_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    data = tmp_path / "rows.csv"
+    with data.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "region", "title", "price", "seller.id", "tags", "label"])
+        writer.writerow(["1", "SG", "Gucci bag", "5.5", "S-1", "a|b", "1"])
+        writer.writerow(["2", "SG", "Gucci bag", "500", "", "", "0"])
+    code, out = run(runner, minimal_repo, "--data", str(data), "--output", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["decisions"] == {"SG": {"none": 1, "takedown": 1}}
+    assert report["labels"]["precision"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "bad.jsonl",
+            '{"id": "1", "region": "SG"}\n{"id": "2", "region": \n',
+            "bad.jsonl:2: not JSON",
+        ),
+        ("region.jsonl", '{"id": "1", "region": "XX"}\n', "region.jsonl:1: unknown region 'XX'"),
+        ("noid.jsonl", '{"region": "SG"}\n', "noid.jsonl:1: missing 'id'"),
+        (
+            "label.jsonl",
+            '{"id": "1", "region": "SG", "label": "maybe"}\n',
+            "label.jsonl:1: label 'maybe'",
+        ),
+        ("list.jsonl", "[1, 2]\n", "list.jsonl:1: a listing must be an object"),
+        ("empty.jsonl", "", "empty.jsonl: no listings in the file"),
+        ("nocol.csv", "id,title\n1,x\n", "nocol.csv:1: missing required column 'region'"),
+        (
+            "type.csv",
+            "id,region,price\n1,SG,12\n2,SG,cheap\n",
+            "type.csv:3: column 'price': 'cheap' is not a number",
+        ),
+        ("rows.xlsx", "x", "unknown data format .xlsx"),
+    ],
+)
+def test_bad_data(
+    minimal_repo: Path, runner: CliRunner, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    code, out = run(runner, minimal_repo, "--data", str(path))
+    assert code == 2, out
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_skip_bad_counts_and_continues(
+    minimal_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"id": "1", "region": "SG", "title": "Gucci", "price": 1}\nnot json\n{"id": "3", "region": "XX"}\n'
+    )
+    code, out = run(runner, minimal_repo, "--data", str(path), "--skip-bad")
+    assert code == 0, out
+    assert f"Skipped 2 bad rows; the first: {path}:2: not JSON" in out
+    assert "1 listings in" in out
+
+
+def test_missing_data_file(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
+    code, out = run(runner, minimal_repo, "--data", str(tmp_path / "nope.jsonl"))
+    assert code == 2
+    assert "no such data file" in out
+
+
+def test_bundle_with_lint_errors_is_refused(
+    minimal_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    write_files(
+        minimal_repo, {"strategies/demo/lists/brands.yaml": "name: brands\nkind: ids\nitems: [x]\n"}
+    )
+    code, out = run(runner, minimal_repo, "--data", str(jsonl(tmp_path / "r.jsonl", ROWS)))
+    assert code == 1
+    assert "error R006" in out
+
+
+@pytest.fixture
+def history(minimal_repo: Path) -> git.Repo:
+    repo = git.Repo.init(minimal_repo)
+    repo.git.add(".")
+    repo.git.commit("-qm", "first")
+    return repo
+
+
+def test_baseline_comparison(
+    minimal_repo: Path, history: git.Repo, runner: CliRunner, tmp_path: Path
+) -> None:
+    rules = minimal_repo / "strategies/demo/rules/main.yaml"
+    rules.write_text(rules.read_text().replace("max_price: 20", "max_price: 100"))
+    data = jsonl(tmp_path / "rows.jsonl", ROWS)
+    changes = tmp_path / "changes.csv"
+    code, out = run(
+        runner, minimal_repo, "--data", str(data), "--baseline", "HEAD", "--changes", str(changes)
+    )
+    assert code == 0, out
+    assert "Compared with HEAD: 1 decisions change" in out
+    assert "new takedown: 2 (SG, infringing) none [-] -> takedown [fake-brand]" in out
+    with changes.open() as handle:
+        written = list(csv.DictReader(handle))
+    assert written == [
+        {
+            "id": "2",
+            "region": "SG",
+            "kind": "new takedown",
+            "before": "none",
+            "before_rule": "",
+            "after": "takedown",
+            "after_rule": "fake-brand",
+            "label": "True",
+        }
+    ]
+    code, out = run(
+        runner, minimal_repo, "--data", str(data), "--baseline", "HEAD", "--output", "json"
+    )
+    base = json.loads(out)["baseline"]
+    assert base["changed"] == 1
+    assert base["by_kind"] == {"new takedown": 1}
+    assert base["by_region"] == {"SG": {"new takedown": 1}}
+    assert base["by_rule"] == {"fake-brand": {"new takedown": 1}}
+    assert base["labels"]["recall"] == 0.5
+    assert json.loads(out)["labels"]["recall"] == 1.0
+
+
+def test_unknown_revision(
+    minimal_repo: Path, history: git.Repo, runner: CliRunner, tmp_path: Path
+) -> None:
+    code, out = run(
+        runner, minimal_repo, "--data", str(jsonl(tmp_path / "r.jsonl", ROWS)), "--baseline", "nope"
+    )
+    assert code == 2
+    assert "revision 'nope' does not exist" in out
+
+
+def test_baseline_outside_git(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
+    code, out = run(
+        runner, minimal_repo, "--data", str(jsonl(tmp_path / "r.jsonl", ROWS)), "--baseline", "HEAD"
+    )
+    assert code == 2
+    assert "needs a git repository" in out
+
+
+def test_parallel_matches_sequential(
+    minimal_repo: Path, history: git.Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{**ROWS[i % 4], "id": str(i)} for i in range(2001)]
+    data = jsonl(tmp_path / "many.jsonl", rows)
+    rules = minimal_repo / "strategies/demo/rules/main.yaml"
+    rules.write_text(rules.read_text().replace("max_price: 20", "max_price: 100"))
+    one = backtest.run(minimal_repo, "demo", data, baseline="HEAD", changes=tmp_path / "a.csv")
+    monkeypatch.setattr(backtest, "PARALLEL_MIN_BYTES", 1)
+    two = backtest.run(
+        minimal_repo, "demo", data, baseline="HEAD", changes=tmp_path / "b.csv", jobs=2
+    )
+    assert two.jobs == 2
+    strip = lambda r: {k: v for k, v in r.to_dict().items() if k not in ("seconds", "jobs")}  # noqa: E731
+    assert strip(one) == strip(two)
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+def test_parquet(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table(
+        {
+            "id": ["1", "2"],
+            "region": ["SG", "SG"],
+            "title": ["Gucci bag", "plain"],
+            "price": [5.0, 5.0],
+            "seller": [{"id": "S-1"}, {"id": "S-2"}],
+            "label": ["infringing", "clean"],
+        }
+    )
+    path = tmp_path / "rows.parquet"
+    pq.write_table(table, path)
+    code, out = run(runner, minimal_repo, "--data", str(path), "--output", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["decisions"] == {"SG": {"none": 1, "takedown": 1}}
+    assert report["labels"]["precision"] == 1.0
