@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from modctl.cli import backtest, explain, init, schema, test, validate  # noqa: F401  (registers the commands)
+from modctl.cli import (  # noqa: F401  (registers the commands)
+    backtest,
+    diff,
+    explain,
+    init,
+    schema,
+    test,
+    validate,
+)
 from modctl.cli._app import app
 
 
