@@ -208,6 +208,18 @@ CHECKS: dict[str, Check] = {
         ),
         Check("R011", W, "unused param", "The rule declares a param no condition references."),
         Check(
+            "R012",
+            E,
+            "contradictory condition",
+            "Tests on one field inside the same `all` exclude each other (equal to two values, missing and present, a number above and below bounds that do not overlap), so the rule can never match.",
+        ),
+        Check(
+            "R013",
+            W,
+            "overridden by an allow rule",
+            "An allow rule's conditions are a subset of this rule's, in every region where this rule applies, so whenever this rule matches the allow rule does too and allow decides. Narrow the allow rule or remove this one.",
+        ),
+        Check(
             "T001",
             E,
             "test names unknown rule",

@@ -10,6 +10,7 @@ from modctl.catalogue import finding
 from modctl.findings import Finding, Report
 from modctl.lint import bundle as bundle_lint
 from modctl.lint import config as config_lint
+from modctl.lint import logic
 from modctl.model import Bundle, Config, build_bundle
 from modctl.repo import CONFIG_NAME, Selection, select
 from modctl.sources import Cache, Loaded, parse_all, read_all
@@ -103,7 +104,7 @@ def _check_bundle(
         of("list"),  # type: ignore[arg-type]
         of("tests"),  # type: ignore[arg-type]
     )
-    return bundle, found + bundle_lint.check(bundle, config)
+    return bundle, found + bundle_lint.check(bundle, config) + logic.check(bundle)
 
 
 def _locate(found: list[Finding], loaded: dict[str, Loaded]) -> list[Finding]:

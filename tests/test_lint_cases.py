@@ -40,6 +40,8 @@ def test_every_semantic_code_has_a_case() -> None:
         "R009",
         "R010",
         "R011",
+        "R012",
+        "R013",
         "B001",
         "B002",
         "B003",
