@@ -129,7 +129,7 @@ class _Field:
         return above and below
 
 
-def _key(value: Any) -> Any:
+def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
