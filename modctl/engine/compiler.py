@@ -8,15 +8,18 @@ and a rule whose condition requires a keyword set is only evaluated for items wh
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from modctl.engine import prefilter
+from modctl.engine.fields import MISSING, getter
+from modctl.engine.index import RuleIndex, Trigger
 from modctl.engine.text import Hit, KeywordIndex, normalize
 from modctl.model import Bundle, Config, Rule
 
-MISSING: Any = object()
 NO_ACTION = "none"
 
 
@@ -24,13 +27,27 @@ class Ctx:
     """One item being decided: field values, normalized text and keyword hits, each computed at
     most once."""
 
-    __slots__ = ("_hits", "_norm", "evaluator", "item")
+    __slots__ = ("_atoms", "_hits", "_norm", "evaluator", "item", "memo")
 
     def __init__(self, item: dict[str, Any], evaluator: Evaluator) -> None:
         self.item = item
         self.evaluator = evaluator
         self._hits: dict[str, dict[int, Hit]] = {}
+        self._atoms: dict[str, dict[int, Hit]] = {}
         self._norm: dict[str, str] = {}
+        self.memo: dict[int, bool] = {}
+
+    def atoms(self, field_name: str) -> dict[int, Hit]:
+        """Regex prefilter atoms found in the field's casefolded raw text."""
+        found = self._atoms.get(field_name)
+        if found is None:
+            value = self.evaluator.getters[field_name](self.item)
+            text = value.casefold() if isinstance(value, str) else ""
+            found = self._atoms[field_name] = self.evaluator.atoms[field_name].scan(text)
+        return found
+
+    def elements(self, field_name: str, values: list[Any]) -> list[str]:
+        return [normalize(v) for v in values if isinstance(v, str)]
 
     def hits(self, field_name: str) -> dict[int, Hit]:
         found = self._hits.get(field_name)
@@ -45,40 +62,6 @@ class Ctx:
         if text is None:
             text = self._norm[field_name] = normalize(value)
         return text
-
-
-def getter(path: str) -> Callable[[dict[str, Any]], Any]:
-    """A fast reader of a dotted field path: the value, or MISSING when absent or null."""
-    parts = path.split(".")
-    if len(parts) == 1:
-        (key,) = parts
-
-        def top(item: dict[str, Any]) -> Any:
-            value = item.get(key)
-            return MISSING if value is None else value
-
-        return top
-    if len(parts) == 2:
-        outer, inner = parts
-
-        def nested(item: dict[str, Any]) -> Any:
-            parent = item.get(outer)
-            if not isinstance(parent, dict):
-                return MISSING
-            value = parent.get(inner)
-            return MISSING if value is None else value
-
-        return nested
-
-    def deep(item: dict[str, Any]) -> Any:
-        value: Any = item
-        for part in parts:
-            if not isinstance(value, dict):
-                return MISSING
-            value = value.get(part)
-        return MISSING if value is None else value
-
-    return deep
 
 
 # ---------------------------------------------------------------------------- conditions
@@ -191,8 +174,21 @@ class Leaf(Node):
     def why(self, ctx: Ctx, ok: bool) -> str:
         raise NotImplementedError
 
+    slot: int | None = None  # set when several rules share this test: its result is memoized
+
     def closure(self) -> Callable[[Ctx], bool]:
-        return self.check
+        if self.slot is None:
+            return self.check
+        slot, check = self.slot, self.check
+
+        def memoized(ctx: Ctx) -> bool:
+            memo = ctx.memo
+            found = memo.get(slot)
+            if found is None:
+                found = memo[slot] = check(ctx)
+            return found
+
+        return memoized
 
     def explain(self, ctx: Ctx) -> tuple[bool, list[str]]:
         ok = self.check(ctx) if self.forced is None else self.forced
@@ -200,6 +196,10 @@ class Leaf(Node):
 
     def leaves(self) -> Iterable[Leaf]:
         yield self
+
+    def triggers(self) -> list[Trigger] | None:
+        """What must hold of a listing for this test to pass (see engine.index)."""
+        return [("present", self.field)]
 
     def shown(self, ctx: Ctx) -> str:
         value = self.get(ctx.item)
@@ -218,6 +218,9 @@ class Exists(Leaf):
 
     def check(self, ctx: Ctx) -> bool:
         return (self.get(ctx.item) is not MISSING) is self.want
+
+    def triggers(self) -> list[Trigger] | None:
+        return [("present", self.field)] if self.want else None
 
     def why(self, ctx: Ctx, ok: bool) -> str:
         present = self.get(ctx.item) is not MISSING
@@ -247,6 +250,12 @@ class Order(Leaf):
         right = self.rhs.number(ctx)
         return right is not None and self.compare(left, right)
 
+    def triggers(self) -> list[Trigger] | None:
+        if isinstance(self.rhs, Const):
+            return [("range", self.field, self.op, self.rhs.value)]
+        assert isinstance(self.rhs, Lookup)
+        return [("eq", self.rhs.key_name, key) for key in self.rhs.entries]
+
     def why(self, ctx: Ctx, ok: bool) -> str:
         right = self.rhs.number(ctx)
         shown = "unknown" if right is None else f"{right:g}"
@@ -265,6 +274,11 @@ class Equal(Leaf):
             return False
         return (value == self.value) is (self.op == "eq")
 
+    def triggers(self) -> list[Trigger] | None:
+        if self.op == "eq":
+            return [("eq", self.field, self.value)]
+        return [("present", self.field)]
+
     def why(self, ctx: Ctx, ok: bool) -> str:
         mark = _SYMBOL[self.op] if ok else f"not {_SYMBOL[self.op]}"
         return f"{self.field} {self.shown(ctx)} {mark} {self.label}"
@@ -280,6 +294,11 @@ class Member(Leaf):
         if value is MISSING or isinstance(value, dict | list):
             return False
         return (value in self.values) is self.want
+
+    def triggers(self) -> list[Trigger] | None:
+        if self.want:
+            return [("eq", self.field, value) for value in self.values]
+        return [("present", self.field)]
 
     def why(self, ctx: Ctx, ok: bool) -> str:
         inside = (self.op == "in") is ok
@@ -299,6 +318,9 @@ class Keywords(Leaf):
 
     def check(self, ctx: Ctx) -> bool:
         return self.set_id in ctx.hits(self.field)
+
+    def triggers(self) -> list[Trigger] | None:
+        return [("kw", self.field, self.set_id)]
 
     def why(self, ctx: Ctx, ok: bool) -> str:
         hit = ctx.hits(self.field).get(self.set_id)
@@ -321,6 +343,9 @@ class ListContains(Leaf):
     def check(self, ctx: Ctx) -> bool:
         return self._first(ctx) is not None
 
+    def triggers(self) -> list[Trigger] | None:
+        return [("elem", self.field, value) for value in self.values]
+
     def _first(self, ctx: Ctx) -> str | None:
         value = self.get(ctx.item)
         if not isinstance(value, list):
@@ -335,10 +360,16 @@ class ListContains(Leaf):
 
 
 class Matches(Leaf):
-    def __init__(self, field_name: str, pattern: str) -> None:
+    def __init__(self, field_name: str, pattern: str, atom_set: int | None) -> None:
         self.field, self.get = field_name, getter(field_name)
         self.pattern = pattern
         self.search = re.compile(pattern).search
+        self.atom_set = atom_set
+
+    def triggers(self) -> list[Trigger] | None:
+        if self.atom_set is None:
+            return [("present", self.field)]
+        return [("atom", self.field, self.atom_set)]
 
     def check(self, ctx: Ctx) -> bool:
         value = self.get(ctx.item)
@@ -372,6 +403,9 @@ class Near(Leaf):
     def check(self, ctx: Ctx) -> bool:
         closest = self._closest(ctx)
         return closest is not None and closest[0] <= self.limit
+
+    def triggers(self) -> list[Trigger] | None:
+        return [("near", self.field, (tuple(self.hashes), self.limit))]
 
     def why(self, ctx: Ctx, ok: bool) -> str:
         closest = self._closest(ctx)
@@ -442,7 +476,6 @@ class CompiledRule:
     rule: Rule
     condition: Node
     test: Callable[[Ctx], bool]
-    trigger: tuple[str, int] | None  # (field, keyword set) the condition requires
 
     @property
     def id(self) -> str:
@@ -476,31 +509,17 @@ class Evaluator:
     precedence: tuple[str, ...]
     rules: list[CompiledRule] = field(default_factory=list)
     keywords: dict[str, KeywordIndex] = field(default_factory=dict)
-    always: list[CompiledRule] = field(default_factory=list)
-    triggered: dict[str, dict[int, list[CompiledRule]]] = field(default_factory=dict)
+    atoms: dict[str, KeywordIndex] = field(default_factory=dict)
     getters: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
+    index: RuleIndex | None = None
 
     def context(self, item: dict[str, Any]) -> Ctx:
         return Ctx(item, self)
 
-    def candidates(self, ctx: Ctx) -> list[CompiledRule]:
-        """Rules that can match: those without a keyword trigger, and those whose trigger hit."""
-        found: list[CompiledRule] | None = None
-        for field_name, by_set in self.triggered.items():
-            for set_id in ctx.hits(field_name):
-                rules = by_set.get(set_id)
-                if rules:
-                    if found is None:
-                        found = list(self.always)
-                    found += rules
-        if found is None:
-            return self.always
-        found.sort(key=_by_index)
-        return found
-
     def decide(self, item: dict[str, Any]) -> Decision:
         ctx = Ctx(item, self)
-        matches = [r for r in self.candidates(ctx) if r.test(ctx)]
+        assert self.index is not None
+        matches = [r for r in self.index.candidates(ctx) if r.test(ctx)]
         return self._decision(matches)
 
     def _decision(self, matched: list[CompiledRule]) -> Decision:
@@ -518,10 +537,6 @@ class Evaluator:
         )
 
 
-def _by_index(rule: CompiledRule) -> int:
-    return rule.index
-
-
 def applies(rule: Rule, region: str) -> bool:
     return rule.regions is None or region in rule.regions
 
@@ -530,35 +545,22 @@ def compile_bundle(bundle: Bundle, config: Config, region: str) -> Evaluator:
     """An evaluator of `bundle` for `region`; the bundle must have passed validation."""
     evaluator = Evaluator(bundle.name, region, bundle.precedence)
     builder = _Builder(bundle, config, evaluator)
-    for rule in bundle.rules:
-        if not applies(rule, region):
-            continue
-        condition = builder.condition(rule, rule.when)
-        compiled = CompiledRule(
-            len(evaluator.rules), rule, condition, condition.closure(), _trigger(condition)
-        )
+    conditions = [(r, builder.condition(r, r.when)) for r in bundle.rules if applies(r, region)]
+    uses: dict[int, int] = {}
+    for _, condition in conditions:
+        for leaf in condition.leaves():
+            uses[id(leaf)] = uses.get(id(leaf), 0) + 1
+    for _, condition in conditions:
+        for leaf in condition.leaves():
+            if uses[id(leaf)] > 1 and leaf.slot is None:
+                leaf.slot = builder.next_slot()
+    for rule, condition in conditions:
+        compiled = CompiledRule(len(evaluator.rules), rule, condition, condition.closure())
         evaluator.rules.append(compiled)
-    for index in evaluator.keywords.values():
-        index.build()
-    for compiled in evaluator.rules:
-        if compiled.trigger is None:
-            evaluator.always.append(compiled)
-        else:
-            field_name, set_id = compiled.trigger
-            evaluator.triggered.setdefault(field_name, {}).setdefault(set_id, []).append(compiled)
+    for automaton in (*evaluator.keywords.values(), *evaluator.atoms.values()):
+        automaton.build()
+    evaluator.index = RuleIndex(evaluator)
     return evaluator
-
-
-def _trigger(condition: Node) -> tuple[str, int] | None:
-    """A keyword set the condition cannot match without."""
-    if isinstance(condition, Keywords):
-        return condition.field, condition.set_id
-    if isinstance(condition, All):
-        for child in condition.children:
-            found = _trigger(child)
-            if found:
-                return found
-    return None
 
 
 class _Builder:
@@ -568,6 +570,9 @@ class _Builder:
         self.evaluator = evaluator
         self.lists = {lst.name: lst for lst in bundle.lists}
         self.set_ids: dict[tuple[str, str], int] = {}
+        self.atom_ids: dict[tuple[str, frozenset[str]], int] = {}
+        self.leaves: dict[str, Leaf] = {}
+        self.slots = 0
 
     def condition(self, rule: Rule, node: dict[str, Any]) -> Node:
         if "all" in node:
@@ -583,7 +588,20 @@ class _Builder:
             return rule.params[value["param"]]
         return value
 
+    def next_slot(self) -> int:
+        self.slots += 1
+        return self.slots
+
     def leaf(self, rule: Rule, node: dict[str, Any]) -> Leaf:
+        """One compiled test per distinct test: rules that repeat a test share it."""
+        params = {name: rule.params.get(name) for name in _params_in(node)}
+        key = json.dumps([node, params], sort_keys=True, default=str)
+        shared = self.leaves.get(key)
+        if shared is None:
+            shared = self.leaves[key] = self.new_leaf(rule, node)
+        return shared
+
+    def new_leaf(self, rule: Rule, node: dict[str, Any]) -> Leaf:
         name = node["field"]
         op = next(k for k in node if k != "field")
         value = node[op]
@@ -591,7 +609,14 @@ class _Builder:
         if op == "exists":
             return Exists(name, bool(value))
         if op == "matches":
-            return Matches(name, value)
+            found = prefilter.atoms(value)
+            atom_set = None
+            if found is not None:
+                atom_set = self.atom_ids.setdefault((name, found), len(self.atom_ids))
+                index = self.evaluator.atoms.setdefault(name, KeywordIndex(bounded=False))
+                index.add(atom_set, found)
+                self.evaluator.getters[name] = getter(name)
+            return Matches(name, value, atom_set)
         if op == "within_distance":
             target = value["value"]
             if isinstance(target, dict):
@@ -651,6 +676,14 @@ class _Builder:
             )
         number = float(self.param(rule, value))
         return Const(number, _label(value, rule))
+
+
+def _params_in(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if set(value) == {"param"}:
+            yield value["param"]
+        for child in value.values():
+            yield from _params_in(child)
 
 
 def _label(value: Any, rule: Rule) -> str:

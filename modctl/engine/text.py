@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +34,15 @@ class KeywordIndex:
     a title answers every `contains_any` on that field however many keywords the sets hold.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, bounded: bool = True) -> None:
         self._words: dict[str, list[tuple[int, str]]] = {}
         self._automaton: Any = None
+        self._bounded = bounded
 
-    def add(self, set_id: int, keywords: list[str]) -> None:
+    def add(self, set_id: int, keywords: Iterable[str]) -> None:
+        fold = normalize if self._bounded else str.casefold
         for keyword in keywords:
-            key = normalize(keyword).strip()
+            key = fold(keyword).strip() if self._bounded else fold(keyword)
             if key:
                 self._words.setdefault(key, []).append((set_id, keyword))
 
@@ -59,11 +62,12 @@ class KeywordIndex:
         if self._automaton is None or not text:
             return found
         last = len(text) - 1
+        bounded = self._bounded
         for end, (length, owners) in self._automaton.iter(text):
             start = end - length + 1
-            if start > 0 and _is_word(text[start - 1]) and _is_word(text[start]):
+            if bounded and start > 0 and _is_word(text[start - 1]) and _is_word(text[start]):
                 continue
-            if end < last and _is_word(text[end + 1]) and _is_word(text[end]):
+            if bounded and end < last and _is_word(text[end + 1]) and _is_word(text[end]):
                 continue
             for set_id, keyword in owners:
                 if set_id not in found:

@@ -1,0 +1,75 @@
+"""Literal prefilters for regular expressions.
+
+A pattern such as `(?i)\\b(replica|1:1|aaa grade)\\b` cannot match a text that contains none of
+"replica", "1:1", "aaa grade". Those atoms go into the field's automaton, and the regex runs only
+on listings where one of them appears. Extraction is sound or gives up: it returns None unless
+every match must contain one of the atoms. Atoms are casefolded and searched in casefolded text,
+which keeps every case-sensitive and case-insensitive match (casefolding maps characters one by
+one, so a substring stays a substring).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    from re import _constants as C
+    from re import _parser as parser
+else:  # pragma: no cover
+    import sre_constants as C
+    import sre_parse as parser
+
+MIN_ATOM = 2
+
+
+def atoms(pattern: str) -> frozenset[str] | None:
+    """Casefolded literals one of which every match contains, or None."""
+    try:
+        tree = parser.parse(pattern)
+    except Exception:  # the validator reports patterns that do not compile
+        return None
+    found = _sequence(list(tree))  # type: ignore[call-overload]
+    if not found or min(len(a) for a in found) < MIN_ATOM:
+        return None
+    if not all(a.isascii() for a in found):
+        return None
+    return frozenset(found)
+
+
+def _sequence(items: list[Any]) -> set[str] | None:
+    """The best required atom set of a sequence: a literal run or a required sub-element."""
+    options: list[set[str]] = []
+    run: list[str] = []
+    for op, arg in items:
+        if op is C.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            options.append({"".join(run).casefold()})
+            run = []
+        found = _element(op, arg)
+        if found:
+            options.append(found)
+    if run:
+        options.append({"".join(run).casefold()})
+    if not options:
+        return None
+    return max(options, key=lambda s: (min(len(a) for a in s), -len(s)))
+
+
+def _element(op: Any, arg: Any) -> set[str] | None:
+    if op is C.SUBPATTERN:
+        return _sequence(list(arg[-1]))
+    if op is C.BRANCH:
+        union: set[str] = set()
+        for branch in arg[1]:
+            found = _sequence(list(branch))
+            if not found:
+                return None
+            union |= found
+        return union
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+        low, _high, body = arg
+        return _sequence(list(body)) if low >= 1 else None
+    return None
