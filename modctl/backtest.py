@@ -152,11 +152,11 @@ def _decide_rows(
 def _sequential(
     job: _Job, reader: Reader, changes: Path | None, progress: Callable[[int], None] | None
 ) -> tuple[Tally, int]:
-    with _changes_writer(changes) as writer:
+    with _ChangesWriter(changes) as writer:
         return _decide_rows(job, reader.rows(), writer, progress)
 
 
-class _changes_writer:
+class _ChangesWriter:
     def __init__(self, path: Path | None, *, header: bool = True) -> None:
         self.path, self.header = path, header
         self.handle: IO[str] | None = None
@@ -219,6 +219,6 @@ def _parallel(
 def _run_part(job: _Job) -> tuple[Tally, int, str | None, int]:
     reader = Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
     rows = reader.rows_between(job.start, job.end)
-    with _changes_writer(job.changes, header=False) as writer:
+    with _ChangesWriter(job.changes, header=False) as writer:
         tally, outside = _decide_rows(job, rows, writer, None)
     return tally, reader.skipped, reader.first_skip, outside
