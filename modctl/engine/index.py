@@ -55,6 +55,7 @@ class RuleIndex:
         self.eq: dict[str, dict[Hashable, list[int]]] = {}
         self.elem: dict[str, dict[str, list[int]]] = {}
         self.near: dict[str, dict[tuple[tuple[int, ...], int], list[int]]] = {}
+        self.near_lists: dict[str, dict[tuple[int, ...], list[tuple[int, list[int]]]]] = {}
         self.present: dict[str, list[int]] = {}
         ranges: dict[tuple[str, str], list[tuple[float, int]]] = {}
         for rule in self.rules:
@@ -72,6 +73,10 @@ class RuleIndex:
                     ranges.setdefault((name, trigger[2]), []).append((trigger[3], rule.index))
                 else:
                     self.present.setdefault(name, []).append(rule.index)
+        for name, groups in self.near.items():
+            by_hashes = self.near_lists.setdefault(name, {})
+            for (hashes, limit), rules in groups.items():
+                by_hashes.setdefault(hashes, []).append((limit, rules))
         self.ranges = {key: sorted(pairs) for key, pairs in ranges.items()}
         self.bounds = {key: [t for t, _ in pairs] for key, pairs in self.ranges.items()}
         self.always_rules = [self.rules[i] for i in self.always]
@@ -107,14 +112,15 @@ class RuleIndex:
                 else:
                     chosen = pairs[bisect_right(bounds, value) :]
                 hit.update(index for _, index in chosen)
-        for name, groups in self.near.items():
-            value = getters[name](item)
-            mine = _hash(value)
+        for name, by_hashes in self.near_lists.items():
+            mine = _hash(getters[name](item))
             if mine is None:
                 continue
-            for (hashes, limit), rules in groups.items():
-                if any((mine ^ h).bit_count() <= limit for h in hashes):
-                    hit.update(rules)
+            for hashes, limits in by_hashes.items():
+                closest = min((mine ^ h).bit_count() for h in hashes)
+                for limit, rules in limits:
+                    if closest <= limit:
+                        hit.update(rules)
         for name, rules in self.present.items():
             if getters[name](item) is not MISSING:
                 hit.update(rules)
