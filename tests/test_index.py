@@ -79,6 +79,15 @@ def test_index_never_skips_a_matching_rule(item: dict[str, Any], region: str) ->
         assert evaluator.decide(item).matched == brute_force(evaluator, item)
 
 
+def test_repeated_list_elements() -> None:
+    workspace = _workspace()
+    bundle = workspace.bundles["ipr-notice-takedown"]
+    evaluator = compile_bundle(bundle, workspace.config, "SG")
+    ids = [str(i) for lst in bundle.lists if lst.kind == "ids" for i in lst.items]
+    item = {"id": ids[0], "notice": {"ids": ids + ids}}
+    assert evaluator.decide(item).matched == brute_force(evaluator, item)
+
+
 _cache: dict[str, Any] = {}
 
 

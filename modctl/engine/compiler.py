@@ -476,6 +476,8 @@ class CompiledRule:
     rule: Rule
     condition: Node
     test: Callable[[Ctx], bool]
+    match: Match
+    rank: int  # place of the action in the precedence; shadow rules never decide
 
     @property
     def id(self) -> str:
@@ -523,18 +525,20 @@ class Evaluator:
         return self._decision(matches)
 
     def _decision(self, matched: list[CompiledRule]) -> Decision:
-        best: CompiledRule | None = None
-        best_rank = len(self.precedence)
-        for r in matched:
-            if r.rule.mode == "enforce":
-                rank = self.precedence.index(r.rule.action)
-                if rank < best_rank:
-                    best, best_rank = r, rank
-        return Decision(
-            action=best.rule.action if best else NO_ACTION,
-            rule=best.id if best else None,
-            matches=tuple(Match(r.id, r.rule.action, r.rule.mode) for r in matched),
-        )
+        if not matched:
+            return NOTHING
+        best = min(matched, key=_rank)
+        if best.rank == SHADOW:
+            return Decision(NO_ACTION, None, tuple(r.match for r in matched))
+        return Decision(best.rule.action, best.rule.id, tuple(r.match for r in matched))
+
+
+SHADOW = 1 << 30
+NOTHING = Decision(NO_ACTION, None, ())
+
+
+def _rank(rule: CompiledRule) -> int:
+    return rule.rank
 
 
 def applies(rule: Rule, region: str) -> bool:
@@ -555,7 +559,11 @@ def compile_bundle(bundle: Bundle, config: Config, region: str) -> Evaluator:
             if uses[id(leaf)] > 1 and leaf.slot is None:
                 leaf.slot = builder.next_slot()
     for rule, condition in conditions:
-        compiled = CompiledRule(len(evaluator.rules), rule, condition, condition.closure())
+        rank = bundle.precedence.index(rule.action) if rule.mode == "enforce" else SHADOW
+        match = Match(rule.id, rule.action, rule.mode)
+        compiled = CompiledRule(
+            len(evaluator.rules), rule, condition, condition.closure(), match, rank
+        )
         evaluator.rules.append(compiled)
     for automaton in (*evaluator.keywords.values(), *evaluator.atoms.values()):
         automaton.build()
