@@ -59,38 +59,25 @@ def test_check_jsonschema_accepts_the_schemas_and_the_reference_files(tmp_path: 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def try_repo(repo: Path) -> subprocess.CompletedProcess[str]:
+    """pre-commit installs modctl from this checkout into a hook environment and runs the hook."""
+    command = ("-m", "pre_commit", "try-repo", PROJECT, "modctl-validate", "--all-files")
+    return run(sys.executable, *command, cwd=repo)
+
+
 @pytest.mark.slow
 def test_pre_commit_try_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """pre-commit installs modctl from this checkout into a hook environment and runs the hook."""
     if not (PROJECT / ".git").exists():
         pytest.skip("pre-commit try-repo needs modctl's source as a git repository")
     repo = tmp_path / "strategies"
     assert run(MODCTL, "init", repo, cwd=tmp_path).returncode == 0
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
-    passed = run(
-        sys.executable,
-        "-m",
-        "pre_commit",
-        "try-repo",
-        PROJECT,
-        "modctl-validate",
-        "--all-files",
-        cwd=repo,
-    )
+    passed = try_repo(repo)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "modctl validate" in passed.stdout
     assert "Passed" in passed.stdout
     write_files(repo, {"strategies/ipr-counterfeit/rules/price.yaml": "- id: a\n  id: b\n"})
-    failed = run(
-        sys.executable,
-        "-m",
-        "pre_commit",
-        "try-repo",
-        PROJECT,
-        "modctl-validate",
-        "--all-files",
-        cwd=repo,
-    )
+    failed = try_repo(repo)
     assert failed.returncode == 1
     assert (
         "strategies/ipr-counterfeit/rules/price.yaml:2:3: error Y002 duplicate key 'id'"

@@ -11,20 +11,6 @@ from modctl.lint import regex
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config, Rule
 
-OPERATORS = [
-    "eq",
-    "ne",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "in",
-    "not_in",
-    "contains_any",
-    "matches",
-    "exists",
-    "within_distance",
-]
 # Which field types each operator applies to.
 OPERATOR_TYPES: dict[str, frozenset[str]] = {
     "eq": frozenset({"string", "number", "integer", "boolean", "phash"}),

@@ -15,20 +15,6 @@ from modctl.catalogue import finding
 from modctl.findings import Finding, Pointer
 from modctl.model import Bundle, Rule
 
-POSITIVE_OPS = {
-    "eq",
-    "ne",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "in",
-    "not_in",
-    "contains_any",
-    "matches",
-    "within_distance",
-}
-
 
 def conjunction(
     condition: dict[str, Any], pointer: Pointer
