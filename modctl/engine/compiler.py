@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,17 +68,17 @@ class Ctx:
 # ---------------------------------------------------------------------------- conditions
 
 
-class Node:
-    """A compiled condition. `test` is the fast path; `explain` says why, for people."""
+class Node(ABC):
+    """A compiled condition. `closure` is the fast path; `explain` says why, for people."""
 
-    def closure(self) -> Callable[[Ctx], bool]:
-        raise NotImplementedError
+    @abstractmethod
+    def closure(self) -> Callable[[Ctx], bool]: ...
 
-    def explain(self, ctx: Ctx) -> tuple[bool, list[str]]:
-        raise NotImplementedError
+    @abstractmethod
+    def explain(self, ctx: Ctx) -> tuple[bool, list[str]]: ...
 
-    def leaves(self) -> Iterable[Leaf]:
-        raise NotImplementedError
+    @abstractmethod
+    def leaves(self) -> Iterable[Leaf]: ...
 
 
 @dataclass
@@ -168,11 +169,11 @@ class Leaf(Node):
     get: Callable[[dict[str, Any]], Any]
     forced: bool | None = None  # set while looking for near misses
 
-    def check(self, ctx: Ctx) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def check(self, ctx: Ctx) -> bool: ...
 
-    def why(self, ctx: Ctx, ok: bool) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def why(self, ctx: Ctx, ok: bool) -> str: ...
 
     slot: int | None = None  # set when several rules share this test: its result is memoized
 
@@ -422,12 +423,12 @@ class Near(Leaf):
 # ---------------------------------------------------------------------------- right-hand sides
 
 
-class Rhs:
-    def number(self, ctx: Ctx) -> float | None:
-        raise NotImplementedError
+class Rhs(ABC):
+    @abstractmethod
+    def number(self, ctx: Ctx) -> float | None: ...
 
-    def label(self, ctx: Ctx) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def label(self, ctx: Ctx) -> str: ...
 
 
 @dataclass
