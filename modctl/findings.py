@@ -31,6 +31,9 @@ class Finding:
     def located(self, line: int, column: int) -> Finding:
         return replace(self, line=line, column=column)
 
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity.value} {self.code} {self.message}"
+
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
 

@@ -9,10 +9,7 @@ from modctl.findings import Finding, Report, Severity
 
 
 def text(report: Report, *, strict: bool) -> str:
-    lines = [
-        f"{f.path}:{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}"
-        for f in report.findings
-    ]
+    lines = [str(f) for f in report.findings]
     files = len(report.files)
     if report.findings:
         lines.append(

@@ -84,7 +84,7 @@ def select(root: Path, paths: list[Path]) -> Selection:
     if everything:
         return _all(root)
     selection = Selection(root, [SourceFile(CONFIG_NAME, "config")])
-    names = _bundle_names(root) if all_bundles else sorted(bundles)
+    names = bundle_names(root) if all_bundles else sorted(bundles)
     for name in names:
         _add_bundle(selection, name)
     books = _playbook_files(root) if all_playbooks else sorted(playbooks)
@@ -94,13 +94,13 @@ def select(root: Path, paths: list[Path]) -> Selection:
 
 def _all(root: Path) -> Selection:
     selection = Selection(root, [SourceFile(CONFIG_NAME, "config")], whole_repo=True)
-    for name in _bundle_names(root):
+    for name in bundle_names(root):
         _add_bundle(selection, name)
     selection.files += [SourceFile(rel, "playbook") for rel in _playbook_files(root)]
     return selection
 
 
-def _bundle_names(root: Path) -> list[str]:
+def bundle_names(root: Path) -> list[str]:
     folder = root / "strategies"
     if not folder.is_dir():
         return []

@@ -7,9 +7,17 @@ from pathlib import Path
 
 from modctl import scm
 from modctl.errors import ChecksFailedError, UsageError
+from modctl.findings import Severity
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config
-from modctl.repo import CONFIG_NAME, Selection, SourceFile, add_bundle_files, select
+from modctl.repo import (
+    CONFIG_NAME,
+    Selection,
+    SourceFile,
+    add_bundle_files,
+    bundle_names,
+    select,
+)
 from modctl.sources import Cache, Loaded, parse_all, read_all
 from modctl.validate import analyse
 
@@ -25,11 +33,6 @@ class Workspace:
         return self.bundles[name]
 
 
-def bundle_names(root: Path) -> list[str]:
-    folder = root / "strategies"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-
-
 def load(root: Path, names: list[str] | None = None, *, rev: str | None = None) -> Workspace:
     """The config and the named bundles (all when None), refusing any with validation errors."""
     if rev is None:
@@ -43,13 +46,10 @@ def load(root: Path, names: list[str] | None = None, *, rev: str | None = None) 
         selection, loaded = _from_revision(root, names, rev)
         wanted = selection.bundles
     analysis = analyse(selection, loaded)
-    errors = [f for f in analysis.findings if f.severity.value == "error"]
+    errors = [f for f in analysis.findings if f.severity is Severity.ERROR]
     where = f" at {rev}" if rev else ""
     if errors or analysis.config is None:
-        shown = "\n".join(
-            f"{f.path}:{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}"
-            for f in errors[:10]
-        )
+        shown = "\n".join(str(f) for f in errors[:10])
         more = f"\n... and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise ChecksFailedError(
             f"validation failed{where} ({len(errors)} error{'' if len(errors) == 1 else 's'}); "
