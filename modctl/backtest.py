@@ -17,6 +17,7 @@ from modctl.engine.compiler import Evaluator, compile_bundle
 from modctl.impact import Change, Tally
 from modctl.model import Bundle, Config
 
+Progress = Callable[[int, float | None], None]  # listings so far, share of the file read
 CHANGE_COLUMNS = ["id", "region", "kind", "before", "before_rule", "after", "after_rule", "label"]
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
@@ -80,7 +81,7 @@ def run(
     changes: Path | None = None,
     skip_bad: bool = False,
     jobs: int = 1,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     started = time.perf_counter()
     current = workspace.load(root, [bundle_name])
@@ -113,7 +114,7 @@ def run(
 
 
 def _decide_rows(
-    job: _Job, rows: Iterator[Row], writer: Any, progress: Callable[[int], None] | None
+    job: _Job, rows: Iterator[Row], writer: Any, progress: Progress | None
 ) -> tuple[Tally, int]:
     tally = Tally()
     outside = 0
@@ -145,15 +146,19 @@ def _decide_rows(
                 if writer is not None:
                     writer.writerow([change.to_dict()[c] for c in CHANGE_COLUMNS])
         if progress is not None and count % 10000 == 0:
-            progress(count)
+            progress(count, None)
     return tally, outside
 
 
 def _sequential(
-    job: _Job, reader: Reader, changes: Path | None, progress: Callable[[int], None] | None
+    job: _Job, reader: Reader, changes: Path | None, progress: Progress | None
 ) -> tuple[Tally, int]:
+    def report(rows: int, _: float | None) -> None:
+        assert progress is not None
+        progress(rows, reader.fraction())
+
     with _ChangesWriter(changes) as writer:
-        return _decide_rows(job, reader.rows(), writer, progress)
+        return _decide_rows(job, reader.rows(), writer, report if progress else None)
 
 
 class _ChangesWriter:
@@ -179,7 +184,7 @@ class _ChangesWriter:
 
 
 def _parallel(
-    job: _Job, size: int, workers: int, changes: Path | None, progress: Callable[[int], None] | None
+    job: _Job, size: int, workers: int, changes: Path | None, progress: Progress | None
 ) -> tuple[Tally, int, str | None, int]:
     bounds = [size * i // workers for i in range(workers + 1)]
     parts = [
@@ -198,13 +203,15 @@ def _parallel(
     tally = Tally()
     skipped, first_skip, outside = 0, None, 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for part_tally, part_skipped, part_first, part_outside in pool.map(_run_part, parts):
+        for done, (part_tally, part_skipped, part_first, part_outside) in enumerate(
+            pool.map(_run_part, parts), 1
+        ):
             tally.merge(part_tally)
             skipped += part_skipped
             first_skip = first_skip or part_first
             outside += part_outside
             if progress is not None:
-                progress(tally.rows)
+                progress(tally.rows, done / workers)
     if changes is not None:
         with changes.open("w", newline="", encoding="utf-8") as out:
             csv.writer(out).writerow(CHANGE_COLUMNS)

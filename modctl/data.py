@@ -8,6 +8,7 @@ number, or is counted and skipped with `skip_bad`.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class Reader:
         self.fields = fields
         self.regions = regions
         self.skip_bad = skip_bad
+        self.size = path.stat().st_size
+        self.consumed = 0  # bytes read so far, for progress
         self.skipped = 0
         self.first_skip: str | None = None
         self.format = file_format(path)
@@ -84,6 +87,10 @@ class Reader:
             yield row
         if empty and not self.skipped:
             raise DataError(f"{self.path}: no listings in the file")
+
+    def fraction(self) -> float | None:
+        """How much of the file has been read, when the format tells."""
+        return min(self.consumed / self.size, 1.0) if self.size and self.consumed else None
 
     def rows_between(self, start: int, end: int | None) -> Iterator[Row]:
         """The JSON-lines rows whose first byte lies in [start, end), for one worker."""
@@ -130,6 +137,7 @@ class Reader:
                 if end is not None and position >= end:
                     break
                 position += len(line)
+                self.consumed = position
                 if not line.strip():
                     continue
                 try:
@@ -139,7 +147,7 @@ class Reader:
 
     def _csv(self) -> Iterator[tuple[int, Any]]:
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
-        with self.path.open(newline="", encoding="utf-8") as handle:
+        with self.path.open("rb") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as handle:
             reader = csv.DictReader(handle, delimiter=delimiter)
             header = reader.fieldnames or []
             missing = [key for key in REQUIRED if key not in header]
@@ -149,6 +157,7 @@ class Reader:
                 )
             try:
                 for record in reader:
+                    self.consumed = raw.tell()
                     line = reader.line_num
                     try:
                         yield line, self._typed(record)

@@ -247,3 +247,15 @@ def test_parquet(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["decisions"] == {"SG": {"none": 1, "takedown": 1}}
     assert report["labels"]["precision"] == 1.0
+
+
+def test_progress_reports_rows_and_share_of_file(minimal_repo: Path, tmp_path: Path) -> None:
+    data = jsonl(tmp_path / "many.jsonl", [{**ROWS[i % 4], "id": str(i)} for i in range(25000)])
+    seen: list[tuple[int, float | None]] = []
+    backtest.run(
+        minimal_repo, "demo", data, progress=lambda rows, share: seen.append((rows, share))
+    )
+    assert [rows for rows, _ in seen] == [10000, 20000]
+    shares = [share for _, share in seen]
+    assert all(share is not None for share in shares)
+    assert 0.3 < shares[0] < 0.5 < shares[1] < 0.9  # type: ignore[operator]

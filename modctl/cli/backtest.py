@@ -53,9 +53,13 @@ def backtest_command(
     show = output is Output.text and sys.stderr.isatty()
     started = time.perf_counter()
 
-    def progress(rows: int) -> None:
+    def progress(rows: int, fraction: float | None) -> None:
         rate = rows / max(time.perf_counter() - started, 1e-9)
-        typer.echo(f"\r  {rows:,} listings ({rate:,.0f}/s)", nl=False, err=True)
+        bar = ""
+        if fraction is not None:
+            filled = round(fraction * 30)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} "
+        typer.echo(f"\r  {bar}{rows:,} listings ({rate:,.0f}/s)", nl=False, err=True)
 
     result = backtest.run(
         root,
