@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modctl.engine.compiler import CompiledRule, Ctx, Decision, Evaluator
+from modctl.engine.compiler import CompiledRule, Decision, Evaluator
+from modctl.engine.conditions import Ctx
 
 
 @dataclass

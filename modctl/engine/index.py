@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from modctl.engine.fields import MISSING, getter
 
 if TYPE_CHECKING:
-    from modctl.engine.compiler import CompiledRule, Ctx, Evaluator, Node
+    from modctl.engine.compiler import CompiledRule, Evaluator
+    from modctl.engine.conditions import Ctx, Node
 
 Trigger = tuple[Any, ...]
 # Lower is more selective; a conjunction is indexed by its most selective child.
@@ -25,7 +26,7 @@ RANK = {"kw": 0, "atom": 0, "eq": 0, "elem": 0, "near": 1, "range": 2, "present"
 
 def triggers(node: Node) -> list[Trigger] | None:
     """Triggers of a condition: at least one holds whenever the condition does."""
-    from modctl.engine.compiler import All, Any_, Leaf
+    from modctl.engine.conditions import All, Any_, Leaf
 
     if isinstance(node, Leaf):
         return node.triggers()
