@@ -36,6 +36,7 @@ from modctl.engine.conditions import (
     number,
 )
 from modctl.engine.fields import getter
+from modctl.engine.hashes import HashIndex
 from modctl.engine.index import RuleIndex
 from modctl.engine.text import KeywordIndex, normalize
 from modctl.model import Bundle, Config, Rule
@@ -156,6 +157,7 @@ class _Builder:
         self.set_ids: dict[tuple[str, str], int] = {}
         self.atom_ids: dict[tuple[str, frozenset[str]], int] = {}
         self.leaves: dict[str, Leaf] = {}
+        self.hash_indexes: dict[tuple[str, str, int], HashIndex] = {}
         self.slots = 0
 
     def condition(self, rule: Rule, node: dict[str, Any]) -> Node:
@@ -203,14 +205,16 @@ class _Builder:
             return Matches(name, value, atom_set)
         if op == "within_distance":
             target = value["value"]
+            limit = int(self.param(rule, value["max"]))
             if isinstance(target, dict):
-                hashes = [int(h, 16) for h in self.lists[target["list"]].items]
-                label = f"list {target['list']}"
+                source, label = self.lists[target["list"]].items, f"list {target['list']}"
             else:
-                hashes, label = [int(target, 16)], "given hash"
-            limit_value = value["max"]
-            limit = int(self.param(rule, limit_value))
-            return Near(name, hashes, limit, label)
+                source, label = (target,), "given hash"
+            shared = (label, target if isinstance(target, str) else "", limit)
+            near = self.hash_indexes.get(shared)
+            if near is None:
+                near = self.hash_indexes[shared] = HashIndex([int(h, 16) for h in source], limit)
+            return Near(name, near, label)
         if op in ("lt", "lte", "gt", "gte"):
             return Order(name, op, self.rhs(rule, value))
         if op in ("eq", "ne"):

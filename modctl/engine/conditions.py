@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modctl.engine import hashes
 from modctl.engine.fields import MISSING, getter
+from modctl.engine.hashes import HashIndex
 from modctl.engine.text import Hit, normalize
 
 if TYPE_CHECKING:
@@ -383,26 +385,22 @@ class Matches(Leaf):
 class Near(Leaf):
     """within_distance: Hamming distance between 64-bit perceptual hashes."""
 
-    def __init__(self, field_name: str, hashes: list[int], limit: int, label: str) -> None:
+    def __init__(self, field_name: str, index: HashIndex, label: str) -> None:
         self.field, self.get = field_name, getter(field_name)
-        self.hashes, self.limit, self.label = hashes, limit, label
+        self.index, self.hashes, self.limit, self.label = index, index.hashes, index.limit, label
 
     def _closest(self, ctx: Ctx) -> tuple[int, int] | None:
-        value = self.get(ctx.item)
-        if not isinstance(value, str) or len(value) != 16:
+        mine = hashes.parse(self.get(ctx.item))
+        if mine is None or not self.hashes:
             return None
-        try:
-            mine = int(value, 16)
-        except ValueError:
-            return None
-        return min(((mine ^ h).bit_count(), h) for h in self.hashes) if self.hashes else None
+        return min(((mine ^ h).bit_count(), h) for h in self.hashes)
 
     def check(self, ctx: Ctx) -> bool:
-        closest = self._closest(ctx)
-        return closest is not None and closest[0] <= self.limit
+        mine = hashes.parse(self.get(ctx.item))
+        return mine is not None and self.index.within(mine) is not None
 
     def triggers(self) -> list[Trigger] | None:
-        return [("near", self.field, (tuple(self.hashes), self.limit))]
+        return [("near", self.field, self.index)]
 
     def why(self, ctx: Ctx, ok: bool) -> str:
         closest = self._closest(ctx)

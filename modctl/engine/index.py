@@ -14,6 +14,8 @@ from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from modctl.engine.fields import MISSING, getter
+from modctl.engine.hashes import HashIndex
+from modctl.engine.hashes import parse as parse_hash
 
 if TYPE_CHECKING:
     from modctl.engine.compiler import CompiledRule, Evaluator
@@ -55,8 +57,9 @@ class RuleIndex:
         self.atom: dict[str, dict[int, list[int]]] = {}
         self.eq: dict[str, dict[Hashable, list[int]]] = {}
         self.elem: dict[str, dict[str, list[int]]] = {}
-        self.near: dict[str, dict[tuple[tuple[int, ...], int], list[int]]] = {}
-        self.near_lists: dict[str, dict[tuple[int, ...], list[tuple[int, list[int]]]]] = {}
+        self.near: dict[str, dict[HashIndex, list[int]]] = {}
+        # Per field and hash list: the index with the widest limit, then each limit's rules.
+        self.near_by_list: dict[str, list[tuple[HashIndex, list[tuple[int, list[int]]]]]] = {}
         self.present: dict[str, list[int]] = {}
         ranges: dict[tuple[str, str], list[tuple[float, int]]] = {}
         for rule in self.rules:
@@ -75,9 +78,13 @@ class RuleIndex:
                 else:
                     self.present.setdefault(name, []).append(rule.index)
         for name, groups in self.near.items():
-            by_hashes = self.near_lists.setdefault(name, {})
-            for (hashes, limit), rules in groups.items():
-                by_hashes.setdefault(hashes, []).append((limit, rules))
+            by_list: dict[tuple[int, ...], list[HashIndex]] = {}
+            for index in groups:
+                by_list.setdefault(index.hashes, []).append(index)
+            self.near_by_list[name] = [
+                (max(indexes, key=lambda i: i.limit), [(i.limit, groups[i]) for i in indexes])
+                for indexes in by_list.values()
+            ]
         self.ranges = {key: sorted(pairs) for key, pairs in ranges.items()}
         self.bounds = {key: [t for t, _ in pairs] for key, pairs in self.ranges.items()}
         self.always_rules = [self.rules[i] for i in self.always]
@@ -113,15 +120,16 @@ class RuleIndex:
                 else:
                     chosen = pairs[bisect_right(bounds, value) :]
                 hit.update(index for _, index in chosen)
-        for name, by_hashes in self.near_lists.items():
-            mine = _hash(getters[name](item))
+        for name, lists in self.near_by_list.items():
+            mine = parse_hash(getters[name](item))
             if mine is None:
                 continue
-            for hashes, limits in by_hashes.items():
-                closest = min((mine ^ h).bit_count() for h in hashes)
-                for limit, rules in limits:
-                    if closest <= limit:
-                        hit.update(rules)
+            for widest, limits in lists:
+                closest = widest.within(mine)
+                if closest is not None:
+                    for limit, rules in limits:
+                        if closest <= limit:
+                            hit.update(rules)
         for name, rules in self.present.items():
             if getters[name](item) is not MISSING:
                 hit.update(rules)
@@ -136,12 +144,3 @@ def _collect(hit: set[int], table: dict[Any, list[int]], keys: Iterable[Any]) ->
         rules = table.get(key)
         if rules:
             hit.update(rules)
-
-
-def _hash(value: Any) -> int | None:
-    if not isinstance(value, str) or len(value) != 16:
-        return None
-    try:
-        return int(value, 16)
-    except ValueError:
-        return None
