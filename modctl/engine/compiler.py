@@ -129,17 +129,17 @@ def compile_bundle(bundle: Bundle, config: Config, region: str) -> Evaluator:
     conditions = [(r, builder.condition(r, r.when)) for r in bundle.rules if applies(r, region)]
     uses: dict[int, int] = {}
     for _, condition in conditions:
-        for leaf in condition.leaves():
-            uses[id(leaf)] = uses.get(id(leaf), 0) + 1
+        for node in _nodes(condition):
+            uses[id(node)] = uses.get(id(node), 0) + 1
     for _, condition in conditions:
-        for leaf in condition.leaves():
-            if uses[id(leaf)] > 1 and leaf.slot is None:
-                leaf.slot = builder.next_slot()
+        for node in _nodes(condition):
+            if uses[id(node)] > 1 and node.slot is None and not node.cheap:
+                node.slot = builder.next_slot()
     for rule, condition in conditions:
         rank = bundle.precedence.index(rule.action) if rule.mode == "enforce" else SHADOW
         match = Match(rule.id, rule.action, rule.mode)
         compiled = CompiledRule(
-            len(evaluator.rules), rule, condition, condition.closure(), match, rank
+            len(evaluator.rules), rule, condition, condition.compiled(), match, rank
         )
         evaluator.rules.append(compiled)
     for automaton in (*evaluator.keywords.values(), *evaluator.atoms.values()):
@@ -157,17 +157,23 @@ class _Builder:
         self.set_ids: dict[tuple[str, str], int] = {}
         self.atom_ids: dict[tuple[str, frozenset[str]], int] = {}
         self.leaves: dict[str, Leaf] = {}
+        self.composites: dict[tuple[Any, ...], Node] = {}
         self.hash_indexes: dict[tuple[str, str, int], HashIndex] = {}
         self.slots = 0
 
     def condition(self, rule: Rule, node: dict[str, Any]) -> Node:
+        """The compiled condition; identical sub-conditions of different rules are one node."""
+        if "field" in node:
+            return self.leaf(rule, node)
+        built: Node
         if "all" in node:
-            return All([self.condition(rule, c) for c in node["all"]])
-        if "any" in node:
-            return Any_([self.condition(rule, c) for c in node["any"]])
-        if "not" in node:
-            return Not(self.condition(rule, node["not"]))
-        return self.leaf(rule, node)
+            built = All([self.condition(rule, c) for c in node["all"]])
+        elif "any" in node:
+            built = Any_([self.condition(rule, c) for c in node["any"]])
+        else:
+            built = Not(self.condition(rule, node["not"]))
+        key = (type(built).__name__, *(id(part) for part in built.parts()))
+        return self.composites.setdefault(key, built)
 
     def param(self, rule: Rule, value: Any) -> Any:
         if isinstance(value, dict) and "param" in value:
@@ -264,6 +270,12 @@ class _Builder:
             )
         threshold = float(self.param(rule, value))
         return Const(threshold, _label(value, rule))
+
+
+def _nodes(node: Node) -> Iterator[Node]:
+    yield node
+    for part in node.parts():
+        yield from _nodes(part)
 
 
 def _params_in(value: Any) -> Iterator[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +67,28 @@ class Ctx:
 
 
 class Node(ABC):
-    """A compiled condition. `closure` is the fast path; `explain` says why, for people."""
+    """A compiled condition. `compiled` is the fast path; `explain` says why, for people."""
+
+    slot: int | None = None  # set when several rules share this node: its result is memoized
+    cheap = False  # true when evaluating costs no more than looking the result up
+
+    def compiled(self) -> Callable[[Ctx], bool]:
+        inner = self.closure()
+        if self.slot is None:
+            return inner
+        slot = self.slot
+
+        def memoized(ctx: Ctx) -> bool:
+            memo = ctx.memo
+            found = memo.get(slot)
+            if found is None:
+                found = memo[slot] = inner(ctx)
+            return found
+
+        return memoized
+
+    def parts(self) -> Sequence[Node]:
+        return ()
 
     @abstractmethod
     def closure(self) -> Callable[[Ctx], bool]: ...
@@ -83,8 +104,11 @@ class Node(ABC):
 class All(Node):
     children: list[Node]
 
+    def parts(self) -> Sequence[Node]:
+        return self.children
+
     def closure(self) -> Callable[[Ctx], bool]:
-        fs = [c.closure() for c in self.children]
+        fs = [c.compiled() for c in self.children]
         if len(fs) == 1:
             return fs[0]
         if len(fs) == 2:
@@ -117,8 +141,11 @@ class All(Node):
 class Any_(Node):
     children: list[Node]
 
+    def parts(self) -> Sequence[Node]:
+        return self.children
+
     def closure(self) -> Callable[[Ctx], bool]:
-        fs = [c.closure() for c in self.children]
+        fs = [c.compiled() for c in self.children]
         if len(fs) == 1:
             return fs[0]
         if len(fs) == 2:
@@ -148,8 +175,11 @@ class Any_(Node):
 class Not(Node):
     child: Node
 
+    def parts(self) -> Sequence[Node]:
+        return (self.child,)
+
     def closure(self) -> Callable[[Ctx], bool]:
-        f = self.child.closure()
+        f = self.child.compiled()
         return lambda ctx: not f(ctx)
 
     def explain(self, ctx: Ctx) -> tuple[bool, list[str]]:
@@ -173,21 +203,8 @@ class Leaf(Node):
     @abstractmethod
     def why(self, ctx: Ctx, ok: bool) -> str: ...
 
-    slot: int | None = None  # set when several rules share this test: its result is memoized
-
     def closure(self) -> Callable[[Ctx], bool]:
-        if self.slot is None:
-            return self.check
-        slot, check = self.slot, self.check
-
-        def memoized(ctx: Ctx) -> bool:
-            memo = ctx.memo
-            found = memo.get(slot)
-            if found is None:
-                found = memo[slot] = check(ctx)
-            return found
-
-        return memoized
+        return self.check
 
     def explain(self, ctx: Ctx) -> tuple[bool, list[str]]:
         ok = self.check(ctx) if self.forced is None else self.forced
@@ -212,6 +229,8 @@ def number(value: Any) -> float | None:
 
 
 class Exists(Leaf):
+    cheap = True
+
     def __init__(self, field_name: str, want: bool) -> None:
         self.field, self.get, self.want = field_name, getter(field_name), want
 
@@ -263,6 +282,8 @@ class Order(Leaf):
 
 
 class Equal(Leaf):
+    cheap = True
+
     def __init__(self, field_name: str, op: str, value: Any, label: str) -> None:
         self.field, self.get, self.op = field_name, getter(field_name), op
         self.value, self.label = value, label
@@ -284,6 +305,8 @@ class Equal(Leaf):
 
 
 class Member(Leaf):
+    cheap = True
+
     def __init__(self, field_name: str, op: str, values: frozenset[Any], label: str) -> None:
         self.field, self.get, self.op = field_name, getter(field_name), op
         self.values, self.label, self.want = values, label, op == "in"
@@ -306,6 +329,8 @@ class Member(Leaf):
 
 class Keywords(Leaf):
     """contains_any on a text field: one automaton scan per item and field."""
+
+    cheap = True
 
     def __init__(self, field_name: str, set_id: int, label: str) -> None:
         self.field, self.get, self.set_id, self.label = (
