@@ -226,6 +226,12 @@ CHECKS: dict[str, Check] = {
             "A test case's `expect.rules` or `expect.not_rules` names a rule the bundle does not define.",
         ),
         Check(
+            "T003",
+            W,
+            "test item field of the wrong type",
+            "A test case's item gives a declared field a value of another type (a price written as text, a list where a string is declared). Rules never match such a value, so the test would pass or fail for the wrong reason.",
+        ),
+        Check(
             "T002",
             E,
             "duplicate test name",

@@ -51,6 +51,7 @@ def test_every_semantic_code_has_a_case() -> None:
         "B007",
         "T001",
         "T002",
+        "T003",
         "C001",
         "C002",
         "C003",

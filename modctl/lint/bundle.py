@@ -308,6 +308,29 @@ class _BundleChecker:
                 (*where, "param"),
             )
 
+    def check_item(self, name: str, item: dict[str, Any], path: str, where: Pointer) -> None:
+        """A declared field with a value of the wrong type can never match: say so."""
+        for field_name, field_type in self.config.fields.items():
+            value: Any = item
+            pointer = where
+            for part in field_name.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+                pointer = (*pointer, part)
+            if value is None:
+                continue
+            if field_type == "string_list":
+                fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else:
+                fits = value_fits(value, field_type)
+            if not fits:
+                self.add(
+                    "T003",
+                    path,
+                    f"test {name!r}: {field_name} is {value!r}, not {_a(field_type)} as "
+                    "modctl.yaml declares, so no rule can match it",
+                    pointer,
+                )
+
     def check_tests(self) -> None:
         bundle = self.bundle
         rule_ids = {rule.id for rule in bundle.rules}
@@ -315,6 +338,7 @@ class _BundleChecker:
         covered: set[str] = set()
         for case in bundle.tests:
             path, base = case.origin.path, case.origin.pointer
+            self.check_item(case.name, case.item, path, (*base, "item"))
             if case.name in names:
                 self.add(
                     "T002",
