@@ -81,6 +81,58 @@ def read_tree(repo: git.Repo, rev: str, prefix: str) -> dict[str, bytes]:
     return files
 
 
+def changed_paths(repo: git.Repo, paths: list[str]) -> list[str]:
+    """Paths under `paths` that differ from HEAD: modified, staged, deleted or untracked."""
+    gitlib = _git()
+    try:
+        out = repo.git.status("--porcelain", "--untracked-files=all", "--", *paths)
+    except gitlib.GitCommandError as exc:
+        raise GitError(f"git status failed: {_stderr(exc)}") from None
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def resolve(repo: git.Repo, rev: str) -> str:
+    gitlib = _git()
+    try:
+        return str(repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}"))
+    except gitlib.GitCommandError:
+        raise GitError(f"revision {rev!r} does not exist; give a commit, branch or tag") from None
+
+
+def tree_of(repo: git.Repo, rev: str, path: str) -> str:
+    gitlib = _git()
+    try:
+        return str(repo.git.rev_parse("--verify", f"{rev}:{path}"))
+    except gitlib.GitCommandError:
+        raise GitError(f"{path} does not exist at {rev}") from None
+
+
+def tag_target(repo: git.Repo, name: str) -> str | None:
+    """The commit a tag points to, or None when there is no such tag."""
+    gitlib = _git()
+    try:
+        return str(repo.git.rev_parse("--verify", "--quiet", f"refs/tags/{name}^{{commit}}"))
+    except gitlib.GitCommandError:
+        return None
+
+
+def create_tag(repo: git.Repo, name: str, commit: str, message: str) -> None:
+    """An annotated tag (signed when tag.gpgSign says so); never touches the working tree."""
+    gitlib = _git()
+    try:
+        repo.git.tag("-a", "-m", message, name, commit)
+    except gitlib.GitCommandError as exc:
+        raise GitError(f"cannot create tag {name}: {_stderr(exc)}") from None
+
+
+def delete_tag(repo: git.Repo, name: str) -> None:
+    gitlib = _git()
+    try:
+        repo.git.tag("-d", name)
+    except gitlib.GitCommandError as exc:
+        raise GitError(f"cannot delete tag {name}: {_stderr(exc)}") from None
+
+
 def check_identity(path: Path) -> None:
     """Fail before any write when git could not attribute a commit."""
     gitlib = _git()

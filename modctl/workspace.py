@@ -71,7 +71,7 @@ def _check_names(wanted: list[str], known: list[str], where: str) -> None:
 def _from_revision(
     root: Path, names: list[str] | None, rev: str
 ) -> tuple[Selection, dict[str, Loaded]]:
-    repo = scm.require_repo(root, "--rev/--baseline")
+    repo = scm.require_repo(root, "a git revision (--rev, --baseline)")
     prefix = scm.repo_prefix(repo, root)
     files = scm.read_tree(repo, rev, prefix)
     if CONFIG_NAME not in files:

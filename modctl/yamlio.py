@@ -193,6 +193,20 @@ def load_file(path: Path) -> Any:
     return loads(read_text(path))
 
 
+def dump(data: Any) -> str:
+    """YAML with one fixed style: block style, keys in the given order, UTF-8 text, wide lines."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(
+        data,
+        Dumper=dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return text
+
+
 def _refuse_anchors(text: str) -> None:
     try:
         for event in yaml.parse(text, Loader=_Loader):

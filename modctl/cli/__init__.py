@@ -12,6 +12,9 @@ from modctl.cli import (  # noqa: F401  (registers the commands)
     validate,
 )
 from modctl.cli._app import app
+from modctl.cli.release import app as release_app
+
+app.add_typer(release_app, name="release")
 
 
 def main() -> None:

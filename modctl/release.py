@@ -1,0 +1,177 @@
+"""Releases: immutable, validated, tested snapshots of a bundle, recorded on the state branch.
+
+`release cut` refuses unless the bundle is committed as it is, validates and passes its tests at
+that commit, and takes a version that does not exist yet. It then tags the source commit
+`modctl/BUNDLE/X.Y.Z` and writes the manifest and the canonical artifact in one state commit.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modctl import artifact, scm, workspace, yamlio
+from modctl.engine.cases import run_cases
+from modctl.errors import ChecksFailedError, RefusedError, UsageError
+from modctl.store import Entry, Snapshot, Store
+
+SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+FIRST = "0.1.0"
+
+
+@dataclass
+class Cut:
+    bundle: str
+    version: str
+    digest: str
+    source_commit: str
+    tag: str
+    manifest: dict[str, Any]
+    state_commit: str | None = None
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle,
+            "version": self.version,
+            "digest": self.digest,
+            "source_commit": self.source_commit,
+            "tag": self.tag,
+            "state_commit": self.state_commit,
+            "dry_run": self.dry_run,
+        }
+
+
+def tag_name(bundle: str, version: str) -> str:
+    return f"modctl/{bundle}/{version}"
+
+
+def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, Any]]:
+    """Every release manifest on the state branch, oldest version first per bundle."""
+    found = []
+    for path, content in snapshot.files.items():
+        parts = path.split("/")
+        is_manifest = len(parts) == 3 and parts[0] == "releases" and parts[2].endswith(".yaml")
+        if is_manifest and (bundle is None or parts[1] == bundle):
+            found.append(yamlio.loads(yamlio.decode(content)))
+    return sorted(found, key=lambda m: (m["bundle"], _key(m["version"])))
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def next_version(existing: list[str], bump: str) -> str:
+    if not existing:
+        return FIRST
+    major, minor, patch = max(_key(v) for v in existing)
+    if bump == "major":
+        return f"{major + 1}.0.0"
+    if bump == "minor":
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def cut(
+    root: Path,
+    bundle: str,
+    *,
+    actor: str,
+    version: str | None = None,
+    bump: str = "patch",
+    notes: str = "",
+    reason: str | None = None,
+    incident: str | None = None,
+    dry_run: bool = False,
+) -> Cut:
+    repo = scm.require_repo(root, "`modctl release cut`")
+    prefix = scm.repo_prefix(repo, root)
+    folder = f"{prefix}strategies/{bundle}"
+    if not (root / "strategies" / bundle).is_dir():
+        workspace.load(root, [bundle])  # says which bundles exist
+    dirty = scm.changed_paths(repo, [folder, f"{prefix}modctl.yaml"])
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise RefusedError(
+            f"{bundle} has changes that are not committed ({shown}); a release is always a "
+            "commit: commit or stash them first"
+        )
+    commit = scm.resolve(repo, "HEAD")
+    loaded = workspace.load(root, [bundle], rev=commit)
+    model, config = loaded.bundle(bundle), loaded.config
+    results = run_cases(model, config)
+    if results.failed:
+        names = ", ".join(repr(c.case.name) for c in results.failed[:3])
+        raise ChecksFailedError(
+            f"{len(results.failed)} test case(s) of {bundle} fail ({names}); "
+            f"`modctl test {bundle}` shows why"
+        )
+    if version is not None and not SEMVER.match(version):
+        raise UsageError(f"version {version!r} is not X.Y.Z (semantic versioning, e.g. 1.4.0)")
+    store = Store(root, config.state_branch)
+    existing = [m["version"] for m in manifests(store.read(), bundle)]
+    version = version or next_version(existing, bump)
+    if version in existing:
+        raise RefusedError(
+            f"release {version} of {bundle} already exists; use --bump patch or choose another "
+            "version"
+        )
+    built = artifact.build(model, config, version, commit)
+    data = artifact.canonical(built)
+    digest = artifact.digest(data)
+    manifest = {
+        "bundle": bundle,
+        "version": version,
+        "source_commit": commit,
+        "source_tree": scm.tree_of(repo, commit, folder),
+        "digest": digest,
+        "notes": notes,
+        "author": actor,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tests": {
+            "cases": len(results.cases),
+            "passed": len(results.cases) - len(results.failed),
+            "rule_coverage": round(results.coverage, 1),
+        },
+    }
+    tag = tag_name(bundle, version)
+    result = Cut(bundle, version, digest, commit, tag, manifest, dry_run=dry_run)
+    if dry_run:
+        return result
+    target = scm.tag_target(repo, tag)
+    if target is not None and target != commit:
+        raise RefusedError(
+            f"tag {tag} already points at {target[:12]}; delete it or choose another version"
+        )
+    created_tag = target is None
+    if created_tag:
+        scm.create_tag(repo, tag, commit, f"modctl release {bundle} {version}\n\n{notes}".strip())
+
+    def record(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        if version in [m["version"] for m in manifests(snapshot, bundle)]:
+            raise RefusedError(f"release {version} of {bundle} was just cut by someone else")
+        files: dict[str, bytes | None] = {
+            f"releases/{bundle}/{version}.yaml": yamlio.dump(manifest).encode(),
+            f"artifacts/{bundle}/{version}.json": data,
+        }
+        entry = Entry(
+            "release",
+            actor,
+            f"release {bundle} {version}",
+            bundle=bundle,
+            release=version,
+            incident=incident,
+            reason=reason or notes or None,
+        )
+        return files, entry
+
+    try:
+        result.state_commit = store.write(record).commit
+    except BaseException:
+        if created_tag:
+            scm.delete_tag(repo, tag)
+        raise
+    return result
