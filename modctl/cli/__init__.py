@@ -13,8 +13,12 @@ from modctl.cli import (  # noqa: F401  (registers the commands)
 )
 from modctl.cli._app import app
 from modctl.cli.release import app as release_app
+from modctl.cli.rollout import app as rollout_app
+from modctl.cli.rollout import register
 
 app.add_typer(release_app, name="release")
+app.add_typer(rollout_app, name="rollout")
+register(app)
 
 
 def main() -> None:

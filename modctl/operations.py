@@ -1,0 +1,203 @@
+"""State-changing operations: read the state branch, apply a pure transition, write one commit.
+
+Region state lives in `regions/REGION/BUNDLE.yaml`, the region-wide freeze in
+`regions/REGION/_region.yaml` (bundle names cannot start with `_`), and every change re-renders
+`deploy/REGION/BUNDLE.json`, the effective config the production platform loads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from modctl import artifact, yamlio
+from modctl.model import Config
+from modctl.release import manifests
+from modctl.rollout import Freeze, RegionState, Situation, stamp
+from modctl.store import Entry, Snapshot, Store
+from modctl.workspace import config_at
+
+
+@dataclass
+class Outcome:
+    summary: str
+    commit: str | None
+    files: dict[str, bytes | None]
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "commit": self.commit,
+            "files": sorted(self.files),
+            "dry_run": self.dry_run,
+        }
+
+
+@dataclass
+class Journal:
+    """Who acts, why, for which incident: what every state commit records."""
+
+    actor: str
+    reason: str | None = None
+    incident: str | None = None
+
+
+def region_file(region: str, bundle: str) -> str:
+    return f"regions/{region}/{bundle}.yaml"
+
+
+def freeze_file(region: str) -> str:
+    return f"regions/{region}/_region.yaml"
+
+
+def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) -> Situation:
+    releases = manifests(snapshot, bundle)
+    states: dict[str, RegionState] = {}
+    freezes: dict[str, Freeze] = {}
+    for region in config.regions:
+        raw = snapshot.files.get(region_file(region, bundle))
+        if raw is not None:
+            states[region] = RegionState.from_dict(yamlio.loads(yamlio.decode(raw)))
+        frozen = snapshot.files.get(freeze_file(region))
+        if frozen is not None:
+            freezes[region] = Freeze(**yamlio.loads(yamlio.decode(frozen)))
+    regions: tuple[str, ...] = ()
+    if releases:
+        latest = snapshot.files.get(f"artifacts/{bundle}/{releases[-1]['version']}.json")
+        if latest is not None:
+            regions = tuple(json.loads(latest)["regions"])
+    return Situation(
+        config,
+        bundle,
+        [m["version"] for m in releases],
+        states,
+        freezes,
+        now,
+        bundle_regions=regions,
+    )
+
+
+def render(snapshot: Snapshot, state: RegionState) -> bytes:
+    """The effective config of one bundle in one region: stable and canary, rules of that region."""
+
+    def release(version: str | None) -> dict[str, Any] | None:
+        if version is None:
+            return None
+        data = snapshot.files[f"artifacts/{state.bundle}/{version}.json"]
+        built = json.loads(data)
+        built["rules"] = [
+            r for r in built["rules"] if r["regions"] is None or state.region in r["regions"]
+        ]
+        return {"version": version, "digest": artifact.digest(data), "config": built}
+
+    canary = None
+    if state.canary is not None:
+        canary = {
+            **(release(state.canary.version) or {}),
+            "weight": state.canary.weight,
+            "paused": state.canary.paused,
+        }
+    effective = {
+        "bundle": state.bundle,
+        "region": state.region,
+        "stable": release(state.stable),
+        "canary": canary,
+        "assignment": "canary when bucket(bundle, item id) < weight * 100; see modctl.engine.assign",
+    }
+    return artifact.canonical(effective)
+
+
+def change(
+    root: Path,
+    bundle: str,
+    action: str,
+    mutate: Callable[[Situation], str],
+    journal: Journal,
+    *,
+    release: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> Outcome:
+    config = config_at(root)
+    store = Store(root, config.state_branch)
+    moment = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    regions: list[str] = []
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        s = situation(snapshot, config, bundle, moment)
+        summary = mutate(s)
+        files: dict[str, bytes | None] = {}
+        for region, state in sorted(s.changed.items()):
+            files[region_file(region, bundle)] = yamlio.dump(state.to_dict()).encode()
+            files[f"deploy/{region}/{bundle}.json"] = render(snapshot, state)
+        regions[:] = sorted(s.changed)
+        entry = Entry(
+            action,
+            journal.actor,
+            summary,
+            bundle=bundle,
+            region=",".join(regions) or None,
+            release=release,
+            incident=journal.incident,
+            reason=journal.reason,
+        )
+        return files, entry
+
+    if dry_run:
+        files, entry = transition(store.read())
+        return Outcome(entry.summary, None, files, dry_run=True)
+    written: dict[str, bytes | None] = {}
+
+    def recording(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        files, entry = transition(snapshot)
+        written.clear()
+        written.update(files)
+        return files, entry
+
+    entry = store.write(recording)
+    return Outcome(entry.summary, entry.commit, written)
+
+
+def set_freeze(
+    root: Path, regions: list[str] | None, frozen: bool, journal: Journal, *, dry_run: bool = False
+) -> Outcome:
+    config = config_at(root)
+    store = Store(root, config.state_branch)
+    targets = regions or list(config.regions)
+    unknown = [r for r in targets if r not in config.regions]
+    if unknown:
+        from modctl.errors import UsageError
+
+        raise UsageError(
+            f"unknown region {unknown[0]!r}; modctl.yaml declares {', '.join(config.regions)}"
+        )
+    moment = stamp(datetime.now(timezone.utc).replace(tzinfo=None))
+    word = "freeze" if frozen else "unfreeze"
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        files: dict[str, bytes | None] = {}
+        for region in targets:
+            body = Freeze(frozen, moment if frozen else None, journal.reason if frozen else None)
+            files[freeze_file(region)] = yamlio.dump(body.__dict__).encode()
+        summary = f"{word} {', '.join(targets)}"
+        entry = Entry(
+            word,
+            journal.actor,
+            summary,
+            region=",".join(targets),
+            incident=journal.incident,
+            reason=journal.reason,
+        )
+        return files, entry
+
+    if dry_run:
+        files, entry = transition(store.read())
+        return Outcome(entry.summary, None, files, dry_run=True)
+    entry = store.write(transition)
+    files, _ = transition(store.read(entry.commit))
+    return Outcome(entry.summary, entry.commit, files)
