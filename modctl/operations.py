@@ -82,6 +82,21 @@ def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) ->
     )
 
 
+def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -> dict[str, str]:
+    """Region -> "stable" or "canary at N%" for the regions that run `version` of `bundle`."""
+    found = {}
+    for region in config.regions:
+        raw = snapshot.files.get(region_file(region, bundle))
+        if raw is None:
+            continue
+        state = RegionState.from_dict(yamlio.loads(yamlio.decode(raw)))
+        if state.stable == version:
+            found[region] = "stable"
+        elif state.canary is not None and state.canary.version == version:
+            found[region] = f"canary at {state.canary.weight}%"
+    return found
+
+
 def render(snapshot: Snapshot, state: RegionState) -> bytes:
     """The effective config of one bundle in one region: stable and canary, rules of that region."""
 
@@ -142,7 +157,7 @@ def change(
             summary,
             bundle=bundle,
             region=",".join(regions) or None,
-            release=release,
+            release=release or s.release,
             incident=journal.incident,
             reason=journal.reason,
         )

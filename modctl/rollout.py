@@ -91,6 +91,7 @@ class Situation:
     now: datetime
     bundle_regions: tuple[str, ...] = ()
     changed: dict[str, RegionState] = field(default_factory=dict)
+    release: str | None = None  # the release a transition acted on, for the journal
 
     def state(self, region: str) -> RegionState:
         return (
@@ -146,6 +147,7 @@ def start(s: Situation, version: str, regions: list[str] | None) -> str:
                 )
         canary = Canary(version, wave.steps[0], 0, stamp(s.now))
         s.changed[region] = replace(state, canary=canary)
+    s.release = version
     weights = ", ".join(f"{r} {s.changed[r].canary.weight}%" for r in targets)  # type: ignore[union-attr]
     return f"start {s.bundle} {version} canary in {weights}"
 
@@ -181,6 +183,7 @@ def promote(s: Situation, region: str, *, full: bool = False, force: bool = Fals
             f"{_human(left)} more or pass --force (recorded)"
         )
     _, wave = s.wave_of(region)
+    s.release = canary.version
     step = len(wave.steps) - 1 if full else canary.step + 1
     if step >= len(wave.steps) - 1:
         history = state.history + ((state.stable,) if state.stable else ())
@@ -201,6 +204,7 @@ def pause(s: Situation, region: str, *, paused: bool) -> str:
     if state.canary.paused == paused:
         raise RefusedError(f"the canary in {region} is already {'paused' if paused else 'running'}")
     s.changed[region] = replace(state, canary=replace(state.canary, paused=paused))
+    s.release = state.canary.version
     return f"{'pause' if paused else 'resume'} {s.bundle} canary in {region}"
 
 
@@ -210,6 +214,7 @@ def abort(s: Situation, region: str) -> str:
     if state.canary is None:
         raise RefusedError(f"no canary of {s.bundle} in {region} to abort")
     s.changed[region] = replace(state, canary=None)
+    s.release = state.canary.version
     return f"abort {s.bundle} canary {state.canary.version} in {region}"
 
 
@@ -233,6 +238,7 @@ def rollback(s: Situation, region: str, to: str | None = None) -> str:
         target = to
         history = state.history + ((state.stable,) if state.stable else ())
     s.changed[region] = RegionState(s.bundle, region, target, history, None)
+    s.release = target
     return f"rollback {s.bundle} in {region} from {state.stable or 'nothing'} to {target}"
 
 

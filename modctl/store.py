@@ -40,6 +40,10 @@ class Entry:
     incident: str | None = None
     reason: str | None = None
     commit: str | None = None
+    time: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
 
     def message(self) -> str:
         lines = [self.summary, ""]
@@ -187,16 +191,17 @@ class Store:
             return False
         return True
 
-    def journal(self) -> list[Entry]:
+    def journal(self, since: str | None = None) -> list[Entry]:
         """Every entry, newest first, from one `git log`."""
         if self.tip() is None:
             return []
         keys = ",".join(f"key=Modctl-{k}" for k in TRAILERS)
-        fmt = f"%H%x1f%s%x1f%(trailers:{keys},unfold,separator=%x1e)%x1d"
-        out = self._git("log", f"--format={fmt}", self.ref)
+        fmt = f"%H%x1f%cI%x1f%s%x1f%(trailers:{keys},unfold,separator=%x1e)%x1d"
+        args = ["log", f"--format={fmt}"] + ([f"--since={since}"] if since else []) + [self.ref]
+        out = self._git(*args)
         entries = []
         for record in filter(None, (r.strip("\n") for r in out.split("\x1d"))):
-            commit, summary, trailers = record.split("\x1f")
+            commit, when, summary, trailers = record.split("\x1f")
             values: dict[str, str] = {}
             for trailer in filter(None, trailers.split("\x1e")):
                 key, _, value = trailer.partition(": ")
@@ -207,6 +212,7 @@ class Store:
                     actor=values.pop("actor", ""),
                     summary=summary,
                     commit=commit,
+                    time=when,
                     **values,
                 )
             )

@@ -238,3 +238,33 @@ def test_dry_run_writes_nothing(released: git.Repo, runner: CliRunner) -> None:
         "  regions/SG/demo.yaml",
     ]
     assert Store(root).tip() == tip
+
+
+def test_render_log_and_release_show(released: git.Repo, runner: CliRunner) -> None:
+    root = Path(released.working_dir)
+    assert run(runner, root, "rollout", "start", "demo", "0.1.0", "--incident", "INC-7")[0] == 0
+    code, out = run(runner, root, "render", "demo", "--region", "SG")
+    assert code == 0, out
+    rendered = json.loads(out)
+    assert (rendered["bundle"], rendered["region"], rendered["canary"]["weight"]) == (
+        "demo",
+        "SG",
+        10,
+    )
+    code, out = run(runner, root, "render", "demo", "--region", "MY")
+    assert code == 2
+    assert "nothing deployed for demo in MY" in out
+    code, out = run(runner, root, "release", "show", "demo", "0.1.0")
+    assert out.strip().endswith("deployed: SG canary at 10%")
+    code, out = run(runner, root, "log", "--incident", "INC-7", "--output", "json")
+    (entry,) = json.loads(out)
+    assert (entry["action"], entry["bundle"], entry["region"], entry["release"]) == (
+        "start",
+        "demo",
+        "SG",
+        "0.1.0",
+    )
+    code, out = run(runner, root, "log", "--action", "release")
+    assert [line.split()[1] for line in out.splitlines()[1:]] == ["release", "release"]
+    code, out = run(runner, root, "log", "--region", "GB")
+    assert out.strip() == "No journal entries match."

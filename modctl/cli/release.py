@@ -131,6 +131,7 @@ def show_command(
     """Show one release: manifest, notes, test summary."""
     from modctl import yamlio
     from modctl.errors import UsageError
+    from modctl.operations import deployments
     from modctl.release import manifests
     from modctl.repo import find_root
     from modctl.store import Store
@@ -138,12 +139,16 @@ def show_command(
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     config = load(root, []).config
-    found = manifests(Store(root, config.state_branch).read(), bundle)
+    snapshot = Store(root, config.state_branch).read()
+    found = manifests(snapshot, bundle)
     manifest = next((m for m in found if m["version"] == version), None)
     if manifest is None:
         known = ", ".join(m["version"] for m in found) or "none"
         raise UsageError(f"no release {version} of {bundle} (releases: {known})")
+    deployed = deployments(snapshot, config, bundle, version)
     if output is Output.json:
-        typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({**manifest, "deployed": deployed}, indent=2, ensure_ascii=False))
         return
     typer.echo(yamlio.dump(manifest).rstrip())
+    where = [f"{region} {role}" for region, role in deployed.items()]
+    typer.echo(f"deployed: {', '.join(where) if where else 'nowhere yet'}")

@@ -1,0 +1,117 @@
+"""`modctl render` and `modctl log`: what the platform loads, and what happened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modctl.cli._app import Output, globals_of
+
+
+def _root(ctx: typer.Context) -> Path:
+    from modctl.repo import find_root
+
+    return find_root(globals_of(ctx).repo or Path.cwd())
+
+
+def register(root_app: typer.Typer) -> None:
+    @root_app.command("render")
+    def render_command(
+        ctx: typer.Context,
+        bundle: Annotated[str, typer.Argument(help="Bundle.")],
+        region: Annotated[str, typer.Option("--region", "-r", help="Region.")],
+    ) -> None:
+        """Print the effective config the platform loads for a bundle in a region (JSON)."""
+        from modctl.errors import UsageError
+        from modctl.store import Store
+        from modctl.workspace import config_at
+
+        root = _root(ctx)
+        config = config_at(root)
+        if region not in config.regions:
+            raise UsageError(
+                f"unknown region {region!r}; modctl.yaml declares {', '.join(config.regions)}"
+            )
+        rendered = (
+            Store(root, config.state_branch).read().files.get(f"deploy/{region}/{bundle}.json")
+        )
+        if rendered is None:
+            raise UsageError(
+                f"nothing deployed for {bundle} in {region}; `modctl rollout start {bundle} VERSION` first"
+            )
+        typer.echo(json.dumps(json.loads(rendered), indent=2, ensure_ascii=False))
+
+    @root_app.command("log")
+    def log_command(
+        ctx: typer.Context,
+        bundle: Annotated[str | None, typer.Option("--bundle", help="Only this bundle.")] = None,
+        region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+        incident: Annotated[
+            str | None, typer.Option("--incident", help="Only this incident.")
+        ] = None,
+        action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+        actor: Annotated[str | None, typer.Option("--actor", help="Only this actor.")] = None,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                "--since",
+                help="Only entries after this time (git date: 2026-11-25, '2 hours ago').",
+            ),
+        ] = None,
+        output: Annotated[Output, typer.Option("--output", help="Result format.")] = Output.text,
+    ) -> None:
+        """The journal of the state branch, newest first."""
+        from tabulate import tabulate
+
+        from modctl.store import Store
+        from modctl.workspace import config_at
+
+        root = _root(ctx)
+        config = config_at(root)
+        entries = [
+            e
+            for e in Store(root, config.state_branch).journal(since=since)
+            if (bundle is None or e.bundle == bundle)
+            and (region is None or region in (e.region or "").split(","))
+            and (incident is None or e.incident == incident)
+            and (action is None or e.action == action)
+            and (actor is None or e.actor == actor)
+        ]
+        if output is Output.json:
+            typer.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+            return
+        if not entries:
+            typer.echo("No journal entries match.")
+            return
+        rows = [
+            [
+                e.time,
+                e.action,
+                e.bundle or "",
+                e.region or "",
+                e.release or "",
+                e.actor,
+                e.incident or "",
+                e.summary,
+            ]
+            for e in entries
+        ]
+        typer.echo(
+            tabulate(
+                rows,
+                headers=[
+                    "TIME",
+                    "ACTION",
+                    "BUNDLE",
+                    "REGION",
+                    "RELEASE",
+                    "ACTOR",
+                    "INCIDENT",
+                    "SUMMARY",
+                ],
+                tablefmt="plain",
+            )
+        )
