@@ -43,6 +43,8 @@ class RepoNotFoundError(UsageError):
 class GitError(UsageError):
     """Git is missing, or the folder is not a repository, or a git command failed."""
 
+    detail = ""  # everything git said, for telling kinds of failure apart
+
 
 class ConflictError(ModctlError):
     exit_code = ExitCode.CONFLICT

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ class Outcome:
     commit: str | None
     files: dict[str, bytes | None]
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,7 +140,7 @@ def change(
     now: datetime | None = None,
 ) -> Outcome:
     config = config_at(root)
-    store = Store(root, config.state_branch)
+    store = Store(root, config.state_branch, config.remote)
     moment = now or datetime.now(timezone.utc).replace(tzinfo=None)
     regions: list[str] = []
 
@@ -175,14 +176,14 @@ def change(
         return files, entry
 
     entry = store.write(recording)
-    return Outcome(entry.summary, entry.commit, written)
+    return Outcome(entry.summary, entry.commit, written, warnings=store.warnings)
 
 
 def set_freeze(
     root: Path, regions: list[str] | None, frozen: bool, journal: Journal, *, dry_run: bool = False
 ) -> Outcome:
     config = config_at(root)
-    store = Store(root, config.state_branch)
+    store = Store(root, config.state_branch, config.remote)
     targets = regions or list(config.regions)
     unknown = [r for r in targets if r not in config.regions]
     if unknown:
@@ -215,4 +216,4 @@ def set_freeze(
         return Outcome(entry.summary, None, files, dry_run=True)
     entry = store.write(transition)
     files, _ = transition(store.read(entry.commit))
-    return Outcome(entry.summary, entry.commit, files)
+    return Outcome(entry.summary, entry.commit, files, warnings=store.warnings)

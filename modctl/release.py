@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Cut:
     manifest: dict[str, Any]
     state_commit: str | None = None
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +112,7 @@ def cut(
         )
     if version is not None and not SEMVER.match(version):
         raise UsageError(f"version {version!r} is not X.Y.Z (semantic versioning, e.g. 1.4.0)")
-    store = Store(root, config.state_branch)
+    store = Store(root, config.state_branch, config.remote)
     existing = [m["version"] for m in manifests(store.read(), bundle)]
     version = version or next_version(existing, bump)
     if version in existing:
@@ -170,6 +171,7 @@ def cut(
 
     try:
         result.state_commit = store.write(record).commit
+        result.warnings = store.warnings
     except BaseException:
         if created_tag:
             scm.delete_tag(repo, tag)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modctl.errors import ConflictError, GitError, ModctlError, RefusedError
+from modctl.errors import ConflictError, GitError, ModctlError, RefusedError, UsageError
 
 ZERO = "0" * 40
 TRAILERS = ("Action", "Bundle", "Region", "Release", "Incident", "Actor", "Reason")
@@ -68,9 +68,12 @@ Transition = Callable[[Snapshot], tuple[dict[str, bytes | None], Entry]]
 
 
 class Store:
-    def __init__(self, root: Path, branch: str = "modctl-state") -> None:
+    def __init__(self, root: Path, branch: str = "modctl-state", remote: str | None = None) -> None:
         self.root = root
+        self.branch = branch
         self.ref = f"refs/heads/{branch}"
+        self.remote = remote
+        self.warnings: list[str] = []
         self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
 
     def _git(
@@ -93,8 +96,14 @@ class Store:
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH; install git") from None
         if done.returncode != 0:
-            message = done.stderr.decode(errors="replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed: {message[-1] if message else 'no message'}")
+            text = done.stderr.decode(errors="replace").strip()
+            lines = [line for line in text.splitlines() if not line.startswith("hint:")]
+            main = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+            error = GitError(
+                f"git {args[0]} failed: {main or (lines[-1] if lines else 'no message')}"
+            )
+            error.detail = text
+            raise error
         return done.stdout
 
     def tip(self) -> str | None:
@@ -128,8 +137,16 @@ class Store:
         return Snapshot(commit, files)
 
     def write(self, transition: Transition) -> Entry:
-        """Apply `transition` as one commit on the state branch; return its entry, with the commit."""
+        """Apply `transition` as one commit on the state branch; return its entry, with the commit.
+
+        With a remote: fetch first (fast-forwarding the local branch), push after; a rejected push
+        undoes the local commit and applies the transition again on the remote's new tip. An
+        unreachable remote leaves the commit local, with a warning, for `modctl sync`.
+        """
+        online = self.remote is not None
         for attempt in range(RETRIES):
+            if online:
+                online = self._pull()
             snapshot = self.read()
             try:
                 changes, entry = transition(snapshot)
@@ -142,7 +159,10 @@ class Store:
                 ) from None
             commit = self._commit(snapshot, changes, entry)
             if self._move(commit, snapshot.commit, entry.summary):
-                return Entry(**{**entry.__dict__, "commit": commit})
+                if not online or self._push() is not False:
+                    return Entry(**{**entry.__dict__, "commit": commit})
+                # The remote moved since the fetch: take our commit back and apply again.
+                self._undo(commit, snapshot.commit)
             # Another writer won: wait a little, longer each time, so racing writers spread out.
             time.sleep(random.uniform(0, 0.005 * min(2**attempt, 64)))
         raise ConflictError(
@@ -150,6 +170,11 @@ class Store:
         )
 
     def _commit(self, snapshot: Snapshot, changes: dict[str, bytes | None], entry: Entry) -> str:
+        return self._commit_message(snapshot, changes, entry.message())
+
+    def _commit_message(
+        self, snapshot: Snapshot, changes: dict[str, bytes | None], message: str
+    ) -> str:
         with tempfile.TemporaryDirectory(prefix="modctl-index-") as folder:
             env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
             if snapshot.commit:
@@ -174,13 +199,145 @@ class Store:
             args += ["-p", snapshot.commit]
         if self._signing():
             args.append("-S")
-        return self._git(*args, stdin=entry.message().encode()).strip()
+        return self._git(*args, stdin=message.encode()).strip()
 
     def _signing(self) -> bool:
         try:
             return self._git("config", "--type=bool", "commit.gpgsign").strip() == "true"
         except GitError:
             return False
+
+    def _remote_ref(self) -> str:
+        return f"refs/remotes/{self.remote}/{self.branch}"
+
+    def _fetch(self) -> str | None:
+        """Fetch the remote state branch; its tip, or None when the remote has none yet. Raises
+        OSError-like GitError when the remote cannot be reached."""
+        try:
+            self._git("fetch", "--quiet", str(self.remote), f"+{self.ref}:{self._remote_ref()}")
+        except GitError as exc:
+            if "couldn't find remote ref" in exc.detail:
+                return None
+            raise
+        return self._git("rev-parse", self._remote_ref()).strip()
+
+    def _pull(self) -> bool:
+        """Bring the local branch up to the remote's; False when the remote is unreachable."""
+        try:
+            remote_tip = self._fetch()
+        except GitError as exc:
+            self._warn_offline(exc.message)
+            return False
+        local = self.tip()
+        if remote_tip is None or remote_tip == local:
+            return True
+        if local is None or self._is_ancestor(local, remote_tip):
+            self._move(remote_tip, local, "fast-forward to the remote")
+            return True
+        if self._is_ancestor(remote_tip, local):
+            return True  # local commits not pushed yet; the push after the write sends them
+        raise ConflictError(
+            f"the local state branch and {self.remote}'s have diverged; run `modctl sync` to "
+            "replay the local changes on top of the remote's"
+        )
+
+    def _push(self) -> bool | None:
+        """True when pushed, False when rejected (the remote moved), None when unreachable."""
+        try:
+            self._git("push", "--quiet", str(self.remote), f"{self.ref}:{self.ref}")
+        except GitError as exc:
+            text = exc.detail.lower()
+            if any(
+                word in text
+                for word in ("rejected", "non-fast-forward", "fetch first", "stale info")
+            ):
+                return False
+            self._warn_offline(exc.message)
+            return None
+        return True
+
+    def _warn_offline(self, why: str) -> None:
+        self.warnings.append(
+            f"remote {self.remote} is unreachable ({why}); the change is committed locally only: "
+            "run `modctl sync` once the remote is back"
+        )
+
+    def _is_ancestor(self, older: str, newer: str) -> bool:
+        try:
+            self._git("merge-base", "--is-ancestor", older, newer)
+        except GitError:
+            return False
+        return True
+
+    def sync(self) -> str:
+        """Reconcile with the remote: fast-forward, push, or replay local-only commits on top of
+        the remote's tip when both moved. Returns what it did."""
+        if self.remote is None:
+            raise UsageError("no remote: name one as `state.remote` in modctl.yaml")
+        remote_tip = self._fetch()
+        local = self.tip()
+        if local is None:
+            if remote_tip is not None:
+                self._move(remote_tip, None, "fetch the remote's state")
+            return "fetched the remote's state" if remote_tip else "nothing to sync"
+        if remote_tip is None or self._is_ancestor(remote_tip, local):
+            if remote_tip == local:
+                return "already in sync"
+            if self._push() is not True:
+                raise ConflictError(
+                    f"could not push to {self.remote}: {self.warnings[-1] if self.warnings else 'rejected'}"
+                )
+            return f"pushed local changes to {self.remote}"
+        if self._is_ancestor(local, remote_tip):
+            self._move(remote_tip, local, "fast-forward to the remote")
+            return f"fast-forwarded to {self.remote}"
+        replayed = self._replay(local, remote_tip)
+        if self._push() is not True:
+            raise ConflictError(
+                f"replayed {replayed} local change(s) but the push to {self.remote} failed; run `modctl sync` again"
+            )
+        return f"replayed {replayed} local change(s) on top of {self.remote} and pushed"
+
+    def _replay(self, local: str, remote_tip: str) -> int:
+        try:
+            base: str | None = self._git("merge-base", local, remote_tip).strip()
+        except GitError:
+            base = None  # the local branch was started while the remote was unreachable
+        if base is None:
+            theirs, ours = set(self.read(remote_tip).files), set(self.read(local).files)
+            mine = self._git("rev-list", "--reverse", local).split()
+        else:
+            theirs = set(self._git("diff", "--name-only", base, remote_tip).split())
+            ours = set(self._git("diff", "--name-only", base, local).split())
+            mine = self._git("rev-list", "--reverse", f"{base}..{local}").split()
+        clash = sorted(theirs & ours)
+        if clash:
+            raise ConflictError(
+                f"the local state and {self.remote}'s both changed {', '.join(clash[:3])}; "
+                "decide which holds, then redo the local change"
+            )
+        head = remote_tip
+        for commit in mine:
+            snapshot = self.read(head)
+            changed = self._git(
+                "diff-tree", "-r", "--root", "--no-commit-id", "--name-status", commit
+            )
+            files: dict[str, bytes | None] = {}
+            after = self.read(commit).files
+            for line in filter(None, changed.splitlines()):
+                status, path = line.split("\t", 1)
+                files[path] = None if status.startswith("D") else after[path]
+            message = self._git("log", "-1", "--format=%B", commit)
+            head = self._commit_message(snapshot, files, message)
+        if not self._move(head, local, "replay local changes on top of the remote"):
+            raise ConflictError("the local state branch moved during sync; run `modctl sync` again")
+        return len(mine)
+
+    def _undo(self, commit: str, previous: str | None) -> None:
+        if previous is None:
+            self._git("update-ref", "-d", self.ref, commit)
+        else:
+            self._move(previous, commit, "undo: the push was rejected")
 
     def _move(self, commit: str, expected: str | None, summary: str) -> bool:
         # A failed compare-and-swap is a lost race, even when the tip now equals our commit:

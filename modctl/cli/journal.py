@@ -36,13 +36,26 @@ def register(root_app: typer.Typer) -> None:
                 f"unknown region {region!r}; modctl.yaml declares {', '.join(config.regions)}"
             )
         rendered = (
-            Store(root, config.state_branch).read().files.get(f"deploy/{region}/{bundle}.json")
+            Store(root, config.state_branch, config.remote)
+            .read()
+            .files.get(f"deploy/{region}/{bundle}.json")
         )
         if rendered is None:
             raise UsageError(
                 f"nothing deployed for {bundle} in {region}; `modctl rollout start {bundle} VERSION` first"
             )
         typer.echo(json.dumps(json.loads(rendered), indent=2, ensure_ascii=False))
+
+    @root_app.command("sync")
+    def sync_command(ctx: typer.Context) -> None:
+        """Reconcile the state branch with the remote named in modctl.yaml: fetch, fast-forward,
+        push, or replay local changes made while the remote was unreachable."""
+        from modctl.store import Store
+        from modctl.workspace import config_at
+
+        root = _root(ctx)
+        config = config_at(root)
+        typer.echo(Store(root, config.state_branch, config.remote).sync().capitalize() + ".")
 
     @root_app.command("log")
     def log_command(
@@ -73,7 +86,7 @@ def register(root_app: typer.Typer) -> None:
         config = config_at(root)
         entries = [
             e
-            for e in Store(root, config.state_branch).journal(since=since)
+            for e in Store(root, config.state_branch, config.remote).journal(since=since)
             if (bundle is None or e.bundle == bundle)
             and (region is None or region in (e.region or "").split(","))
             and (incident is None or e.incident == incident)

@@ -60,6 +60,8 @@ def cut_command(
         incident=incident,
         dry_run=dry_run,
     )
+    for warning in result.warnings:
+        typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
     if output is Output.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -94,7 +96,7 @@ def list_command(
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     config = load(root, []).config
-    found = manifests(Store(root, config.state_branch).read(), bundle)
+    found = manifests(Store(root, config.state_branch, config.remote).read(), bundle)
     if output is Output.json:
         typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
@@ -139,7 +141,7 @@ def show_command(
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     config = load(root, []).config
-    snapshot = Store(root, config.state_branch).read()
+    snapshot = Store(root, config.state_branch, config.remote).read()
     found = manifests(snapshot, bundle)
     manifest = next((m for m in found if m["version"] == version), None)
     if manifest is None:

@@ -46,6 +46,8 @@ def _regions(outcome: Outcome) -> list[str]:
 
 
 def _report(outcome: Outcome, output: Output, undo: str | None) -> None:
+    for warning in outcome.warnings:
+        typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
     if output is Output.json:
         typer.echo(json.dumps({**outcome.to_dict(), "undo": undo}, indent=2))
         return
@@ -237,7 +239,7 @@ def status_command(
 
     root = _root(ctx)
     config = config_at(root)
-    snapshot = Store(root, config.state_branch).read()
+    snapshot = Store(root, config.state_branch, config.remote).read()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
     for path in sorted(snapshot.files):
