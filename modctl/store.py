@@ -348,6 +348,30 @@ class Store:
             return False
         return True
 
+    def changed_files(self, commit: str) -> dict[str, bytes | None]:
+        """The files one commit added or changed (their content) or deleted (None)."""
+        listing = self._git("diff-tree", "-r", "--root", "--no-commit-id", "--name-status", commit)
+        changed: dict[str, bytes | None] = {}
+        wanted = []
+        for line in filter(None, listing.splitlines()):
+            status, path = line.split("\t", 1)
+            if status.startswith("D"):
+                changed[path] = None
+            else:
+                wanted.append(path)
+        if wanted:
+            batch = self._run(
+                "cat-file", "--batch", stdin="".join(f"{commit}:{p}\n" for p in wanted).encode()
+            )
+            offset = 0
+            for path in wanted:
+                header_end = batch.index(b"\n", offset)
+                size = int(batch[offset:header_end].split()[2])
+                start = header_end + 1
+                changed[path] = batch[start : start + size]
+                offset = start + size + 1
+        return changed
+
     def journal(self, since: str | None = None) -> list[Entry]:
         """Every entry, newest first, from one `git log`."""
         if self.tip() is None:

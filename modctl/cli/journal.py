@@ -57,6 +57,24 @@ def register(root_app: typer.Typer) -> None:
         config = config_at(root)
         typer.echo(Store(root, config.state_branch, config.remote).sync().capitalize() + ".")
 
+    audit_app = typer.Typer(help="Check the state branch.", no_args_is_help=True)
+    root_app.add_typer(audit_app, name="audit")
+
+    @audit_app.command("verify")
+    def audit_verify_command(ctx: typer.Context) -> None:
+        """Replay the state branch: trailers on every commit, immutable releases, digests and tags,
+        legal region transitions, deploy/ matching the region states. Exit 1 at the first offence."""
+        from modctl.audit import verify
+        from modctl.errors import ExitCode
+        from modctl.workspace import config_at
+
+        root = _root(ctx)
+        result = verify(root, config_at(root))
+        if result.violation is not None:
+            typer.echo(f"audit failed at commit {result.violation}", err=True)
+            raise typer.Exit(int(ExitCode.CHECKS_FAILED))
+        typer.echo(f"{result.commits} state commits verified.")
+
     @root_app.command("log")
     def log_command(
         ctx: typer.Context,

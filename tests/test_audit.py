@@ -1,0 +1,140 @@
+"""`modctl audit verify` accepts what modctl writes and names the first commit that breaks a promise."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import git
+import pytest
+from typer.testing import CliRunner
+
+from modctl import yamlio
+from modctl.cli import app
+from modctl.store import Entry, Snapshot, Store
+
+
+@pytest.fixture
+def history(minimal_repo: Path, runner: CliRunner) -> Path:
+    repo = git.Repo.init(minimal_repo)
+    repo.git.add(".")
+    repo.git.commit("-qm", "first")
+    for args in (
+        ("release", "cut", "demo"),
+        ("release", "cut", "demo"),
+        ("rollout", "start", "demo", "0.1.0"),
+        ("rollout", "promote", "demo", "--region", "SG", "--full", "--force"),
+        ("rollout", "start", "demo", "0.1.1"),
+        ("rollout", "promote", "demo", "--region", "SG", "--full", "--force"),
+        ("freeze", "--region", "SG"),
+        ("rollback", "demo", "--region", "SG"),
+    ):
+        result = runner.invoke(app, ["--repo", str(minimal_repo), *args])
+        assert result.exit_code == 0, (args, result.output)
+    return minimal_repo
+
+
+def audit(runner: CliRunner, root: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["--repo", str(root), "audit", "verify"])
+    return result.exit_code, result.output
+
+
+def write(root: Path, files: dict[str, bytes | None], entry: Entry) -> str:
+    committed = Store(root).write(lambda snapshot: (files, entry)).commit
+    assert committed is not None
+    return committed
+
+
+def test_what_modctl_writes_verifies(history: Path, runner: CliRunner) -> None:
+    assert audit(runner, history) == (0, "8 state commits verified.\n")
+
+
+def test_a_commit_without_trailers(history: Path, runner: CliRunner) -> None:
+    store = Store(history)
+    tip = store.tip()
+    tree = subprocess.run(
+        ["git", "rev-parse", f"{tip}^{{tree}}"],
+        cwd=history,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    sneaky = subprocess.run(
+        ["git", "commit-tree", tree, "-p", str(tip), "-m", "hand edit"],
+        cwd=history,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(
+        ["git", "update-ref", "refs/heads/modctl-state", sneaky], cwd=history, check=True
+    )
+    code, out = audit(runner, history)
+    assert code == 1
+    assert (
+        f"audit failed at commit {sneaky[:12]} 'hand edit': no Modctl-Action or Modctl-Actor trailer"
+        in out
+    )
+
+
+def test_changed_artifact(history: Path, runner: CliRunner) -> None:
+    bad = write(history, {"artifacts/demo/0.1.0.json": b"{}"}, Entry("render", "x", "tamper"))
+    code, out = audit(runner, history)
+    assert code == 1
+    assert (
+        f"{bad[:12]} 'tamper': artifacts/demo/0.1.0.json was changed or removed after it was written"
+        in out
+    )
+
+
+def test_moved_tag(history: Path, runner: CliRunner) -> None:
+    repo = git.Repo(history)
+    (history / "notes.txt").write_text("x\n")
+    repo.git.add("notes.txt")
+    repo.git.commit("-qm", "second")
+    repo.git.tag("-f", "modctl/demo/0.1.0", "HEAD")
+    code, out = audit(runner, history)
+    assert code == 1
+    assert "tag modctl/demo/0.1.0 does not point at the release's source commit" in out
+
+
+def test_stable_changed_by_something_else_than_promote_or_rollback(
+    history: Path, runner: CliRunner
+) -> None:
+    state = yamlio.loads(Store(history).read().files["regions/SG/demo.yaml"].decode())
+    state["stable"] = "0.1.1"
+    write(
+        history,
+        {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
+        Entry("freeze", "x", "sneak a release in"),
+    )
+    code, out = audit(runner, history)
+    assert code == 1
+    assert "stable in SG changed from 0.1.0 to 0.1.1 by 'freeze'" in out
+
+
+def test_promote_while_frozen(history: Path, runner: CliRunner) -> None:
+    snapshot: Snapshot = Store(history).read()
+    state = yamlio.loads(snapshot.files["regions/SG/demo.yaml"].decode())
+    state["canary"] = {
+        "version": "0.1.1",
+        "weight": 100,
+        "step": 1,
+        "since": "2026-01-01T00:00:00Z",
+        "paused": False,
+    }
+    write(
+        history,
+        {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
+        Entry("promote", "x", "promote anyway"),
+    )
+    code, out = audit(runner, history)
+    assert code == 1
+    assert "promote in SG while the region was frozen" in out
+
+
+def test_deploy_that_does_not_match_the_region_state(history: Path, runner: CliRunner) -> None:
+    write(history, {"deploy/SG/demo.json": b"{}"}, Entry("render", "x", "hand-made deploy"))
+    code, out = audit(runner, history)
+    assert code == 1
+    assert "deploy/SG/demo.json differs from what its region state renders to" in out
