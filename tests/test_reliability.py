@@ -1,0 +1,103 @@
+"""Many writers at once, and writers killed mid-write: the state branch stays whole."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import git
+import pytest
+
+from modctl.store import Store
+
+MODCTL = [sys.executable, "-m", "modctl"]
+
+
+@pytest.fixture
+def live(minimal_repo: Path) -> Path:
+    """A strategy repository with two releases, the first stable in SG and MY."""
+    repo = git.Repo.init(minimal_repo)
+    repo.git.add(".")
+    repo.git.commit("-qm", "first")
+    for args in (
+        ("release", "cut", "demo"),
+        ("release", "cut", "demo"),
+        ("rollout", "start", "demo", "0.1.0"),
+        ("rollout", "promote", "demo", "--region", "SG", "--full", "--force"),
+        ("rollout", "start", "demo", "0.1.0"),
+        ("rollout", "promote", "demo", "--region", "MY", "--full", "--force"),
+    ):
+        subprocess.run(
+            [*MODCTL, "--repo", str(minimal_repo), *args], check=True, capture_output=True
+        )
+    return minimal_repo
+
+
+def modctl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MODCTL, "--repo", str(root), *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_sixteen_processes_at_once_lose_nothing(live: Path) -> None:
+    commands = [
+        ("freeze", "--region", "SG"),
+        ("unfreeze", "--region", "SG"),
+        ("freeze", "--region", "MY"),
+        ("unfreeze", "--region", "MY"),
+        ("rollback", "demo", "--region", "SG", "--to", "0.1.1"),
+        ("rollback", "demo", "--region", "MY", "--to", "0.1.1"),
+        ("rollback", "demo", "--region", "SG", "--to", "0.1.0"),
+        ("rollback", "demo", "--region", "MY", "--to", "0.1.0"),
+    ] * 2
+    before = len(Store(live).journal())
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda args: modctl(live, *args, "--reason", "load"), commands))
+    for result in results:
+        assert result.returncode in (0, 3, 4), result.stderr  # 3 or 4: it no longer applied
+        assert "Traceback" not in result.stderr
+    succeeded = [r for r in results if r.returncode == 0]
+    journal = Store(live).journal()
+    assert len(journal) - before == len(succeeded)
+    done = {
+        line.split("state commit ")[1].split(")")[0]
+        for r in succeeded
+        for line in r.stdout.splitlines()
+        if "state commit" in line
+    }
+    assert done <= {(e.commit or "")[:12] for e in journal}
+    assert modctl(live, "audit", "verify").returncode == 0
+
+
+def test_killed_writers_leave_a_whole_branch(live: Path) -> None:
+    rng = random.Random(7)
+    kills = 0
+    for i in range(200):
+        args = ("freeze", "--region", "SG") if i % 2 else ("unfreeze", "--region", "SG")
+        process = subprocess.Popen(
+            [*MODCTL, "--repo", str(live), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(rng.uniform(0.0, 0.35))
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            kills += 1
+        process.wait()
+        tip = Store(live).tip()
+        assert tip is not None
+        assert git.Repo(live).commit(tip).message.startswith(("freeze", "unfreeze", "promote"))
+    assert kills > 20
+    fsck = subprocess.run(
+        ["git", "fsck", "--strict"], cwd=live, capture_output=True, text=True, check=False
+    )
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    audit = modctl(live, "audit", "verify")
+    assert audit.returncode == 0, audit.stderr
