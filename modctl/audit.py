@@ -16,8 +16,9 @@ from pathlib import Path
 
 from modctl import scm, yamlio
 from modctl.model import Config
-from modctl.operations import freeze_file, render
+from modctl.operations import render
 from modctl.rollout import RegionState
+from modctl.statefiles import freeze_file
 from modctl.store import Entry, Store
 
 

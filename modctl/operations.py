@@ -16,10 +16,10 @@ from typing import Any
 
 from modctl import artifact, yamlio
 from modctl.model import Config
-from modctl.release import manifests
 from modctl.rollout import Freeze, RegionState, Situation, stamp
+from modctl.stateconfig import config_at
+from modctl.statefiles import freeze_file, region_file, versions
 from modctl.store import Entry, Snapshot, Store
-from modctl.workspace import config_at
 
 
 @dataclass
@@ -48,16 +48,8 @@ class Journal:
     incident: str | None = None
 
 
-def region_file(region: str, bundle: str) -> str:
-    return f"regions/{region}/{bundle}.yaml"
-
-
-def freeze_file(region: str) -> str:
-    return f"regions/{region}/_region.yaml"
-
-
 def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) -> Situation:
-    releases = manifests(snapshot, bundle)
+    released = versions(snapshot, bundle)
     states: dict[str, RegionState] = {}
     freezes: dict[str, Freeze] = {}
     for region in config.regions:
@@ -68,14 +60,14 @@ def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) ->
         if frozen is not None:
             freezes[region] = Freeze(**yamlio.loads(yamlio.decode(frozen)))
     regions: tuple[str, ...] = ()
-    if releases:
-        latest = snapshot.files.get(f"artifacts/{bundle}/{releases[-1]['version']}.json")
+    if released:
+        latest = snapshot.files.get(f"artifacts/{bundle}/{released[-1]}.json")
         if latest is not None:
             regions = tuple(json.loads(latest)["regions"])
     return Situation(
         config,
         bundle,
-        [m["version"] for m in releases],
+        released,
         states,
         freezes,
         now,

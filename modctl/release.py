@@ -16,6 +16,7 @@ from typing import Any
 from modctl import artifact, scm, workspace, yamlio
 from modctl.engine.cases import run_cases
 from modctl.errors import ChecksFailedError, RefusedError, UsageError
+from modctl.statefiles import manifests, semver
 from modctl.store import Entry, Snapshot, Store
 
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
@@ -50,25 +51,10 @@ def tag_name(bundle: str, version: str) -> str:
     return f"modctl/{bundle}/{version}"
 
 
-def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, Any]]:
-    """Every release manifest on the state branch, oldest version first per bundle."""
-    found = []
-    for path, content in snapshot.files.items():
-        parts = path.split("/")
-        is_manifest = len(parts) == 3 and parts[0] == "releases" and parts[2].endswith(".yaml")
-        if is_manifest and (bundle is None or parts[1] == bundle):
-            found.append(yamlio.loads(yamlio.decode(content)))
-    return sorted(found, key=lambda m: (m["bundle"], _key(m["version"])))
-
-
-def _key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
 def next_version(existing: list[str], bump: str) -> str:
     if not existing:
         return FIRST
-    major, minor, patch = max(_key(v) for v in existing)
+    major, minor, patch = max(semver(v) for v in existing)
     if bump == "major":
         return f"{major + 1}.0.0"
     if bump == "minor":

@@ -74,7 +74,6 @@ class Store:
         self.ref = f"refs/heads/{branch}"
         self.remote = remote
         self.warnings: list[str] = []
-        self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
 
     def _git(
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
@@ -179,13 +178,21 @@ class Store:
             env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
             if snapshot.commit:
                 self._git("read-tree", snapshot.commit, env=env)
-            lines = []
-            for path, content in sorted(changes.items()):
-                if content is None:
-                    lines.append(f"0 {ZERO}\t{path}")
-                else:
-                    blob = self._git("hash-object", "-w", "--stdin", stdin=content).strip()
-                    lines.append(f"100644 {blob}\t{path}")
+            written = sorted(path for path, content in changes.items() if content is not None)
+            sources = []
+            for number, path in enumerate(written):
+                source = Path(folder) / f"blob{number}"
+                source.write_bytes(changes[path] or b"")
+                sources.append(str(source))
+            blobs = (
+                self._git(
+                    "hash-object", "-w", "--stdin-paths", stdin="\n".join(sources).encode()
+                ).split()
+                if sources
+                else []
+            )
+            lines = [f"100644 {blob}\t{path}" for path, blob in zip(written, blobs, strict=True)]
+            lines += [f"0 {ZERO}\t{path}" for path, content in changes.items() if content is None]
             if lines:
                 self._git(
                     "update-index",
@@ -194,11 +201,9 @@ class Store:
                     env=env,
                 )
             tree = self._git("write-tree", env=env).strip()
-        args = ["commit-tree", tree]
-        if snapshot.commit:
-            args += ["-p", snapshot.commit]
+        args = ["commit-tree", tree] + (["-p", snapshot.commit] if snapshot.commit else [])
         if self._signing():
-            args.append("-S")
+            args.append("-S")  # commit-tree itself ignores commit.gpgSign
         return self._git(*args, stdin=message.encode()).strip()
 
     def _signing(self) -> bool:

@@ -59,23 +59,6 @@ def load(root: Path, names: list[str] | None = None, *, rev: str | None = None) 
     return Workspace(root, analysis.config, {n: analysis.bundles[n] for n in wanted}, rev)
 
 
-def config_at(root: Path, rev: str = "HEAD") -> Config:
-    """modctl.yaml as committed at `rev`: what state commands go by, so an uncommitted or broken
-    edit in the working tree never changes or blocks an emergency."""
-    repo = scm.require_repo(root, "this command")
-    files = scm.read_tree(repo, rev, scm.repo_prefix(repo, root))
-    if CONFIG_NAME not in files:
-        raise UsageError(f"{CONFIG_NAME} is not committed at {rev}; commit it first")
-    source = SourceFile(CONFIG_NAME, "config")
-    loaded = {CONFIG_NAME: Loaded(source, files[CONFIG_NAME])}
-    parse_all(loaded, None)
-    analysis = analyse(Selection(root, [source]), loaded)
-    errors = [f for f in analysis.findings if f.severity is Severity.ERROR]
-    if errors or analysis.config is None:
-        raise ChecksFailedError(f"{CONFIG_NAME} at {rev} is invalid: {errors[0] if errors else ''}")
-    return analysis.config
-
-
 def _check_names(wanted: list[str], known: list[str], where: str) -> None:
     for name in wanted:
         if name not in known:

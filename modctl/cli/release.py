@@ -89,8 +89,8 @@ def list_command(
     """List releases, oldest first per bundle."""
     from tabulate import tabulate
 
-    from modctl.release import manifests
     from modctl.repo import find_root
+    from modctl.statefiles import manifests
     from modctl.store import Store
     from modctl.workspace import load
 
@@ -134,8 +134,8 @@ def show_command(
     from modctl import yamlio
     from modctl.errors import UsageError
     from modctl.operations import deployments
-    from modctl.release import manifests
     from modctl.repo import find_root
+    from modctl.statefiles import manifests
     from modctl.store import Store
     from modctl.workspace import load
 

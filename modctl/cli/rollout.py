@@ -234,8 +234,8 @@ def status_command(
 
     from modctl import yamlio
     from modctl.rollout import RegionState, parse_stamp
+    from modctl.stateconfig import config_at
     from modctl.store import Store
-    from modctl.workspace import config_at
 
     root = _root(ctx)
     config = config_at(root)

@@ -1,0 +1,47 @@
+"""Where things live on the state branch, and reading them back. Pure: no I/O.
+
+releases/BUNDLE/VERSION.yaml    manifest          artifacts/BUNDLE/VERSION.json   artifact
+regions/REGION/BUNDLE.yaml      region state      regions/REGION/_region.yaml     freeze
+deploy/REGION/BUNDLE.json       effective config the platform loads
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modctl import yamlio
+from modctl.store import Snapshot
+
+
+def region_file(region: str, bundle: str) -> str:
+    return f"regions/{region}/{bundle}.yaml"
+
+
+def freeze_file(region: str) -> str:
+    return f"regions/{region}/_region.yaml"
+
+
+def semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def versions(snapshot: Snapshot, bundle: str) -> list[str]:
+    """A bundle's released versions, oldest first, from the file names alone."""
+    prefix = f"releases/{bundle}/"
+    found = [
+        path[len(prefix) : -len(".yaml")]
+        for path in snapshot.files
+        if path.startswith(prefix) and path.endswith(".yaml") and "/" not in path[len(prefix) :]
+    ]
+    return sorted(found, key=semver)
+
+
+def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, Any]]:
+    """Every release manifest on the state branch, oldest version first per bundle."""
+    found = []
+    for path, content in snapshot.files.items():
+        parts = path.split("/")
+        is_manifest = len(parts) == 3 and parts[0] == "releases" and parts[2].endswith(".yaml")
+        if is_manifest and (bundle is None or parts[1] == bundle):
+            found.append(yamlio.loads(yamlio.decode(content)))
+    return sorted(found, key=lambda m: (m["bundle"], semver(m["version"])))
