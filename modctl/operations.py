@@ -16,7 +16,7 @@ from typing import Any
 
 from modctl import artifact, yamlio
 from modctl.model import Config
-from modctl.rollout import Freeze, RegionState, Situation, stamp
+from modctl.rollout import Freeze, RegionState, Situation, parse_stamp, stamp
 from modctl.stateconfig import config_at
 from modctl.statefiles import freeze_file, region_file, versions
 from modctl.store import Entry, Snapshot, Store
@@ -29,6 +29,25 @@ class Outcome:
     files: dict[str, bytes | None]
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    before: dict[str, bytes] = field(default_factory=dict)
+
+    def diff(self) -> list[str]:
+        """What the change does to the state files, as a unified diff (deploy/ files by name)."""
+        import difflib
+
+        lines: list[str] = []
+        for path in sorted(self.files):
+            new = self.files[path]
+            if path.startswith("deploy/"):
+                lines.append(f"  {path}: rendered again")
+                continue
+            old = self.before.get(path, b"").decode().splitlines()
+            after = (new or b"").decode().splitlines()
+            lines += [
+                f"  {line}"
+                for line in difflib.unified_diff(old, after, f"a/{path}", f"b/{path}", lineterm="")
+            ]
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +107,37 @@ def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -
         elif state.canary is not None and state.canary.version == version:
             found[region] = f"canary at {state.canary.weight}%"
     return found
+
+
+def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[dict[str, Any]]:
+    """One row per region and bundle with a region state, for `rollout status`."""
+    rows = []
+    for path in sorted(snapshot.files):
+        parts = path.split("/")
+        if len(parts) != 3 or parts[0] != "regions" or parts[2].startswith("_"):
+            continue
+        state = RegionState.from_dict(yamlio.loads(yamlio.decode(snapshot.files[path])))
+        if bundle and state.bundle != bundle:
+            continue
+        frozen_raw = snapshot.files.get(freeze_file(state.region))
+        frozen = bool(frozen_raw and yamlio.loads(yamlio.decode(frozen_raw)).get("frozen"))
+        canary = state.canary
+        since = parse_stamp(canary.since) if canary else None
+        rows.append(
+            {
+                "region": state.region,
+                "bundle": state.bundle,
+                "stable": state.stable,
+                "canary": canary.version if canary else None,
+                "weight": canary.weight if canary else None,
+                "step": canary.step + 1 if canary else None,
+                "at_step_since": canary.since if canary else None,
+                "minutes_at_step": int((now - since).total_seconds() // 60) if since else None,
+                "paused": bool(canary and canary.paused),
+                "frozen": frozen,
+            }
+        )
+    return rows
 
 
 def render(snapshot: Snapshot, state: RegionState) -> bytes:
@@ -157,8 +207,9 @@ def change(
         return files, entry
 
     if dry_run:
-        files, entry = transition(store.read())
-        return Outcome(entry.summary, None, files, dry_run=True)
+        snapshot = store.read()
+        files, entry = transition(snapshot)
+        return Outcome(entry.summary, None, files, dry_run=True, before=snapshot.files)
     written: dict[str, bytes | None] = {}
 
     def recording(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
@@ -204,8 +255,9 @@ def set_freeze(
         return files, entry
 
     if dry_run:
-        files, entry = transition(store.read())
-        return Outcome(entry.summary, None, files, dry_run=True)
+        snapshot = store.read()
+        files, entry = transition(snapshot)
+        return Outcome(entry.summary, None, files, dry_run=True, before=snapshot.files)
     entry = store.write(transition)
     files, _ = transition(store.read(entry.commit))
     return Outcome(entry.summary, entry.commit, files, warnings=store.warnings)

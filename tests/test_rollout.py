@@ -232,12 +232,43 @@ def test_dry_run_writes_nothing(released: git.Repo, runner: CliRunner) -> None:
     tip = Store(root).tip()
     code, out = run(runner, root, "rollout", "start", "demo", "0.1.0", "--dry-run")
     assert code == 0, out
-    assert out.splitlines() == [
-        "Would start demo 0.1.0 canary in SG 10%; would write:",
-        "  deploy/SG/demo.json",
-        "  regions/SG/demo.yaml",
+    lines = out.splitlines()
+    assert lines[:4] == [
+        "Would start demo 0.1.0 canary in SG 10%; the state would change:",
+        "  deploy/SG/demo.json: rendered again",
+        "  --- a/regions/SG/demo.yaml",
+        "  +++ b/regions/SG/demo.yaml",
     ]
+    assert "  +  version: 0.1.0" in lines
+    assert "  +  weight: 10" in lines
     assert Store(root).tip() == tip
+
+
+def test_status_watch_renders_again_on_change(released: git.Repo) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(released.working_dir)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "modctl", "--repo", str(root), "rollout", "status", "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    subprocess.run(
+        [sys.executable, "-m", "modctl", "--repo", str(root), "rollout", "start", "demo", "0.1.0"],
+        check=True,
+        capture_output=True,
+    )
+    time.sleep(2.5)
+    watcher.send_signal(signal.SIGINT)
+    out, err = watcher.communicate(timeout=10)
+    assert watcher.returncode == 0, err
+    assert "Nothing staged yet" in out
+    assert "0.1.0@10% (step 1)" in out.split("Nothing staged yet")[1]
 
 
 def test_render_log_and_release_show(released: git.Repo, runner: CliRunner) -> None:

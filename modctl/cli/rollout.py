@@ -14,6 +14,7 @@ from modctl.cli._app import Output, globals_of
 if TYPE_CHECKING:
     from modctl.operations import Journal, Outcome
     from modctl.rollout import Situation
+    from modctl.store import Snapshot
 
 app = typer.Typer(help="Stage releases as canaries, region by region.", no_args_is_help=True)
 
@@ -52,9 +53,9 @@ def _report(outcome: Outcome, output: Output, undo: str | None) -> None:
         typer.echo(json.dumps({**outcome.to_dict(), "undo": undo}, indent=2))
         return
     if outcome.dry_run:
-        typer.echo(f"Would {outcome.summary}; would write:")
-        for path in sorted(outcome.files):
-            typer.echo(f"  {path}")
+        typer.echo(f"Would {outcome.summary}; the state would change:")
+        for line in outcome.diff():
+            typer.echo(line)
         return
     typer.echo(f"Done: {outcome.summary} (state commit {(outcome.commit or '')[:12]}).")
     if undo:
@@ -225,55 +226,49 @@ def status_command(
     bundle: Annotated[
         str | None, typer.Argument(help="Only this bundle.", show_default=False)
     ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Render again whenever the state changes.")
+    ] = False,
     output: Format = Output.text,
 ) -> None:
     """Region x bundle: stable, canary at weight and step, time at the step, paused, frozen."""
-    from datetime import datetime, timezone
+    import time
 
-    from tabulate import tabulate
-
-    from modctl import yamlio
-    from modctl.rollout import RegionState, parse_stamp
     from modctl.stateconfig import config_at
     from modctl.store import Store
 
     root = _root(ctx)
     config = config_at(root)
-    snapshot = Store(root, config.state_branch, config.remote).read()
+    store = Store(root, config.state_branch, config.remote)
+    shown: str | None = None
+    try:
+        while True:
+            tip = store.tip()
+            if tip != shown:
+                shown = tip
+                if watch and output is Output.text:
+                    typer.echo("\033[2J\033[H", nl=False)
+                typer.echo(_status(store.read(tip) if tip else None, bundle, output))
+            if not watch:
+                return
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        return
+
+
+def _status(snapshot: Snapshot | None, bundle: str | None, output: Output) -> str:
+    from datetime import datetime, timezone
+
+    from tabulate import tabulate
+
+    from modctl.operations import status_rows
+
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    rows = []
-    for path in sorted(snapshot.files):
-        parts = path.split("/")
-        if len(parts) != 3 or parts[0] != "regions" or parts[2].startswith("_"):
-            continue
-        state = RegionState.from_dict(yamlio.loads(yamlio.decode(snapshot.files[path])))
-        if bundle and state.bundle != bundle:
-            continue
-        frozen_raw = snapshot.files.get(f"regions/{state.region}/_region.yaml")
-        frozen = bool(frozen_raw and yamlio.loads(yamlio.decode(frozen_raw)).get("frozen"))
-        canary = state.canary
-        rows.append(
-            {
-                "region": state.region,
-                "bundle": state.bundle,
-                "stable": state.stable,
-                "canary": canary.version if canary else None,
-                "weight": canary.weight if canary else None,
-                "step": canary.step + 1 if canary else None,
-                "at_step_since": canary.since if canary else None,
-                "minutes_at_step": int((now - parse_stamp(canary.since)).total_seconds() // 60)
-                if canary
-                else None,
-                "paused": bool(canary and canary.paused),
-                "frozen": frozen,
-            }
-        )
+    rows = status_rows(snapshot, bundle, now) if snapshot else []
     if output is Output.json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
+        return json.dumps(rows, indent=2)
     if not rows:
-        typer.echo("Nothing staged yet; `modctl rollout start BUNDLE VERSION` stages a release.")
-        return
+        return "Nothing staged yet; `modctl rollout start BUNDLE VERSION` stages a release."
     table = [
         [
             r["region"],
@@ -286,13 +281,8 @@ def status_command(
         ]
         for r in rows
     ]
-    typer.echo(
-        tabulate(
-            table,
-            headers=["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", ""],
-            tablefmt="plain",
-        )
-    )
+    headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", ""]
+    return str(tabulate(table, headers=headers, tablefmt="plain"))
 
 
 def register(root_app: typer.Typer) -> None:
