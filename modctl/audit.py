@@ -61,7 +61,8 @@ def verify(root: Path, config: Config) -> Audit:
             parts = path.split("/")
             if parts[0] == "regions" and not parts[2].startswith("_"):
                 state = RegionState.from_dict(yamlio.loads(yamlio.decode(content)))
-                expected = render(tip, state)
+                deploy = f"deploy/{state.region}/{state.bundle}.json"
+                expected = render(tip, state, store.last_written(deploy))
                 deployed = tip.files.get(f"deploy/{state.region}/{state.bundle}.json")
                 if deployed != expected:
                     last = entries[-1]

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modctl import artifact, yamlio
+from modctl import artifact, hotpatch, yamlio
 from modctl.model import Config
 from modctl.rollout import Freeze, RegionState, Situation, parse_stamp, stamp
 from modctl.stateconfig import config_at
@@ -109,6 +109,16 @@ def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -
     return found
 
 
+def last_gate(snapshot: Snapshot, bundle: str, region: str) -> str | None:
+    """The verdict of the latest gate evaluation stored under analyses/, if any."""
+    prefix = f"analyses/{bundle}/{region}/"
+    latest = max((p for p in snapshot.files if p.startswith(prefix)), default=None)
+    if latest is None:
+        return None
+    verdict = json.loads(snapshot.files[latest]).get("verdict")
+    return str(verdict) if verdict is not None else None
+
+
 def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[dict[str, Any]]:
     """One row per region and bundle with a region state, for `rollout status`."""
     rows = []
@@ -135,13 +145,19 @@ def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[d
                 "minutes_at_step": int((now - since).total_seconds() // 60) if since else None,
                 "paused": bool(canary and canary.paused),
                 "frozen": frozen,
+                "hotpatches": len(hotpatch.active(state.hotpatches, now)),
+                "expired_hotpatches": len(state.hotpatches)
+                - len(hotpatch.active(state.hotpatches, now)),
+                "gate": last_gate(snapshot, state.bundle, state.region),
             }
         )
     return rows
 
 
-def render(snapshot: Snapshot, state: RegionState) -> bytes:
-    """The effective config of one bundle in one region: stable and canary, rules of that region."""
+def render(snapshot: Snapshot, state: RegionState, now: datetime) -> bytes:
+    """The effective config of one bundle in one region: stable and canary releases with the
+    rules that apply there and the region's active hot-patches applied."""
+    patches = hotpatch.active(state.hotpatches, now)
 
     def release(version: str | None) -> dict[str, Any] | None:
         if version is None:
@@ -151,7 +167,11 @@ def render(snapshot: Snapshot, state: RegionState) -> bytes:
         built["rules"] = [
             r for r in built["rules"] if r["regions"] is None or state.region in r["regions"]
         ]
-        return {"version": version, "digest": artifact.digest(data), "config": built}
+        return {
+            "version": version,
+            "digest": artifact.digest(data),
+            "config": hotpatch.apply(built, patches),
+        }
 
     canary = None
     if state.canary is not None:
@@ -165,6 +185,7 @@ def render(snapshot: Snapshot, state: RegionState) -> bytes:
         "region": state.region,
         "stable": release(state.stable),
         "canary": canary,
+        "hotpatches": [p["id"] for p in patches],
         "assignment": "canary when bucket(bundle, item id) < weight * 100; see modctl.engine.assign",
     }
     return artifact.canonical(effective)
@@ -192,7 +213,7 @@ def change(
         files: dict[str, bytes | None] = {}
         for region, state in sorted(s.changed.items()):
             files[region_file(region, bundle)] = yamlio.dump(state.to_dict()).encode()
-            files[f"deploy/{region}/{bundle}.json"] = render(snapshot, state)
+            files[f"deploy/{region}/{bundle}.json"] = render(snapshot, state, moment)
         regions[:] = sorted(s.changed)
         entry = Entry(
             action,

@@ -50,6 +50,7 @@ class RegionState:
     stable: str | None = None
     history: tuple[str, ...] = ()  # earlier stables, oldest first
     canary: Canary | None = None
+    hotpatches: tuple[dict[str, Any], ...] = ()  # see the hotpatch schema; applied in order
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class RegionState:
             "stable": self.stable,
             "history": list(self.history),
             "canary": None if self.canary is None else self.canary.__dict__.copy(),
+            "hotpatches": [dict(p) for p in self.hotpatches],
         }
 
     @classmethod
@@ -69,6 +71,7 @@ class RegionState:
             stable=data.get("stable"),
             history=tuple(data.get("history", ())),
             canary=Canary(**canary) if canary else None,
+            hotpatches=tuple(data.get("hotpatches") or ()),
         )
 
 
@@ -237,7 +240,7 @@ def rollback(s: Situation, region: str, to: str | None = None) -> str:
             raise RefusedError(f"{to} is already stable in {region}")
         target = to
         history = state.history + ((state.stable,) if state.stable else ())
-    s.changed[region] = RegionState(s.bundle, region, target, history, None)
+    s.changed[region] = RegionState(s.bundle, region, target, history, None, state.hotpatches)
     s.release = target
     return f"rollback {s.bundle} in {region} from {state.stable or 'nothing'} to {target}"
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from modctl.errors import ConflictError, GitError, ModctlError, RefusedError, UsageError
@@ -376,6 +377,11 @@ class Store:
                 changed[path] = batch[start : start + size]
                 offset = start + size + 1
         return changed
+
+    def last_written(self, path: str) -> datetime:
+        """When the state branch last changed `path` (UTC, without time zone)."""
+        when = self._git("log", "-1", "--format=%cI", self.ref, "--", path).strip()
+        return datetime.fromisoformat(when).astimezone(timezone.utc).replace(tzinfo=None)
 
     def journal(self, since: str | None = None) -> list[Entry]:
         """Every entry, newest first, from one `git log`."""

@@ -165,6 +165,9 @@ def test_full_rollout_renders_deploy_and_journals(released: git.Repo, runner: Cl
             "minutes_at_step": None,
             "paused": False,
             "frozen": False,
+            "hotpatches": 0,
+            "expired_hotpatches": 0,
+            "gate": None,
         }
     ]
     journal = Store(root).journal()

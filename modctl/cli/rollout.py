@@ -278,10 +278,17 @@ def _status(snapshot: Snapshot | None, bundle: str | None, output: Output) -> st
             f"{r['minutes_at_step']}m" if r["canary"] else "-",
             "paused" if r["paused"] else "",
             "frozen" if r["frozen"] else "",
+            (
+                f"{r['hotpatches']}"
+                + (f" ({r['expired_hotpatches']} expired)" if r["expired_hotpatches"] else "")
+            )
+            if r["hotpatches"] or r["expired_hotpatches"]
+            else "-",
+            r["gate"] or "-",
         ]
         for r in rows
     ]
-    headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", ""]
+    headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", "", "HOT-PATCHES", "GATE"]
     return str(tabulate(table, headers=headers, tablefmt="plain"))
 
 
