@@ -19,7 +19,7 @@ from modctl.model import Config
 from modctl.rollout import Freeze, RegionState, Situation, parse_stamp, stamp
 from modctl.stateconfig import config_at
 from modctl.statefiles import freeze_file, region_file, versions
-from modctl.store import Entry, Snapshot, Store
+from modctl.store import Entry, Snapshot, Store, Transition
 
 
 @dataclass
@@ -227,6 +227,11 @@ def change(
         )
         return files, entry
 
+    return _write(store, transition, dry_run)
+
+
+def _write(store: Store, transition: Transition, dry_run: bool) -> Outcome:
+    """Preview the transition on the current state, or write it; report the files it wrote."""
     if dry_run:
         snapshot = store.read()
         files, entry = transition(snapshot)
@@ -275,10 +280,4 @@ def set_freeze(
         )
         return files, entry
 
-    if dry_run:
-        snapshot = store.read()
-        files, entry = transition(snapshot)
-        return Outcome(entry.summary, None, files, dry_run=True, before=snapshot.files)
-    entry = store.write(transition)
-    files, _ = transition(store.read(entry.commit))
-    return Outcome(entry.summary, entry.commit, files, warnings=store.warnings)
+    return _write(store, transition, dry_run)

@@ -100,3 +100,21 @@ def test_validate_paths_select_bundles(minimal_repo: Path, runner: CliRunner) ->
     )
     assert result.exit_code == 2
     assert "is not part of modctl.yaml, strategies/ or playbooks/" in result.output
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path: Path) -> None:
+    """`modctl log | head` must not end in an internal error when head stops reading."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before modctl writes a byte
+    done = subprocess.run(
+        [sys.executable, "-m", "modctl", "schema"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    os.close(write)
+    assert done.stderr == ""
+    assert done.returncode == 0

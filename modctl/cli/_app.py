@@ -36,6 +36,13 @@ class _Boundary(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            # The reader went away (`modctl log | head`): stop quietly, as git does.
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except ModctlError as exc:
             log.debug("modctl error", exc_info=True)
             typer.echo(f"modctl: error: {exc.message}", err=True)

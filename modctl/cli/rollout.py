@@ -148,52 +148,38 @@ def promote_command(
     )
 
 
-@app.command("pause")
-def pause_command(
-    ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
-    region: Region,
-    actor: Actor = None,
-    reason: Reason = None,
-    incident: Incident = None,
-    dry_run: DryRun = False,
-    output: Format = Output.text,
-) -> None:
-    """Hold the canary at its step."""
-    from modctl import rollout
+def _pausing(paused: bool) -> Callable[..., None]:
+    verb, opposite = ("pause", "resume") if paused else ("resume", "pause")
 
-    _run(
-        ctx,
-        bundle,
-        "pause",
-        lambda s: rollout.pause(s, region, paused=True),
-        (actor, reason, incident, dry_run, output),
-        lambda _: f"modctl rollout resume {bundle} --region {region}",
+    def command(
+        ctx: typer.Context,
+        bundle: Annotated[str, typer.Argument(help="Bundle.")],
+        region: Region,
+        actor: Actor = None,
+        reason: Reason = None,
+        incident: Incident = None,
+        dry_run: DryRun = False,
+        output: Format = Output.text,
+    ) -> None:
+        from modctl import rollout
+
+        _run(
+            ctx,
+            bundle,
+            verb,
+            lambda s: rollout.pause(s, region, paused=paused),
+            (actor, reason, incident, dry_run, output),
+            lambda _: f"modctl rollout {opposite} {bundle} --region {region}",
+        )
+
+    command.__doc__ = (
+        "Hold the canary at its step." if paused else "Let a paused canary be promoted again."
     )
+    return command
 
 
-@app.command("resume")
-def resume_command(
-    ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
-    region: Region,
-    actor: Actor = None,
-    reason: Reason = None,
-    incident: Incident = None,
-    dry_run: DryRun = False,
-    output: Format = Output.text,
-) -> None:
-    """Let a paused canary be promoted again."""
-    from modctl import rollout
-
-    _run(
-        ctx,
-        bundle,
-        "resume",
-        lambda s: rollout.pause(s, region, paused=False),
-        (actor, reason, incident, dry_run, output),
-        lambda _: f"modctl rollout pause {bundle} --region {region}",
-    )
+app.command("pause")(_pausing(True))
+app.command("resume")(_pausing(False))
 
 
 @app.command("abort")
