@@ -26,6 +26,16 @@ from modctl.errors import ConflictError, GitError, ModctlError, RefusedError, Us
 ZERO = "0" * 40
 TRAILERS = ("Action", "Bundle", "Region", "Release", "Incident", "Actor", "Reason")
 RETRIES = 30
+# What git says when another writer moved the ref (or held its lock) first.
+LOST_RACE = (
+    "rejected",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "cannot lock ref",
+    "failed to lock",
+    "failed to update ref",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Store:
         self.ref = f"refs/heads/{branch}"
         self.remote = remote
         self.warnings: list[str] = []
+        self._remote_url: str | None = None
 
     def _git(
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
@@ -139,15 +150,16 @@ class Store:
     def write(self, transition: Transition) -> Entry:
         """Apply `transition` as one commit on the state branch; return its entry, with the commit.
 
-        With a remote: fetch first (fast-forwarding the local branch), push after; a rejected push
-        undoes the local commit and applies the transition again on the remote's new tip. An
-        unreachable remote leaves the commit local, with a warning, for `modctl sync`.
+        Without a remote, the local branch is the truth: the commit is made on its tip and the
+        branch moved with compare-and-swap. With a remote, the remote is the truth: the commit is
+        made on the remote's tip, pushed (fast-forward only, so a push is the compare-and-swap),
+        and only then does the local branch move; a rejected push means another writer won, and
+        the transition is applied again on the new tip. When the remote cannot be reached, the
+        commit is made locally, with a warning, for `modctl sync` to push later.
         """
-        online = self.remote is not None
         for attempt in range(RETRIES):
-            if online:
-                online = self._pull()
-            snapshot = self.read()
+            base, online = self._base()
+            snapshot = self.read(base) if base else Snapshot(None)
             try:
                 changes, entry = transition(snapshot)
             except RefusedError as exc:
@@ -158,16 +170,55 @@ class Store:
                     f"{exc.message}"
                 ) from None
             commit = self._commit(snapshot, changes, entry)
-            if self._move(commit, snapshot.commit, entry.summary):
-                if not online or self._push() is not False:
-                    return Entry(**{**entry.__dict__, "commit": commit})
-                # The remote moved since the fetch: take our commit back and apply again.
-                self._undo(commit, snapshot.commit)
+            done = (
+                self._publish(commit, base) if online else self._move(commit, base, entry.summary)
+            )
+            if done:
+                return Entry(**{**entry.__dict__, "commit": commit})
             # Another writer won: wait a little, longer each time, so racing writers spread out.
             time.sleep(random.uniform(0, 0.005 * min(2**attempt, 64)))
         raise ConflictError(
             f"the state branch kept moving: lost the race {RETRIES} times; try again"
         )
+
+    def _base(self) -> tuple[str | None, bool]:
+        """The commit to build on, and whether the remote is there to push to."""
+        local = self.tip()
+        if self.remote is None:
+            return local, False
+        try:
+            remote_tip = self._fetch()
+        except GitError as exc:
+            self._warn_offline(exc.message)
+            return local, False
+        if local is None or local == remote_tip:
+            return remote_tip, True
+        if remote_tip is not None and self._is_ancestor(local, remote_tip):
+            return remote_tip, True
+        if remote_tip is None or self._is_ancestor(remote_tip, local):
+            return local, True  # local commits the remote lacks: they go with the next push
+        raise ConflictError(
+            f"the local state branch and {self.remote}'s have diverged; run `modctl sync` to "
+            "replay the local changes on top of the remote's"
+        )
+
+    def _publish(self, commit: str, base: str | None) -> bool:
+        """Push `commit` (made on `base`); then move the local branch up to it. False when the
+        remote moved first."""
+        pushed = self._push(commit)
+        if pushed is False:
+            return False
+        if pushed is None:
+            return self._move(commit, base, "commit locally: the remote is unreachable")
+        for _ in range(RETRIES):
+            local = self.tip()
+            if local == commit or (local is not None and self._is_ancestor(commit, local)):
+                return True  # another writer already moved the local branch past it
+            if local is not None and not self._is_ancestor(local, commit):
+                return True  # local-only commits wait for `modctl sync`; the remote has ours
+            if self._move(commit, local, "fast-forward to the pushed state"):
+                return True
+        return True
 
     def _commit(self, snapshot: Snapshot, changes: dict[str, bytes | None], entry: Entry) -> str:
         return self._commit_message(snapshot, changes, entry.message())
@@ -213,54 +264,54 @@ class Store:
         except GitError:
             return False
 
-    def _remote_ref(self) -> str:
-        return f"refs/remotes/{self.remote}/{self.branch}"
-
     def _fetch(self) -> str | None:
         """Fetch the remote state branch; its tip, or None when the remote has none yet. Raises
-        OSError-like GitError when the remote cannot be reached."""
+        GitError when the remote cannot be reached.
+
+        Each fetch lands in a ref of its own and leaves nothing behind, so writers running at
+        once in one clone never contend for a remote-tracking ref's lock.
+        """
+        scratch = f"refs/modctl/fetch/{os.getpid()}-{random.getrandbits(32):08x}"
         try:
-            self._git("fetch", "--quiet", str(self.remote), f"+{self.ref}:{self._remote_ref()}")
+            self._git(
+                "fetch",
+                "--quiet",
+                "--no-write-fetch-head",
+                "--refmap=",
+                str(self.remote),
+                f"+{self.ref}:{scratch}",
+            )
         except GitError as exc:
             if "couldn't find remote ref" in exc.detail:
                 return None
             raise
-        return self._git("rev-parse", self._remote_ref()).strip()
-
-    def _pull(self) -> bool:
-        """Bring the local branch up to the remote's; False when the remote is unreachable."""
         try:
-            remote_tip = self._fetch()
-        except GitError as exc:
-            self._warn_offline(exc.message)
-            return False
-        local = self.tip()
-        if remote_tip is None or remote_tip == local:
-            return True
-        if local is None or self._is_ancestor(local, remote_tip):
-            self._move(remote_tip, local, "fast-forward to the remote")
-            return True
-        if self._is_ancestor(remote_tip, local):
-            return True  # local commits not pushed yet; the push after the write sends them
-        raise ConflictError(
-            f"the local state branch and {self.remote}'s have diverged; run `modctl sync` to "
-            "replay the local changes on top of the remote's"
-        )
+            return self._git("rev-parse", scratch).strip()
+        finally:
+            self._git("update-ref", "-d", scratch)
 
-    def _push(self) -> bool | None:
-        """True when pushed, False when rejected (the remote moved), None when unreachable."""
+    def _push(self, commit: str | None = None) -> bool | None:
+        """Push `commit` (default: the local branch) to the remote branch, fast-forward only.
+        True when pushed, False when rejected (the remote moved), None when unreachable."""
+        source = commit or self.ref
         try:
-            self._git("push", "--quiet", str(self.remote), f"{self.ref}:{self.ref}")
+            # Push to the URL, not the remote's name, so git touches no remote-tracking ref here:
+            # then a lock error can only mean the remote's branch moved, a lost race.
+            out = self._git("push", "--porcelain", self._url(), f"{source}:{self.ref}")
         except GitError as exc:
             text = exc.detail.lower()
-            if any(
-                word in text
-                for word in ("rejected", "non-fast-forward", "fetch first", "stale info")
-            ):
+            if any(word in text for word in LOST_RACE):
                 return False
             self._warn_offline(exc.message)
             return None
-        return True
+        # "=" means the remote already had this very commit: a writer that made the same change
+        # in the same second got there first, so ours is a lost race, not a success.
+        return not any(line.startswith("=\t") for line in out.splitlines())
+
+    def _url(self) -> str:
+        if self._remote_url is None:
+            self._remote_url = self._git("remote", "get-url", str(self.remote)).strip()
+        return self._remote_url
 
     def _warn_offline(self, why: str) -> None:
         self.warnings.append(
@@ -338,12 +389,6 @@ class Store:
         if not self._move(head, local, "replay local changes on top of the remote"):
             raise ConflictError("the local state branch moved during sync; run `modctl sync` again")
         return len(mine)
-
-    def _undo(self, commit: str, previous: str | None) -> None:
-        if previous is None:
-            self._git("update-ref", "-d", self.ref, commit)
-        else:
-            self._move(previous, commit, "undo: the push was rejected")
 
     def _move(self, commit: str, expected: str | None, summary: str) -> bool:
         # A failed compare-and-swap is a lost race, even when the tip now equals our commit:

