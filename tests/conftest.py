@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+import git
 import pytest
 from typer.testing import CliRunner
 
@@ -110,6 +111,15 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
 @pytest.fixture
 def minimal_repo(tmp_path: Path) -> Path:
     return write_files(tmp_path, MINIMAL)
+
+
+@pytest.fixture
+def committed_repo(minimal_repo: Path) -> git.Repo:
+    """The minimal repository as a git repository with one commit."""
+    repo = git.Repo.init(minimal_repo)
+    repo.git.add(".")
+    repo.git.commit("-qm", "first")
+    return repo
 
 
 def snapshot(root: Path) -> dict[str, str]:

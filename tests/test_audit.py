@@ -15,10 +15,8 @@ from modctl.store import Entry, Snapshot, Store
 
 
 @pytest.fixture
-def history(minimal_repo: Path, runner: CliRunner) -> Path:
-    repo = git.Repo.init(minimal_repo)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
+def history(committed_repo: git.Repo, runner: CliRunner) -> Path:
+    minimal_repo = Path(committed_repo.working_dir)
     for args in (
         ("release", "cut", "demo"),
         ("release", "cut", "demo"),

@@ -145,11 +145,8 @@ def test_bundle_with_lint_errors_is_refused(
 
 
 @pytest.fixture
-def history(minimal_repo: Path) -> git.Repo:
-    repo = git.Repo.init(minimal_repo)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
-    return repo
+def history(committed_repo: git.Repo) -> git.Repo:
+    return committed_repo
 
 
 def test_baseline_comparison(

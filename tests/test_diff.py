@@ -12,11 +12,8 @@ from tests.conftest import write_files
 
 
 @pytest.fixture
-def repo(minimal_repo: Path) -> Path:
-    history = git.Repo.init(minimal_repo)
-    history.git.add(".")
-    history.git.commit("-qm", "first")
-    return minimal_repo
+def repo(committed_repo: git.Repo) -> Path:
+    return Path(committed_repo.working_dir)
 
 
 def run(runner: CliRunner, repo: Path, *args: str) -> tuple[int, str]:

@@ -65,10 +65,8 @@ def test_every_operation() -> None:
 
 
 @pytest.fixture
-def deployed(minimal_repo: Path, runner: CliRunner) -> Path:
-    repo = git.Repo.init(minimal_repo)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
+def deployed(committed_repo: git.Repo, runner: CliRunner) -> Path:
+    minimal_repo = Path(committed_repo.working_dir)
     for args in (("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0")):
         assert runner.invoke(app, ["--repo", str(minimal_repo), *args]).exit_code == 0
     return minimal_repo

@@ -14,11 +14,8 @@ from tests.conftest import write_files
 
 
 @pytest.fixture
-def repo(minimal_repo: Path) -> git.Repo:
-    history = git.Repo.init(minimal_repo)
-    history.git.add(".")
-    history.git.commit("-qm", "first")
-    return history
+def repo(committed_repo: git.Repo) -> git.Repo:
+    return committed_repo
 
 
 def run(runner: CliRunner, root: Path, *args: str) -> tuple[int, str]:

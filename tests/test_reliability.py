@@ -27,11 +27,9 @@ MODCTL = [sys.executable, "-m", "modctl"]
 
 
 @pytest.fixture
-def live(minimal_repo: Path) -> Path:
+def live(committed_repo: git.Repo) -> Path:
     """A strategy repository with two releases, the first stable in SG and MY."""
-    repo = git.Repo.init(minimal_repo)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
+    minimal_repo = Path(committed_repo.working_dir)
     for args in (
         ("release", "cut", "demo"),
         ("release", "cut", "demo"),

@@ -117,10 +117,8 @@ def test_rollback_needs_history_or_a_named_release() -> None:
 
 
 @pytest.fixture
-def released(minimal_repo: Path, runner: CliRunner) -> git.Repo:
-    repo = git.Repo.init(minimal_repo)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
+def released(committed_repo: git.Repo, runner: CliRunner) -> git.Repo:
+    repo, minimal_repo = committed_repo, Path(committed_repo.working_dir)
     assert (
         runner.invoke(app, ["--repo", str(minimal_repo), "release", "cut", "demo"]).exit_code == 0
     )
