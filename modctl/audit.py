@@ -14,11 +14,12 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from modctl import scm, yamlio
+from modctl import scm
+from modctl.errors import UsageError
 from modctl.model import Config
 from modctl.operations import render
 from modctl.rollout import RegionState
-from modctl.statefiles import freeze_file
+from modctl.statefiles import freeze_file, read_yaml, region_state
 from modctl.store import Entry, Store
 
 
@@ -47,7 +48,10 @@ def verify(root: Path, config: Config) -> Audit:
     for entry in entries:
         assert entry.commit is not None
         changed = store.changed_files(entry.commit)
-        problem = _check(entry, files, changed, steps, repo)
+        try:
+            problem = _check(entry, files, changed, steps, repo)
+        except UsageError as exc:  # a state file modctl did not write
+            problem = exc.message
         if problem:
             return Audit(len(entries), Violation(entry.commit, entry.summary, problem))
         for path, content in changed.items():
@@ -60,7 +64,7 @@ def verify(root: Path, config: Config) -> Audit:
         for path, content in tip.files.items():
             parts = path.split("/")
             if parts[0] == "regions" and not parts[2].startswith("_"):
-                state = RegionState.from_dict(yamlio.loads(yamlio.decode(content)))
+                state = region_state(path, content)
                 deploy = f"deploy/{state.region}/{state.bundle}.json"
                 expected = render(tip, state, store.last_written(deploy))
                 deployed = tip.files.get(f"deploy/{state.region}/{state.bundle}.json")
@@ -92,7 +96,7 @@ def _check(
         if parts[0] in ("releases", "artifacts") and path in before:
             return f"{path} was changed or removed after it was written; releases are immutable"
         if parts[0] == "releases" and content is not None:
-            manifest = yamlio.loads(yamlio.decode(content))
+            manifest = read_yaml(path, content)
             data = changed.get(f"artifacts/{parts[1]}/{manifest['version']}.json")
             if data is None:
                 return f"{path} has no artifact written with it"
@@ -109,6 +113,11 @@ def _check(
     return None
 
 
+def frozen_in(files: dict[str, bytes], region: str) -> bool:
+    raw = files.get(freeze_file(region))
+    return bool(raw and (read_yaml(freeze_file(region), raw) or {}).get("frozen"))
+
+
 def _transition(
     entry: Entry,
     before: dict[str, bytes],
@@ -116,17 +125,12 @@ def _transition(
     content: bytes,
     steps: dict[str, tuple[int, ...]],
 ) -> str | None:
-    new = RegionState.from_dict(yamlio.loads(yamlio.decode(content)))
+    new = region_state(path, content)
     old_raw = before.get(path)
-    old = (
-        RegionState.from_dict(yamlio.loads(yamlio.decode(old_raw)))
-        if old_raw
-        else RegionState(new.bundle, new.region)
-    )
+    old = region_state(path, old_raw) if old_raw else RegionState(new.bundle, new.region)
     if new.canary is not None and new.canary.weight not in steps.get(new.region, ()):
         return f"canary weight {new.canary.weight}% in {new.region} is not a step of its wave"
-    frozen_raw = before.get(freeze_file(new.region))
-    frozen = bool(frozen_raw and yamlio.loads(yamlio.decode(frozen_raw)).get("frozen"))
+    frozen = frozen_in(before, new.region)
     if frozen and entry.action in ("start", "promote"):
         return f"{entry.action} in {new.region} while the region was frozen"
     if new.stable != old.stable:

@@ -18,7 +18,14 @@ from modctl import artifact, hotpatch, yamlio
 from modctl.model import Config
 from modctl.rollout import Freeze, RegionState, Situation, parse_stamp, stamp
 from modctl.stateconfig import config_at
-from modctl.statefiles import freeze_file, region_file, versions
+from modctl.statefiles import (
+    freeze_file,
+    frozen,
+    read_yaml,
+    region_file,
+    region_state,
+    versions,
+)
 from modctl.store import Entry, Snapshot, Store, Transition
 
 
@@ -74,10 +81,10 @@ def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) ->
     for region in config.regions:
         raw = snapshot.files.get(region_file(region, bundle))
         if raw is not None:
-            states[region] = RegionState.from_dict(yamlio.loads(yamlio.decode(raw)))
+            states[region] = region_state(region_file(region, bundle), raw)
         frozen = snapshot.files.get(freeze_file(region))
         if frozen is not None:
-            freezes[region] = Freeze(**yamlio.loads(yamlio.decode(frozen)))
+            freezes[region] = Freeze(**read_yaml(freeze_file(region), frozen))
     regions: tuple[str, ...] = ()
     if released:
         latest = snapshot.files.get(f"artifacts/{bundle}/{released[-1]}.json")
@@ -101,7 +108,7 @@ def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -
         raw = snapshot.files.get(region_file(region, bundle))
         if raw is None:
             continue
-        state = RegionState.from_dict(yamlio.loads(yamlio.decode(raw)))
+        state = region_state(region_file(region, bundle), raw)
         if state.stable == version:
             found[region] = "stable"
         elif state.canary is not None and state.canary.version == version:
@@ -126,11 +133,10 @@ def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[d
         parts = path.split("/")
         if len(parts) != 3 or parts[0] != "regions" or parts[2].startswith("_"):
             continue
-        state = RegionState.from_dict(yamlio.loads(yamlio.decode(snapshot.files[path])))
+        state = region_state(path, snapshot.files[path])
         if bundle and state.bundle != bundle:
             continue
-        frozen_raw = snapshot.files.get(freeze_file(state.region))
-        frozen = bool(frozen_raw and yamlio.loads(yamlio.decode(frozen_raw)).get("frozen"))
+        is_frozen = frozen(snapshot, state.region)
         canary = state.canary
         since = parse_stamp(canary.since) if canary else None
         rows.append(
@@ -144,7 +150,7 @@ def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[d
                 "at_step_since": canary.since if canary else None,
                 "minutes_at_step": int((now - since).total_seconds() // 60) if since else None,
                 "paused": bool(canary and canary.paused),
-                "frozen": frozen,
+                "frozen": is_frozen,
                 "hotpatches": len(hotpatch.active(state.hotpatches, now)),
                 "expired_hotpatches": len(state.hotpatches)
                 - len(hotpatch.active(state.hotpatches, now)),

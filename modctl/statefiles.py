@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from modctl import yamlio
+from modctl.errors import UsageError
+from modctl.rollout import RegionState
 from modctl.store import Snapshot
 
 
@@ -36,6 +38,33 @@ def versions(snapshot: Snapshot, bundle: str) -> list[str]:
     return sorted(found, key=semver)
 
 
+def read_yaml(path: str, content: bytes) -> Any:
+    """A state file's YAML; a file modctl did not write gets one clear line, not a traceback."""
+    try:
+        return yamlio.loads(yamlio.decode(content))
+    except yamlio.YamlError as exc:
+        raise UsageError(
+            f"{path} on the state branch is unreadable ({exc}); it was not written by modctl: "
+            "`modctl audit verify` names the commit"
+        ) from None
+
+
+def region_state(path: str, content: bytes) -> RegionState:
+    data = read_yaml(path, content)
+    try:
+        return RegionState.from_dict(data)
+    except (KeyError, TypeError, AttributeError):
+        raise UsageError(
+            f"{path} on the state branch is not a region state; it was not written by modctl: "
+            "`modctl audit verify` names the commit"
+        ) from None
+
+
+def frozen(snapshot: Snapshot, region: str) -> bool:
+    raw = snapshot.files.get(freeze_file(region))
+    return bool(raw and (read_yaml(freeze_file(region), raw) or {}).get("frozen"))
+
+
 def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, Any]]:
     """Every release manifest on the state branch, oldest version first per bundle."""
     found = []
@@ -43,5 +72,5 @@ def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, A
         parts = path.split("/")
         is_manifest = len(parts) == 3 and parts[0] == "releases" and parts[2].endswith(".yaml")
         if is_manifest and (bundle is None or parts[1] == bundle):
-            found.append(yamlio.loads(yamlio.decode(content)))
+            found.append(read_yaml(path, content))
     return sorted(found, key=lambda m: (m["bundle"], semver(m["version"])))

@@ -136,3 +136,20 @@ def test_deploy_that_does_not_match_the_region_state(history: Path, runner: CliR
     code, out = audit(runner, history)
     assert code == 1
     assert "deploy/SG/demo.json differs from what its region state renders to" in out
+
+
+def test_a_state_file_written_around_modctl_is_one_clear_line(
+    history: Path, runner: CliRunner
+) -> None:
+    write(
+        history, {"regions/SG/demo.yaml": b"stable: [unclosed\n"}, Entry("freeze", "x", "hand edit")
+    )
+    for args in (("rollout", "status"), ("rollback", "demo", "--region", "SG")):
+        result = runner.invoke(app, ["--repo", str(history), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert "regions/SG/demo.yaml on the state branch is unreadable" in result.output
+        assert "`modctl audit verify` names the commit" in result.output
+        assert "Traceback" not in result.output
+    code, out = audit(runner, history)
+    assert code == 1
+    assert "'hand edit': regions/SG/demo.yaml on the state branch is unreadable" in out
