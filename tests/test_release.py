@@ -154,3 +154,15 @@ def test_outside_git(minimal_repo: Path, runner: CliRunner) -> None:
     code, out = run(runner, minimal_repo, "cut", "demo")
     assert code == 2
     assert "`modctl release cut` needs a git repository" in out
+
+
+def test_list_and_show_do_not_depend_on_the_working_tree(repo: git.Repo, runner: CliRunner) -> None:
+    root = Path(repo.working_dir)
+    assert run(runner, root, "cut", "demo")[0] == 0
+    write_files(
+        root, {"strategies/demo/rules/main.yaml": "- [broken\n", "modctl.yaml": "nope: [\n"}
+    )
+    code, out = run(runner, root, "list")
+    assert code == 0, out
+    assert "0.1.0" in out
+    assert run(runner, root, "show", "demo", "0.1.0")[0] == 0

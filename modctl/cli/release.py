@@ -90,12 +90,12 @@ def list_command(
     from tabulate import tabulate
 
     from modctl.repo import find_root
+    from modctl.stateconfig import config_at
     from modctl.statefiles import manifests
     from modctl.store import Store
-    from modctl.workspace import load
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
-    config = load(root, []).config
+    config = config_at(root)
     found = manifests(Store(root, config.state_branch, config.remote).read(), bundle)
     if output is Output.json:
         typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
@@ -135,12 +135,12 @@ def show_command(
     from modctl.errors import UsageError
     from modctl.operations import deployments
     from modctl.repo import find_root
+    from modctl.stateconfig import config_at
     from modctl.statefiles import manifests
     from modctl.store import Store
-    from modctl.workspace import load
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
-    config = load(root, []).config
+    config = config_at(root)
     snapshot = Store(root, config.state_branch, config.remote).read()
     found = manifests(snapshot, bundle)
     manifest = next((m for m in found if m["version"] == version), None)
