@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+import pyarrow as pa
+
 from modctl import workspace
-from modctl.data import DataError, Reader, Row
-from modctl.engine.compiler import Evaluator, compile_bundle
+from modctl.data import DataError, Reader
+from modctl.engine.columnar import BatchEvaluator, Columns, Outcome
 from modctl.impact import Change, Tally
 from modctl.model import Bundle, Config
 
@@ -59,17 +62,6 @@ class _Job:
     changes: Path | None = None
     start: int = 0
     end: int | None = None
-    evaluators: dict[str, tuple[Evaluator, Evaluator | None]] = field(default_factory=dict)
-
-    def evaluators_for(self, region: str) -> tuple[Evaluator, Evaluator | None]:
-        pair = self.evaluators.get(region)
-        if pair is None:
-            base = compile_bundle(self.baseline, self.config, region) if self.baseline else None
-            pair = self.evaluators[region] = (
-                compile_bundle(self.bundle, self.config, region),
-                base,
-            )
-        return pair
 
 
 def run(
@@ -113,41 +105,62 @@ def run(
     )
 
 
-def _decide_rows(
-    job: _Job, rows: Iterator[Row], writer: Any, progress: Progress | None
-) -> tuple[Tally, int]:
+def _decide(job: _Job, reader: Reader, writer: Any, progress: Progress | None) -> tuple[Tally, int]:
+    """Decide every listing the reader gives, batch by batch, with the bundle and the baseline."""
+    current = BatchEvaluator(job.bundle, job.config)
+    base = BatchEvaluator(job.baseline, job.config) if job.baseline else None
+    served = np.array([current.regions.index(r) for r in job.bundle.regions])
     tally = Tally()
     outside = 0
-    served = set(job.bundle.regions)
-    for count, row in enumerate(rows, 1):
-        item = row.item
-        region = item["region"]
-        if region not in served:
-            outside += 1
+    for batch in reader.batches(job.start, job.end):
+        table, codes, labels = batch.table, batch.region_codes, batch.labels
+        keep = np.isin(codes, served)
+        if not keep.all():
+            outside += int(np.count_nonzero(~keep))
+            table, codes, labels = table.filter(pa.array(keep)), codes[keep], labels[keep]
+        if not len(codes):
             continue
-        evaluator, base = job.evaluators_for(region)
-        decision = evaluator.decide(item)
-        label = row.label
-        tally.add(region, decision, label)
+        columns = Columns(table, codes)
+        after = current.decide(columns)
+        tally.add(current.regions, codes, current.actions, current.rule_ids, after, labels)
         if base is not None:
-            before = base.decide(item)
-            tally.compare(before, label)
-            if before.action != decision.action:
-                change = Change(
-                    str(item["id"]),
-                    region,
-                    before.action,
-                    before.rule,
-                    decision.action,
-                    decision.rule,
-                    label,
-                )
-                tally.change(change)
-                if writer is not None:
-                    writer.writerow([change.to_dict()[c] for c in CHANGE_COLUMNS])
-        if progress is not None and count % 10000 == 0:
-            progress(count, None)
+            before = base.decide(columns)
+            tally.compare(base.actions, before, labels)
+            _changes(tally, writer, table, codes, labels, (base, before), (current, after))
+        if progress is not None:
+            progress(tally.rows + outside, None)
     return tally, outside
+
+
+def _changes(
+    tally: Tally,
+    writer: Any,
+    table: Any,
+    codes: Any,
+    labels: Any,
+    before: tuple[BatchEvaluator, Outcome],
+    after: tuple[BatchEvaluator, Outcome],
+) -> None:
+    """Count, keep examples of and write every listing whose action the change alters."""
+    (base, old), (current, new) = before, after
+    old_actions = np.array(base.actions, dtype=object)[old.action]
+    new_actions = np.array(current.actions, dtype=object)[new.action]
+    changed = np.flatnonzero(old_actions != new_actions)
+    ids = table.column("id").take(pa.array(changed)).to_pylist()
+    for i, item_id in zip(changed.tolist(), ids, strict=True):
+        label = None if labels[i] < 0 else bool(labels[i])
+        change = Change(
+            item_id,
+            current.regions[codes[i]],
+            old_actions[i],
+            base.rule_ids[old.rule[i]] if old.rule[i] >= 0 else None,
+            new_actions[i],
+            current.rule_ids[new.rule[i]] if new.rule[i] >= 0 else None,
+            label,
+        )
+        tally.change(change)
+        if writer is not None:
+            writer.writerow([change.to_dict()[c] for c in CHANGE_COLUMNS])
 
 
 def _sequential(
@@ -158,7 +171,7 @@ def _sequential(
         progress(rows, reader.fraction())
 
     with _ChangesWriter(changes) as writer:
-        return _decide_rows(job, reader.rows(), writer, report if progress else None)
+        return _decide(job, reader, writer, report if progress else None)
 
 
 class _ChangesWriter:
@@ -225,7 +238,6 @@ def _parallel(
 
 def _run_part(job: _Job) -> tuple[Tally, int, str | None, int]:
     reader = Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
-    rows = reader.rows_between(job.start, job.end)
     with _ChangesWriter(job.changes, header=False) as writer:
-        tally, outside = _decide_rows(job, rows, writer, None)
+        tally, outside = _decide(job, reader, writer, None)
     return tally, reader.skipped, reader.first_skip, outside

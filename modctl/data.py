@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+
+from modctl.engine.columnar import arrow_schema
 from modctl.errors import UsageError
 
 REQUIRED = ("id", "region")
+BATCH_BYTES = 4 << 20  # of JSON lines per batch
+BATCH_ROWS = 50_000  # of CSV or Parquet rows per batch
 POSITIVE = {"infringing", "true", "1", "yes", "positive"}
 NEGATIVE = {"clean", "false", "0", "no", "negative"}
 
@@ -27,10 +36,14 @@ class DataError(UsageError):
 
 
 @dataclass
-class Row:
-    line: int
-    item: dict[str, Any]
-    label: bool | None
+class Batch:
+    """Listings ready for the batch evaluator: an Arrow table (id, region, declared fields),
+    each row's region as an index into the sorted regions, and labels (1 infringing, 0 clean,
+    -1 unlabelled)."""
+
+    table: Any
+    region_codes: Any
+    labels: Any
 
 
 def label_of(item: dict[str, Any]) -> bool | None:
@@ -62,7 +75,8 @@ def file_format(path: Path) -> str:
 
 
 class Reader:
-    """Rows of one data file, checked against the declared fields and regions."""
+    """Listings of one data file in batches (Arrow tables typed as modctl.yaml declares the
+    fields), checked against the declared fields and regions."""
 
     def __init__(
         self, path: Path, fields: dict[str, str], regions: set[str], *, skip_bad: bool = False
@@ -71,7 +85,7 @@ class Reader:
             raise DataError(f"{path}: no such data file")
         self.path = path
         self.fields = fields
-        self.regions = regions
+        self.regions = sorted(regions)
         self.skip_bad = skip_bad
         self.size = path.stat().st_size
         self.consumed = 0  # bytes read so far, for progress
@@ -79,31 +93,25 @@ class Reader:
         self.first_skip: str | None = None
         self.format = file_format(path)
 
-    def rows(self) -> Iterator[Row]:
-        source = {"jsonl": self._jsonl, "csv": self._csv, "parquet": self._parquet}[self.format]
+    def batches(self, start: int = 0, end: int | None = None) -> Iterator[Batch]:
+        """Every listing, batch by batch; for JSON lines, those whose first byte lies in
+        [start, end), so that workers can share a file."""
+        whole = start == 0 and end is None
+        if self.format == "jsonl":
+            source = self._jsonl(start, end)
+        else:
+            source = self._grouped(self._csv() if self.format == "csv" else self._parquet())
         empty = True
-        for row in self._checked(source()):
-            empty = False
-            yield row
-        if empty and not self.skipped:
+        for batch in source:
+            if batch.table.num_rows:
+                empty = False
+                yield batch
+        if whole and empty and not self.skipped:
             raise DataError(f"{self.path}: no listings in the file")
 
     def fraction(self) -> float | None:
         """How much of the file has been read, when the format tells."""
         return min(self.consumed / self.size, 1.0) if self.size and self.consumed else None
-
-    def rows_between(self, start: int, end: int | None) -> Iterator[Row]:
-        """The JSON-lines rows whose first byte lies in [start, end), for one worker."""
-        return self._checked(self._jsonl(start, end))
-
-    def _checked(self, source: Iterator[tuple[int, Any]]) -> Iterator[Row]:
-        for line, item in source:
-            try:
-                label = self._check(item)
-            except ValueError as exc:
-                self._bad(line, str(exc))
-                continue
-            yield Row(line, item, label)
 
     def _bad(self, line: int, message: str) -> None:
         where = f"{self.path}:{line}: {message}"
@@ -120,30 +128,100 @@ class Reader:
                 raise ValueError(f"missing {key!r}")
         if item["region"] not in self.regions:
             raise ValueError(
-                f"unknown region {item['region']!r} (modctl.yaml declares {', '.join(sorted(self.regions))})"
+                f"unknown region {item['region']!r} (modctl.yaml declares {', '.join(self.regions)})"
             )
+        problem = type_problem(item, self.fields)
+        if problem is not None:
+            raise ValueError(problem)
+        if not isinstance(item["id"], str):
+            item["id"] = str(item["id"])
         return label_of(item)
 
-    def _jsonl(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Any]]:
-        loads = _json_loads()
+    def _batch(self, items: list[dict[str, Any]], labels: list[int]) -> Batch:
+        table = pa.Table.from_pylist(items, schema=arrow_schema(self.fields, label=False))
+        return self._finish(table, np.array(labels, dtype=np.int8))
+
+    def _finish(self, table: Any, labels: Any) -> Batch:
+        codes = pc.fill_null(pc.index_in(table.column("region"), pa.array(self.regions)), -1)
+        return Batch(table, codes.to_numpy(zero_copy_only=False).astype(np.int64), labels)
+
+    def _grouped(self, source: Iterator[tuple[int, Any]]) -> Iterator[Batch]:
+        items: list[dict[str, Any]] = []
+        labels: list[int] = []
+        for line, item in source:
+            self._accept(line, item, items, labels)
+            if len(items) == BATCH_ROWS:
+                yield self._batch(items, labels)
+                items, labels = [], []
+        yield self._batch(items, labels)
+
+    def _accept(self, line: int, item: Any, items: list[dict[str, Any]], labels: list[int]) -> None:
+        try:
+            label = self._check(item)
+        except ValueError as exc:
+            self._bad(line, str(exc))
+            return
+        items.append(item)
+        labels.append(-1 if label is None else int(label))
+
+    def _jsonl(self, start: int, end: int | None) -> Iterator[Batch]:
+        """4 MB of whole lines at a time, parsed by Arrow; a block Arrow refuses, or with a row
+        that breaks a rule of `_check`, is read again line by line to say which line is bad."""
+        options = pj.ParseOptions(
+            explicit_schema=arrow_schema(self.fields), unexpected_field_behavior="ignore"
+        )
         with self.path.open("rb") as handle:
-            first = 1
+            line = 1
             if start > 0:
-                first += _count_lines(handle, start - 1)
+                line += _count_lines(handle, start - 1)
                 handle.readline()  # the rest of the line holding byte start-1 (may be just "\n")
-                first += 1
+                line += 1
             position = handle.tell()
-            for number, line in enumerate(handle, first):
-                if end is not None and position >= end:
+            while end is None or position < end:
+                chunk = handle.read(
+                    BATCH_BYTES if end is None else min(BATCH_BYTES, end - position)
+                )
+                if not chunk:
                     break
-                position += len(line)
+                if not chunk.endswith(b"\n"):
+                    chunk += handle.readline()
+                position += len(chunk)
                 self.consumed = position
-                if not line.strip():
-                    continue
-                try:
-                    yield number, loads(line)
-                except ValueError as exc:
-                    self._bad(number, f"not JSON: {exc}")
+                batch = self._parsed(chunk, options)
+                yield batch if batch is not None else self._line_by_line(chunk, line)
+                line += chunk.count(b"\n")
+
+    def _parsed(self, chunk: bytes, options: Any) -> Batch | None:
+        read = pj.ReadOptions(use_threads=False, block_size=max(len(chunk), 1 << 16))
+        try:
+            table = pj.read_json(io.BytesIO(chunk), read_options=read, parse_options=options)
+        except pa.ArrowException:
+            return None
+        ids = table.column("id")
+        if ids.null_count or pc.any(pc.equal(ids, "")).as_py():
+            return None
+        batch = self._finish(table.drop_columns(["label"]), None)
+        if (batch.region_codes < 0).any():
+            return None
+        labels = _labels(table.column("label"))
+        if labels is None:
+            return None
+        batch.labels = labels
+        return batch
+
+    def _line_by_line(self, chunk: bytes, first: int) -> Batch:
+        items: list[dict[str, Any]] = []
+        labels: list[int] = []
+        for number, raw in enumerate(chunk.split(b"\n"), first):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except ValueError as exc:
+                self._bad(number, f"not JSON: {exc}")
+                continue
+            self._accept(number, item, items, labels)
+        return self._batch(items, labels)
 
     def _csv(self) -> Iterator[tuple[int, Any]]:
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
@@ -181,12 +259,6 @@ class Reader:
 
     def _parquet(self) -> Iterator[tuple[int, Any]]:
         try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(
-                "reading Parquet needs pyarrow: pip install 'modctl[parquet]'"
-            ) from None
-        try:
             table = pq.ParquetFile(self.path)
         except Exception as exc:  # pyarrow raises its own error types for unreadable files
             raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
@@ -205,6 +277,61 @@ class Reader:
                 yield number, item
 
 
+def type_problem(item: dict[str, Any], fields: dict[str, str]) -> str | None:
+    """What in a listing does not have the type modctl.yaml declares, if anything."""
+    for path, field_type in fields.items():
+        value: Any = item
+        for depth, part in enumerate(path.split(".")):
+            if value is not None and not isinstance(value, dict):
+                parent = ".".join(path.split(".")[:depth])
+                return f"field {parent!r}: {value!r} is not an object"
+            value = None if value is None else value.get(part)
+        if value is not None and not _fits(value, field_type):
+            return f"field {path!r}: {value!r} is not {_A[field_type]}"
+    return None
+
+
+def _labels(column: Any) -> Any:
+    """1 infringing, 0 clean, -1 unlabelled; None when a label is neither (see label_of)."""
+    labels = np.full(len(column), -1, dtype=np.int8)
+    if column.null_count == len(column):
+        return labels
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+    positive = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(POSITIVE))), False)
+    negative = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(NEGATIVE))), False)
+    empty = pc.fill_null(pc.equal(column, ""), True)
+    known = pc.or_(pc.or_(positive, negative), empty)
+    if not pc.all(known).as_py():
+        return None
+    labels[positive.to_numpy(zero_copy_only=False)] = 1
+    labels[negative.to_numpy(zero_copy_only=False)] = 0
+    return labels
+
+
+_A = {
+    "string": "a string",
+    "phash": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "string_list": "a list of strings",
+}
+
+
+def _fits(value: Any, field_type: str) -> bool:
+    if field_type in ("string", "phash"):
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return field_type == "boolean"
+    if field_type == "number":
+        return isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**1023)
+    if field_type == "integer":
+        return isinstance(value, int) and -(2**63) <= value < 2**63
+    if field_type == "string_list":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
+
+
 def _count_lines(handle: Any, upto: int) -> int:
     """Newlines in the first `upto` bytes; leaves the handle at `upto`."""
     handle.seek(0)
@@ -218,14 +345,6 @@ def _count_lines(handle: Any, upto: int) -> int:
         remaining -= len(block)
     handle.seek(upto)
     return count
-
-
-def _json_loads() -> Any:
-    try:
-        import orjson
-    except ImportError:
-        return json.loads
-    return orjson.loads
 
 
 def _put(item: dict[str, Any], column: str, value: Any) -> None:

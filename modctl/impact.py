@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modctl.engine.compiler import Decision
+import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from modctl.engine.columnar import Outcome
 
 FLAGGING = frozenset({"takedown", "limit", "review"})
 EXAMPLES = 5
@@ -19,15 +25,13 @@ class Confusion:
     fn: int = 0
     tn: int = 0
 
-    def add(self, flagged: bool, infringing: bool) -> None:
-        if flagged and infringing:
-            self.tp += 1
-        elif flagged:
-            self.fp += 1
-        elif infringing:
-            self.fn += 1
-        else:
-            self.tn += 1
+    def add(self, flagged: NDArray[np.bool_], labels: NDArray[np.int8]) -> None:
+        """Count a batch: per row, whether it was flagged and its label (1, 0, -1 for none)."""
+        infringing, clean = labels == 1, labels == 0
+        self.tp += int(np.count_nonzero(flagged & infringing))
+        self.fp += int(np.count_nonzero(flagged & clean))
+        self.fn += int(np.count_nonzero(~flagged & infringing))
+        self.tn += int(np.count_nonzero(~flagged & clean))
 
     def merge(self, other: Confusion) -> None:
         self.tp += other.tp
@@ -120,19 +124,30 @@ class Tally:
     change_rules: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: dict[str, list[Change]] = field(default_factory=dict)
 
-    def add(self, region: str, decision: Decision, label: bool | None) -> None:
-        self.rows += 1
-        self.actions[region, decision.action] += 1
-        for match in decision.matches:
-            self.hits[match.rule] += 1
-        if decision.rule:
-            self.decided[decision.rule] += 1
-        if label is not None:
-            self.confusion.add(decision.action in FLAGGING, label)
+    def add(
+        self,
+        regions: Sequence[str],
+        codes: NDArray[np.int64],
+        actions: Sequence[str],
+        rule_ids: Sequence[str],
+        outcome: Outcome,
+        labels: NDArray[np.int8],
+    ) -> None:
+        """Count one decided batch: `codes` index `regions`, outcome actions index `actions`."""
+        self.rows += len(codes)
+        width = len(actions)
+        pairs = np.bincount(codes * width + outcome.action, minlength=len(regions) * width)
+        for i in np.flatnonzero(pairs).tolist():
+            self.actions[regions[i // width], actions[i % width]] += int(pairs[i])
+        for i in np.flatnonzero(outcome.hits).tolist():
+            self.hits[rule_ids[i]] += int(outcome.hits[i])
+        decided = np.bincount(outcome.rule[outcome.rule >= 0], minlength=len(rule_ids))
+        for i in np.flatnonzero(decided).tolist():
+            self.decided[rule_ids[i]] += int(decided[i])
+        self.confusion.add(_flagged(actions, outcome), labels)
 
-    def compare(self, baseline: Decision, label: bool | None) -> None:
-        if label is not None:
-            self.baseline_confusion.add(baseline.action in FLAGGING, label)
+    def compare(self, actions: Sequence[str], baseline: Outcome, labels: NDArray[np.int8]) -> None:
+        self.baseline_confusion.add(_flagged(actions, baseline), labels)
 
     def change(self, change: Change) -> None:
         self.changed += 1
@@ -190,6 +205,11 @@ class Tally:
                 "examples": {k: [c.to_dict() for c in v] for k, v in self.examples.items()},
             }
         return report
+
+
+def _flagged(actions: Sequence[str], outcome: Outcome) -> NDArray[np.bool_]:
+    flagging = [i for i, action in enumerate(actions) if action in FLAGGING]
+    return np.isin(outcome.action, flagging)
 
 
 def _nest(counter: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
 from modctl.engine.compiler import compile_bundle
 from modctl.model import Bundle, Config, ListDef, Origin, Rule
+from tests.batching import assert_same
 
 CONFIG = Config(
     regions=("SG", "GB"),
@@ -39,6 +41,7 @@ def decide(
 ) -> bool:
     rule = Rule("r", "takedown", when, Origin("r"), params=params or {})
     bundle = Bundle("b", Origin("b"), regions=("SG", "GB"), rules=[rule], lists=LISTS)
+    assert_same(bundle, CONFIG, [{**item, "region": region}])  # backtests decide in batches
     return compile_bundle(bundle, CONFIG, region).decide(item).action == "takedown"
 
 
@@ -90,6 +93,11 @@ def test_contains_any_on_string_list_is_case_insensitive_equality() -> None:
         ({"field": "seller.id", "not_in": {"list": "sellers"}}, {"seller": {"id": "S-9"}}, True),
         ({"field": "seller.id", "not_in": {"list": "sellers"}}, {"seller": {}}, False),
         ({"field": "seller.id", "in": ["S-1"]}, {"seller": "S-1"}, False),
+        ({"field": "strikes", "in": [1, 3]}, {"strikes": 3}, True),
+        ({"field": "strikes", "in": [1, 3]}, {"strikes": 2}, False),
+        ({"field": "strikes", "not_in": [1, 3]}, {"strikes": 2}, True),
+        ({"field": "strikes", "not_in": [1, 3]}, {}, False),
+        ({"field": "price", "in": [9.5]}, {"price": 9.5}, True),
         ({"field": "title", "matches": r"(?i)\breplica\b"}, {"title": "A REPLICA bag"}, True),
         ({"field": "title", "matches": r"replica"}, {"title": 5}, False),
         ({"field": "title", "exists": True}, {"title": ""}, True),
@@ -110,6 +118,7 @@ def test_leaf_operators(when: dict[str, Any], item: dict[str, Any], expected: bo
         ({"price": 300, "brand": "Gucci"}, False),
         ({"price": 1, "brand": "Prada"}, False),  # no reference price: false, not a crash
         ({"price": 1}, False),
+        ({"price": 1, "brand": 7}, False),
     ],
 )
 def test_lookup_times_param(item: dict[str, Any], expected: bool) -> None:
@@ -133,6 +142,30 @@ def test_lookup_times_param(item: dict[str, Any], expected: bool) -> None:
 def test_within_distance(image: str, expected: bool) -> None:
     when = {"field": "image", "within_distance": {"value": {"list": "fakes"}, "max": 6}}
     assert decide(when, {"image": image}) is expected
+
+
+def test_lookup_keyed_by_a_number_finds_no_entry() -> None:
+    when = {"field": "price", "lt": {"lookup": "prices", "key": "strikes"}}
+    assert decide(when, {"price": 1, "strikes": 3}) is False
+
+
+def test_within_distance_of_a_long_hash_list() -> None:
+    rng = random.Random(5)
+    fakes = [f"{rng.getrandbits(64):016x}" for _ in range(200)]
+    near = f"{int(fakes[7], 16) ^ 0b1011:016x}"  # 3 bits away
+    far = f"{int(fakes[7], 16) ^ 0xFFFF:016x}"
+    rule = Rule(
+        "r",
+        "takedown",
+        {"field": "image", "within_distance": {"value": {"list": "many"}, "max": 4}},
+        Origin("r"),
+    )
+    many = ListDef("many", "hashes", Origin("l"), items=tuple(fakes))
+    bundle = Bundle("b", Origin("b"), regions=("SG", "GB"), rules=[rule], lists=[many])
+    items = [{"region": "SG", "image": image} for image in (near, far, fakes[0], "zz")]
+    assert_same(bundle, CONFIG, items)
+    evaluator = compile_bundle(bundle, CONFIG, "SG")
+    assert [evaluator.decide(i).action for i in items] == ["takedown", "none", "takedown", "none"]
 
 
 def make(rules: list[Rule]) -> Bundle:

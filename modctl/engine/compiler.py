@@ -122,11 +122,16 @@ def applies(rule: Rule, region: str) -> bool:
     return rule.regions is None or region in rule.regions
 
 
-def compile_bundle(bundle: Bundle, config: Config, region: str) -> Evaluator:
-    """An evaluator of `bundle` for `region`; the bundle must have passed validation."""
-    evaluator = Evaluator(bundle.name, region, bundle.precedence)
+def compile_bundle(bundle: Bundle, config: Config, region: str | None) -> Evaluator:
+    """An evaluator of `bundle` for `region` (None: every rule, whatever its regions, for the
+    batch evaluator, which scopes rules itself); the bundle must have passed validation."""
+    evaluator = Evaluator(bundle.name, region or "", bundle.precedence)
     builder = _Builder(bundle, config, evaluator)
-    conditions = [(r, builder.condition(r, r.when)) for r in bundle.rules if applies(r, region)]
+    conditions = [
+        (r, builder.condition(r, r.when))
+        for r in bundle.rules
+        if region is None or applies(r, region)
+    ]
     uses: dict[int, int] = {}
     for _, condition in conditions:
         for node in _nodes(condition):

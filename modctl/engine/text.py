@@ -46,6 +46,9 @@ class KeywordIndex:
             if key:
                 self._words.setdefault(key, []).append((set_id, keyword))
 
+    def set_ids(self) -> set[int]:
+        return {set_id for owners in self._words.values() for set_id, _ in owners}
+
     def build(self) -> None:
         import ahocorasick
 

@@ -1,0 +1,53 @@
+"""Deciding listings with both evaluators, to hold the batch one to the row one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from modctl.data import type_problem
+from modctl.engine.columnar import BatchEvaluator, Columns, arrow_schema
+from modctl.engine.compiler import compile_bundle
+from modctl.model import Bundle, Config
+
+Verdict = tuple[str, str | None, list[str]]  # action, deciding rule, every matched rule
+
+
+def by_rows(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> list[Verdict]:
+    evaluators = {r: compile_bundle(bundle, config, r) for r in config.regions}
+    verdicts = []
+    for item in items:
+        decision = evaluators[item["region"]].decide(item)
+        verdicts.append((decision.action, decision.rule, decision.matched))
+    return verdicts
+
+
+def by_batch(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> list[Verdict]:
+    evaluator = BatchEvaluator(bundle, config)
+    table = pa.Table.from_pylist(items, schema=arrow_schema(config.fields, label=False))
+    codes = np.array([evaluator.regions.index(item["region"]) for item in items], dtype=np.int64)
+    columns = Columns(table, codes)
+    outcome = evaluator.decide(columns)
+    memo: dict[int, Any] = {}
+    masks = [evaluator.matches(rule, columns, memo) for rule in evaluator.rules]
+    return [
+        (
+            evaluator.actions[outcome.action[i]],
+            evaluator.rule_ids[outcome.rule[i]] if outcome.rule[i] >= 0 else None,
+            [rule.id for rule, mask in zip(evaluator.rules, masks, strict=True) if mask[i]],
+        )
+        for i in range(len(items))
+    ]
+
+
+def well_typed(items: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+    """The listings a backtest accepts: the others are reported as bad rows."""
+    return [item for item in items if type_problem(item, config.fields) is None]
+
+
+def assert_same(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> None:
+    items = well_typed(items, config)
+    if items:
+        assert by_batch(bundle, config, items) == by_rows(bundle, config, items)

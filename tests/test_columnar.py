@@ -1,0 +1,59 @@
+"""The batch evaluator decides exactly as the row evaluator, listing for listing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modctl.model import Bundle, Origin, Rule
+from modctl.workspace import load
+from tests.batching import assert_same, by_batch, by_rows
+from tests.conftest import PROJECT
+from tests.test_index import listing
+
+SAMPLE = PROJECT / "modctl" / "samples" / "sample-listings.jsonl"
+_cache: dict[str, Any] = {}
+
+
+def _workspace() -> Any:
+    if "ws" not in _cache:
+        _cache["ws"] = load(PROJECT)
+    return _cache["ws"]
+
+
+def test_reference_bundles_on_the_sample() -> None:
+    workspace = _workspace()
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    for bundle in workspace.bundles.values():
+        served = [row for row in rows if row["region"] in bundle.regions]
+        verdicts = by_batch(bundle, workspace.config, served)
+        assert verdicts == by_rows(bundle, workspace.config, served)
+        assert sum(1 for action, _, _ in verdicts if action == "takedown") > 50
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(listing, min_size=1, max_size=8), st.data())
+def test_generated_listings(items: list[dict[str, Any]], data: st.DataObject) -> None:
+    workspace = _workspace()
+    for item in items:
+        item["region"] = data.draw(st.sampled_from(["SG", "MY", "GB", "US"]))
+    for bundle in workspace.bundles.values():
+        assert_same(bundle, workspace.config, items)
+
+
+def test_shadow_rules_match_but_never_decide() -> None:
+    workspace = _workspace()
+    config = workspace.config
+    when = {"field": "title", "contains_any": ["gucci"]}
+    rules = [
+        Rule("watch", "takedown", when, Origin("r"), mode="shadow"),
+        Rule("flag", "review", when, Origin("r")),
+    ]
+    bundle = Bundle("b", Origin("b"), regions=config.regions, rules=rules)
+    items = [{"region": "SG", "title": "Gucci"}, {"region": "GB", "title": "Prada"}]
+    expected = [("review", "flag", ["watch", "flag"]), ("none", None, [])]
+    assert by_batch(bundle, config, items) == expected
+    assert_same(bundle, config, items)
