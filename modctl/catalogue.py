@@ -113,6 +113,12 @@ CHECKS: dict[str, Check] = {
             "A declared region is in no rollout wave, so no release can ever reach it.",
         ),
         Check(
+            "C007",
+            E,
+            "field conflict",
+            "A declared field cannot also hold other declared fields (`seller` and `seller.id`); `id` and `region` are strings when declared; `label` is the backtest label, not a field.",
+        ),
+        Check(
             "B001",
             E,
             "bundle.yaml missing",

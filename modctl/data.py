@@ -135,6 +135,8 @@ class Reader:
             raise ValueError(problem)
         if not isinstance(item["id"], str):
             item["id"] = str(item["id"])
+        if not _encodable(item["id"]):
+            raise ValueError(f"id {item['id']!r} holds a lone surrogate, which is not text")
         return label_of(item)
 
     def _batch(self, items: list[dict[str, Any]], labels: list[int]) -> Batch:
@@ -288,7 +290,18 @@ def type_problem(item: dict[str, Any], fields: dict[str, str]) -> str | None:
             value = None if value is None else value.get(part)
         if value is not None and not _fits(value, field_type):
             return f"field {path!r}: {value!r} is not {_A[field_type]}"
+        texts = value if isinstance(value, list) else [value]
+        if not all(_encodable(v) for v in texts if isinstance(v, str)):
+            return f"field {path!r}: {value!r} holds a lone surrogate, which is not text"
     return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _labels(column: Any) -> Any:

@@ -116,6 +116,11 @@ def test_csv_with_dotted_columns_and_types(
             '\n{"id": "1", "region": "SG", "tags": ["a", 2]}\n',
             "list.jsonl:2: field 'tags': ['a', 2] is not a list of strings",
         ),
+        (
+            "surrogate.jsonl",
+            '{"id": "1", "region": "SG", "title": "Gucci \\ud800"}\n',
+            "surrogate.jsonl:1: field 'title': 'Gucci \\ud800' holds a lone surrogate",
+        ),
     ],
 )
 def test_bad_data(

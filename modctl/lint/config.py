@@ -1,4 +1,4 @@
-"""Checks of modctl.yaml beyond its schema: waves, steps, gates and metrics."""
+"""Checks of modctl.yaml beyond its schema: fields, waves, steps, gates and metrics."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ def check(config: Config) -> list[Finding]:
                         ("gates", name, part),
                     )
                 )
+    found += _field_conflicts(config)
     for i, name in enumerate(config.rollout_gates):
         if name not in config.gates:
             found.append(
@@ -88,4 +89,20 @@ def check(config: Config) -> list[Finding]:
                     ("rollout", "gates", i),
                 )
             )
+    return found
+
+
+def _field_conflicts(config: Config) -> list[Finding]:
+    found: list[Finding] = []
+    for name, field_type in config.fields.items():
+        inner = sorted(other for other in config.fields if other.startswith(f"{name}."))
+        if inner:
+            message = f"field {name!r} is a {field_type}, so it cannot hold field {inner[0]!r}"
+        elif name in ("id", "region") and field_type != "string":
+            message = f"field {name!r} names every listing's {name} and must be a string"
+        elif name == "label":
+            message = "field 'label' is the backtest label (infringing or clean), not a field rules can read"
+        else:
+            continue
+        found.append(finding("C007", config.path, message, ("fields", name)))
     return found
