@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import git
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from modctl import backtest
 from modctl.cli import app
+from modctl.data import DataError
 from tests.conftest import write_files
 
 ROWS: list[dict[str, Any]] = [
@@ -267,9 +270,21 @@ def test_parallel_matches_sequential(
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
 
+def test_parallel_names_the_bad_line(
+    minimal_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [json.dumps({**ROWS[i % 4], "id": str(i)}) for i in range(2000)]
+    lines[1500] = '{"id": "x", "region": "SG", "price": "cheap"}'
+    data = tmp_path / "many.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(backtest, "PARALLEL_MIN_BYTES", 1)
+    with pytest.raises(DataError, match=r"many.jsonl:1501: field 'price': 'cheap' is not a number"):
+        backtest.run(minimal_repo, "demo", data, jobs=2)
+    result = backtest.run(minimal_repo, "demo", data, jobs=2, skip_bad=True)
+    assert (result.jobs, result.skipped, result.tally.rows) == (2, 1, 1999)
+
+
 def test_parquet(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     table = pa.table(
         {
             "id": ["1", "2"],
