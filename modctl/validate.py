@@ -7,7 +7,7 @@ from pathlib import Path
 
 from modctl import yamlio
 from modctl.catalogue import finding
-from modctl.findings import Finding, Report
+from modctl.findings import Finding, Report, Severity
 from modctl.lint import bundle as bundle_lint
 from modctl.lint import config as config_lint
 from modctl.lint import logic
@@ -45,8 +45,11 @@ def validate(
     return report
 
 
-def analyse(selection: Selection, loaded: dict[str, Loaded]) -> Analysis:
-    """Semantic checks over parsed files; findings sorted and located."""
+def analyse(
+    selection: Selection, loaded: dict[str, Loaded], *, errors_only: bool = False
+) -> Analysis:
+    """Semantic checks over parsed files; findings (only errors with `errors_only`, which
+    saves locating warnings nobody reads) sorted and located."""
     found = [f for item in loaded.values() for f in item.findings]
     found += [
         finding("B007", s.rel, "not bundle.yaml nor under rules/, lists/ or tests/; ignored")
@@ -62,6 +65,8 @@ def analyse(selection: Selection, loaded: dict[str, Loaded]) -> Analysis:
             found += bundle_findings
             if built is not None:
                 analysis.bundles[name] = built
+    if errors_only:
+        found = [f for f in found if f.severity is Severity.ERROR]
     analysis.findings = sorted(_locate(found, loaded), key=Finding.sort_key)
     return analysis
 

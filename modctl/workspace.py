@@ -7,7 +7,6 @@ from pathlib import Path
 
 from modctl import scm
 from modctl.errors import ChecksFailedError, UsageError
-from modctl.findings import Severity
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config
 from modctl.repo import (
@@ -45,8 +44,8 @@ def load(root: Path, names: list[str] | None = None, *, rev: str | None = None) 
     else:
         selection, loaded = _from_revision(root, names, rev)
         wanted = selection.bundles
-    analysis = analyse(selection, loaded)
-    errors = [f for f in analysis.findings if f.severity is Severity.ERROR]
+    analysis = analyse(selection, loaded, errors_only=True)
+    errors = analysis.findings
     where = f" at {rev}" if rev else ""
     if errors or analysis.config is None:
         shown = "\n".join(str(f) for f in errors[:10])
