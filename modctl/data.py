@@ -199,6 +199,8 @@ class Reader:
             table = pj.read_json(io.BytesIO(chunk), read_options=read, parse_options=options)
         except pa.ArrowException:
             return None
+        if table.num_rows != chunk.count(b"\n") + (not chunk.endswith(b"\n")):
+            return None  # blank lines, or two objects on one line, which JSON lines forbids
         ids = table.column("id")
         if ids.null_count or pc.any(pc.equal(ids, "")).as_py():
             return None

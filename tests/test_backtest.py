@@ -120,6 +120,11 @@ def test_csv_with_dotted_columns_and_types(
             "list.jsonl:2: field 'tags': ['a', 2] is not a list of strings",
         ),
         (
+            "two.jsonl",
+            '{"id": "1", "region": "SG"} {"id": "2", "region": "SG"}\n',
+            "two.jsonl:1: not JSON: Extra data",
+        ),
+        (
             "surrogate.jsonl",
             '{"id": "1", "region": "SG", "title": "Gucci \\ud800"}\n',
             "surrogate.jsonl:1: field 'title': 'Gucci \\ud800' holds a lone surrogate",
