@@ -24,14 +24,16 @@ def by_rows(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> list
     return verdicts
 
 
-def by_batch(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> list[Verdict]:
+def by_batch(
+    bundle: Bundle, config: Config, items: list[dict[str, Any]], columns: Columns | None = None
+) -> list[Verdict]:
+    """Verdicts of the batch evaluator; pass `columns` to share a batch between evaluators, as
+    a backtest with a baseline does."""
     evaluator = BatchEvaluator(bundle, config)
-    table = pa.Table.from_pylist(items, schema=arrow_schema(config.fields, label=False))
-    codes = np.array([evaluator.regions.index(item["region"]) for item in items], dtype=np.int64)
-    columns = Columns(table, codes)
+    if columns is None:
+        columns = batch_of(items, config)
     outcome = evaluator.decide(columns)
-    memo: dict[int, Any] = {}
-    masks = [evaluator.matches(rule, columns, memo) for rule in evaluator.rules]
+    masks = [evaluator.matches(rule, columns) for rule in evaluator.rules]
     return [
         (
             evaluator.actions[outcome.action[i]],
@@ -40,6 +42,13 @@ def by_batch(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> lis
         )
         for i in range(len(items))
     ]
+
+
+def batch_of(items: list[dict[str, Any]], config: Config) -> Columns:
+    table = pa.Table.from_pylist(items, schema=arrow_schema(config.fields, label=False))
+    regions = sorted(config.regions)
+    codes = np.array([regions.index(item["region"]) for item in items], dtype=np.int64)
+    return Columns(table, codes)
 
 
 def well_typed(items: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:

@@ -239,6 +239,22 @@ def test_baseline_comparison(
     assert json.loads(out)["labels"]["recall"] == 1.0
 
 
+def test_baseline_with_other_keywords(
+    minimal_repo: Path, history: git.Repo, runner: CliRunner, tmp_path: Path
+) -> None:
+    """Both versions decide the same batch; each must scan with its own keyword lists."""
+    brands = minimal_repo / "strategies/demo/lists/brands.yaml"
+    brands.write_text("name: brands\nkind: keywords\nitems: [plain, dior]\n")
+    data = jsonl(tmp_path / "rows.jsonl", ROWS)
+    code, out = run(
+        runner, minimal_repo, "--data", str(data), "--baseline", "HEAD", "--output", "json"
+    )
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["baseline"]["by_kind"] == {"new takedown": 1, "lost takedown": 2}
+    assert report["decisions"] == {"MY": {"none": 1, "takedown": 1}, "SG": {"none": 2}}
+
+
 def test_unknown_revision(
     minimal_repo: Path, history: git.Repo, runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from modctl.model import Bundle, Origin, Rule
 from modctl.workspace import load
-from tests.batching import assert_same, by_batch, by_rows
+from tests.batching import assert_same, batch_of, by_batch, by_rows
 from tests.conftest import PROJECT
 from tests.test_index import listing
 
@@ -32,6 +33,18 @@ def test_reference_bundles_on_the_sample() -> None:
         verdicts = by_batch(bundle, workspace.config, served)
         assert verdicts == by_rows(bundle, workspace.config, served)
         assert sum(1 for action, _, _ in verdicts if action == "takedown") > 50
+
+
+def test_evaluators_sharing_a_batch() -> None:
+    """A baseline and the current bundle decide the same batch, each with its own lists."""
+    workspace = _workspace()
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    columns = batch_of(rows, workspace.config)
+    for bundle in workspace.bundles.values():
+        full = replace(bundle, regions=workspace.config.regions)
+        assert by_batch(full, workspace.config, rows, columns) == by_rows(
+            full, workspace.config, rows
+        )
 
 
 @settings(max_examples=200, deadline=None)

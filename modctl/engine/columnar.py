@@ -211,9 +211,8 @@ class BatchEvaluator:
         best_rank = np.full(n, SHADOW, dtype=np.int64)
         best_rule = np.full(n, -1, dtype=np.int64)
         hits = np.zeros(len(self.rules), dtype=np.int64)
-        memo: dict[int, Mask] = {}
         for rule in self.rules:
-            mask = self.matches(rule, columns, memo)
+            mask = self.matches(rule, columns)
             count = int(np.count_nonzero(mask))
             if not count:
                 continue
@@ -224,9 +223,9 @@ class BatchEvaluator:
                 best_rule[better] = rule.index
         return Outcome(self.rule_action[best_rule], best_rule, hits)
 
-    def matches(self, rule: CompiledRule, columns: Columns, memo: dict[int, Mask]) -> Mask:
+    def matches(self, rule: CompiledRule, columns: Columns) -> Mask:
         """The rows the rule matches: its condition holds and the row's region is in scope."""
-        mask = self.mask(rule.condition, columns, memo)
+        mask = self.mask(rule.condition, columns)
         regions = self.scopes[rule.index]
         if regions is None:
             return mask
@@ -237,27 +236,25 @@ class BatchEvaluator:
 
     # ------------------------------------------------------------------------ conditions
 
-    def mask(self, node: Node, columns: Columns, memo: dict[int, Mask]) -> Mask:
-        found = memo.get(id(node))
-        if found is None:
-            found = memo[id(node)] = self._mask(node, columns, memo)
-        return found
+    def mask(self, node: Node, columns: Columns) -> Mask:
+        """Where the condition holds; once per node and batch, however many rules share it."""
+        return columns.cached(("node", id(node)), lambda: self._mask(node, columns))
 
-    def _mask(self, node: Node, columns: Columns, memo: dict[int, Mask]) -> Mask:
+    def _mask(self, node: Node, columns: Columns) -> Mask:
         if isinstance(node, All):
-            result = self.mask(node.children[0], columns, memo)
+            result = self.mask(node.children[0], columns)
             for child in node.children[1:]:
                 if not result.any():
                     break
-                result = result & self.mask(child, columns, memo)
+                result = result & self.mask(child, columns)
             return result
         if isinstance(node, Any_):
-            result = self.mask(node.children[0], columns, memo)
+            result = self.mask(node.children[0], columns)
             for child in node.children[1:]:
-                result = result | self.mask(child, columns, memo)
+                result = result | self.mask(child, columns)
             return result
         if isinstance(node, Not):
-            return ~self.mask(node.child, columns, memo)
+            return ~self.mask(node.child, columns)
         return self.leaf(node, columns)
 
     def leaf(self, leaf: Node, columns: Columns) -> Mask:
@@ -295,7 +292,7 @@ class BatchEvaluator:
                     found[i, set_id] = True
             return found
 
-        return columns.cached(("keywords", path), make)
+        return columns.cached(("keywords", id(self), path), make)
 
     def _regexes(self, path: str, columns: Columns) -> Mask:
         """Per distinct value (and a last row for null): which of the field's regexes match."""
@@ -313,7 +310,7 @@ class BatchEvaluator:
                     found[i, place] = leaf.search(value) is not None
             return found
 
-        return columns.cached(("regexes", path), make)
+        return columns.cached(("regexes", id(self), path), make)
 
     # Validation has checked that each operator suits its field's type and each value the
     # field (lint.bundle), so only the pairs it lets through are handled.
