@@ -27,6 +27,7 @@ from modctl.errors import UsageError
 REQUIRED = ("id", "region")
 BATCH_BYTES = 4 << 20  # of JSON lines per batch
 BATCH_ROWS = 50_000  # of CSV or Parquet rows per batch
+Accepted = tuple[dict[str, Any], int]  # a checked listing, its label (1, 0, -1 for none)
 POSITIVE = {"infringing", "true", "1", "yes", "positive"}
 NEGATIVE = {"clean", "false", "0", "no", "negative"}
 
@@ -85,6 +86,7 @@ class Reader:
             raise DataError(f"{path}: no such data file")
         self.path = path
         self.fields = fields
+        self.numbers = [path for path, field_type in fields.items() if field_type == "number"]
         self.regions = sorted(regions)
         self.skip_bad = skip_bad
         self.size = path.stat().st_size
@@ -133,38 +135,45 @@ class Reader:
         problem = type_problem(item, self.fields)
         if problem is not None:
             raise ValueError(problem)
+        for path in self.numbers:
+            *parents, last = path.split(".")
+            parent: Any = item
+            for part in parents:
+                parent = parent.get(part) or {}
+            if isinstance(parent.get(last), int):  # as Arrow reads JSON numbers: a double
+                parent[last] = float(parent[last])
         if not isinstance(item["id"], str):
             item["id"] = str(item["id"])
         if not _encodable(item["id"]):
             raise ValueError(f"id {item['id']!r} holds a lone surrogate, which is not text")
         return label_of(item)
 
-    def _batch(self, items: list[dict[str, Any]], labels: list[int]) -> Batch:
-        table = pa.Table.from_pylist(items, schema=arrow_schema(self.fields, label=False))
-        return self._finish(table, np.array(labels, dtype=np.int8))
+    def _batch(self, accepted: list[Accepted]) -> Batch:
+        """A batch of checked listings (`_check` lets through only what Arrow can hold)."""
+        schema = arrow_schema(self.fields, label=False)
+        table = pa.Table.from_pylist([item for item, _ in accepted], schema=schema)
+        return self._finish(table, np.array([label for _, label in accepted], dtype=np.int8))
 
     def _finish(self, table: Any, labels: Any) -> Batch:
         codes = pc.fill_null(pc.index_in(table.column("region"), pa.array(self.regions)), -1)
         return Batch(table, codes.to_numpy(zero_copy_only=False).astype(np.int64), labels)
 
     def _grouped(self, source: Iterator[tuple[int, Any]]) -> Iterator[Batch]:
-        items: list[dict[str, Any]] = []
-        labels: list[int] = []
+        accepted: list[Accepted] = []
         for line, item in source:
-            self._accept(line, item, items, labels)
-            if len(items) == BATCH_ROWS:
-                yield self._batch(items, labels)
-                items, labels = [], []
-        yield self._batch(items, labels)
+            self._accept(line, item, accepted)
+            if len(accepted) == BATCH_ROWS:
+                yield self._batch(accepted)
+                accepted = []
+        yield self._batch(accepted)
 
-    def _accept(self, line: int, item: Any, items: list[dict[str, Any]], labels: list[int]) -> None:
+    def _accept(self, line: int, item: Any, accepted: list[Accepted]) -> None:
         try:
             label = self._check(item)
         except ValueError as exc:
             self._bad(line, str(exc))
             return
-        items.append(item)
-        labels.append(-1 if label is None else int(label))
+        accepted.append((item, -1 if label is None else int(label)))
 
     def _jsonl(self, start: int, end: int | None) -> Iterator[Batch]:
         """4 MB of whole lines at a time, parsed by Arrow; a block Arrow refuses, or with a row
@@ -214,8 +223,7 @@ class Reader:
         return batch
 
     def _line_by_line(self, chunk: bytes, first: int) -> Batch:
-        items: list[dict[str, Any]] = []
-        labels: list[int] = []
+        accepted: list[Accepted] = []
         for number, raw in enumerate(chunk.split(b"\n"), first):
             if not raw.strip():
                 continue
@@ -224,8 +232,8 @@ class Reader:
             except ValueError as exc:
                 self._bad(number, f"not JSON: {exc}")
                 continue
-            self._accept(number, item, items, labels)
-        return self._batch(items, labels)
+            self._accept(number, item, accepted)
+        return self._batch(accepted)
 
     def _csv(self) -> Iterator[tuple[int, Any]]:
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","

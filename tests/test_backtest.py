@@ -155,6 +155,21 @@ def test_skip_bad_counts_and_continues(
     assert "1 listings in" in out
 
 
+def test_numbers_beyond_double_precision_read_alike_both_ways(
+    minimal_repo: Path, tmp_path: Path
+) -> None:
+    """Arrow reads a JSON integer into a number field as a double; so does the line-by-line
+    reading a numeric id forces."""
+    big = {"region": "SG", "title": "Gucci", "price": 9007199254740993, "label": "clean"}
+    reports = [
+        backtest.run(minimal_repo, "demo", jsonl(tmp_path / f"{i}.jsonl", [{**big, "id": i}]))
+        for i in ("1", 2)
+    ]
+    assert reports[0].tally.to_dict(rules=[], baseline=False) == reports[1].tally.to_dict(
+        rules=[], baseline=False
+    )
+
+
 def test_json_lines_read_in_batches_or_line_by_line_decide_alike(
     minimal_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
