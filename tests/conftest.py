@@ -3,7 +3,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -12,6 +14,15 @@ from typer.testing import CliRunner
 from modctl.cli import app
 
 PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE = PROJECT / "modctl" / "samples" / "sample-listings.jsonl"
+
+
+@cache
+def reference_workspace() -> Any:
+    """The project's own strategies, loaded once for the tests that only read them."""
+    from modctl.workspace import load
+
+    return load(PROJECT)
 
 
 @pytest.fixture(autouse=True)

@@ -10,23 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modctl.model import Bundle, Origin, Rule
-from modctl.workspace import load
 from tests.batching import assert_same, batch_of, by_batch, by_rows
-from tests.conftest import PROJECT
+from tests.conftest import SAMPLE, reference_workspace
 from tests.test_index import listing
-
-SAMPLE = PROJECT / "modctl" / "samples" / "sample-listings.jsonl"
-_cache: dict[str, Any] = {}
-
-
-def _workspace() -> Any:
-    if "ws" not in _cache:
-        _cache["ws"] = load(PROJECT)
-    return _cache["ws"]
 
 
 def test_reference_bundles_on_the_sample() -> None:
-    workspace = _workspace()
+    workspace = reference_workspace()
     rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
     for bundle in workspace.bundles.values():
         served = [row for row in rows if row["region"] in bundle.regions]
@@ -37,7 +27,7 @@ def test_reference_bundles_on_the_sample() -> None:
 
 def test_evaluators_sharing_a_batch() -> None:
     """A baseline and the current bundle decide the same batch, each with its own lists."""
-    workspace = _workspace()
+    workspace = reference_workspace()
     rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
     columns = batch_of(rows, workspace.config)
     for bundle in workspace.bundles.values():
@@ -50,7 +40,7 @@ def test_evaluators_sharing_a_batch() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(listing, min_size=1, max_size=8), st.data())
 def test_generated_listings(items: list[dict[str, Any]], data: st.DataObject) -> None:
-    workspace = _workspace()
+    workspace = reference_workspace()
     for item in items:
         item["region"] = data.draw(st.sampled_from(["SG", "MY", "GB", "US"]))
     for bundle in workspace.bundles.values():
@@ -58,7 +48,7 @@ def test_generated_listings(items: list[dict[str, Any]], data: st.DataObject) ->
 
 
 def test_shadow_rules_match_but_never_decide() -> None:
-    workspace = _workspace()
+    workspace = reference_workspace()
     config = workspace.config
     when = {"field": "title", "contains_any": ["gucci"]}
     rules = [

@@ -12,10 +12,7 @@ from hypothesis import strategies as st
 
 from modctl.engine.compiler import compile_bundle
 from modctl.engine.prefilter import atoms
-from modctl.workspace import load
-from tests.conftest import PROJECT
-
-SAMPLE = PROJECT / "modctl" / "samples" / "sample-listings.jsonl"
+from tests.conftest import SAMPLE, reference_workspace
 
 
 def brute_force(evaluator: Any, item: dict[str, Any]) -> list[str]:
@@ -24,7 +21,7 @@ def brute_force(evaluator: Any, item: dict[str, Any]) -> list[str]:
 
 
 def test_indexed_decisions_equal_evaluating_every_rule() -> None:
-    workspace = load(PROJECT)
+    workspace = reference_workspace()
     rows = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
     checked = 0
     for bundle in workspace.bundles.values():
@@ -73,28 +70,19 @@ listing = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(listing, st.sampled_from(["SG", "MY", "GB", "US"]))
 def test_index_never_skips_a_matching_rule(item: dict[str, Any], region: str) -> None:
-    workspace = _workspace()
+    workspace = reference_workspace()
     for bundle in workspace.bundles.values():
         evaluator = compile_bundle(bundle, workspace.config, region)
         assert evaluator.decide(item).matched == brute_force(evaluator, item)
 
 
 def test_repeated_list_elements() -> None:
-    workspace = _workspace()
+    workspace = reference_workspace()
     bundle = workspace.bundles["ipr-notice-takedown"]
     evaluator = compile_bundle(bundle, workspace.config, "SG")
     ids = [str(i) for lst in bundle.lists if lst.kind == "ids" for i in lst.items]
     item = {"id": ids[0], "notice": {"ids": ids + ids}}
     assert evaluator.decide(item).matched == brute_force(evaluator, item)
-
-
-_cache: dict[str, Any] = {}
-
-
-def _workspace() -> Any:
-    if "ws" not in _cache:
-        _cache["ws"] = load(PROJECT)
-    return _cache["ws"]
 
 
 PATTERNS = [
@@ -124,7 +112,7 @@ def test_patterns_without_a_required_literal_have_no_atoms() -> None:
 
 
 def test_reference_patterns_get_atoms() -> None:
-    workspace = _workspace()
+    workspace = reference_workspace()
     patterns = [
         leaf["matches"]
         for bundle in workspace.bundles.values()
