@@ -3,7 +3,7 @@
     python benchmarks/backtest_bench.py [--rows 1000000] [--rules 1000] [--keywords 5000]
 
 Builds a strategy repository whose one bundle enlarges the reference bundles to 1,000 rules and
-5,000 keywords, generates labelled listings with `modctl.sample`, then prints, each beside its
+5,000 keywords, generates labelled listings with `modctl.backtest.sample`, then prints, each beside its
 baseline measured in the same run:
   - listings per second of `modctl backtest` (one job, then --jobs N for every CPU, then one job
     on the same listings with every title and description made distinct);
@@ -60,8 +60,8 @@ def build_repo(root: Path, rules: int, keywords: int, seed: int = 11) -> None:
     """One bundle `bench`: every reference rule once, then the rules built on keyword lists
     repeated over generated keyword groups (which also hold the real brands), as a strategy
     grows when it covers more brands and phrasings."""
-    from modctl.scaffold import reference_root
-    from modctl.workspace import load
+    from modctl.source.scaffold import reference_root
+    from modctl.source.workspace import load
 
     rng = random.Random(seed)
     reference = reference_root()
@@ -279,10 +279,10 @@ def naive_rate(root: Path, data: Path) -> tuple[float, float, float]:
     """Listings per second of the straightforward evaluation, and how often modctl's engines
     agree with it on the same listings (row evaluator, batch evaluator): a correctness check of
     the comparison."""
-    from modctl.data import Reader
+    from modctl.backtest.data import Reader
     from modctl.engine.columnar import BatchEvaluator, Columns
     from modctl.engine.compiler import compile_bundle
-    from modctl.workspace import load
+    from modctl.source.workspace import load
 
     workspace = load(root, ["bench"])
     bundle = workspace.bundle("bench")
@@ -366,7 +366,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--keywords", type=int, default=5000)
     args = parser.parse_args()
-    from modctl import sample
+    from modctl.backtest import sample
 
     WORK.mkdir(exist_ok=True)
     root = WORK / f"repo-{args.rules}-{args.keywords}"

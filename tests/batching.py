@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from modctl.data import type_problem
+from modctl.backtest.data import type_problem
 from modctl.engine.columnar import BatchEvaluator, Columns, arrow_schema
 from modctl.engine.compiler import compile_bundle
 from modctl.model import Bundle, Config

@@ -20,7 +20,7 @@ SAMPLE = PROJECT / "modctl" / "samples" / "sample-listings.jsonl"
 @cache
 def reference_workspace() -> Any:
     """The project's own strategies, loaded once for the tests that only read them."""
-    from modctl.workspace import load
+    from modctl.source.workspace import load
 
     return load(PROJECT)
 

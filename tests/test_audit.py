@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from modctl import yamlio
 from modctl.cli import app
-from modctl.store import Entry, Snapshot, Store
+from modctl.state.store import Entry, Snapshot, Store
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from modctl import backtest
+from modctl.backtest import run as backtest
+from modctl.backtest.data import DataError
 from modctl.cli import app
-from modctl.data import DataError
 from tests.conftest import write_files
 
 ROWS: list[dict[str, Any]] = [
@@ -184,7 +184,7 @@ def test_json_lines_read_in_batches_or_line_by_line_decide_alike(
         for i, row in enumerate(rows)
     ]
     mixed = jsonl(tmp_path / "mixed.jsonl", odd)
-    monkeypatch.setattr("modctl.data.BATCH_BYTES", 2000)
+    monkeypatch.setattr("modctl.backtest.data.BATCH_BYTES", 2000)
     reports = [backtest.run(minimal_repo, "demo", path).to_dict() for path in (plain, mixed)]
     for report in reports:
         del report["data"], report["seconds"]
@@ -344,7 +344,7 @@ def test_progress_reports_rows_and_share_of_file(
     minimal_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = jsonl(tmp_path / "many.jsonl", [{**ROWS[i % 4], "id": str(i)} for i in range(25000)])
-    monkeypatch.setattr("modctl.data.BATCH_BYTES", data.stat().st_size // 4 + 1)
+    monkeypatch.setattr("modctl.backtest.data.BATCH_BYTES", data.stat().st_size // 4 + 1)
     seen: list[tuple[int, float | None]] = []
     backtest.run(
         minimal_repo, "demo", data, progress=lambda rows, share: seen.append((rows, share))

@@ -6,9 +6,9 @@ from pathlib import Path
 import git
 import pytest
 
-from modctl import sources
-from modctl.sources import CACHE_DIR
-from modctl.validate import validate
+from modctl.source import files as sources
+from modctl.source.files import CACHE_DIR
+from modctl.source.validate import validate
 from tests.conftest import write_files
 
 

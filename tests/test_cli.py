@@ -79,7 +79,7 @@ def test_explain_an_unknown_code(runner: CliRunner) -> None:
 
 
 def test_every_code_is_in_the_readme() -> None:
-    from modctl.catalogue import CHECKS
+    from modctl.lint.catalogue import CHECKS
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     missing = [code for code in CHECKS if f"| {code} " not in readme]

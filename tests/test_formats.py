@@ -94,7 +94,7 @@ def test_github_annotations(broken_repo: Path, runner: CliRunner) -> None:
 
 def test_github_escapes_percent_comma_colon_newline() -> None:
     from modctl.findings import Finding, Report, Severity
-    from modctl.formatters import github
+    from modctl.reports.findings import github
 
     finding = Finding("S001", Severity.ERROR, "a,b:c%.yaml", "50% off\nnow", line=1, column=2)
     line = github(Report([finding], ["a,b:c%.yaml"]), strict=False)

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from modctl import yamlio
 from modctl.cli import app
-from modctl.hotpatch import apply
-from modctl.operations import render
-from modctl.rollout import RegionState
-from modctl.store import Entry, Store
+from modctl.state.hotpatch import apply
+from modctl.state.operations import render
+from modctl.state.rollout import RegionState
+from modctl.state.store import Entry, Store
 
 CONFIG = {
     "rules": [

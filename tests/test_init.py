@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from modctl.cli import app
-from modctl.scaffold import plan
+from modctl.source.scaffold import plan
 from tests.conftest import snapshot
 
 

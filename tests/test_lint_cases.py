@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from modctl import yamlio
-from modctl.validate import validate
+from modctl.source.validate import validate
 from tests.conftest import MINIMAL, write_files
 
 CASES: list[dict[str, Any]] = yamlio.load_file(

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from modctl.cli import app
-from modctl.store import Store
+from modctl.state.store import Store
 from tests.conftest import write_files
 
 

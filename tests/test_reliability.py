@@ -17,11 +17,12 @@ from typing import Any
 import git
 import pytest
 
-from modctl import rollout, yamlio
+from modctl import yamlio
 from modctl.model import Config
-from modctl.rollout import RegionState, Situation
-from modctl.stateconfig import config_at
-from modctl.store import Entry, Snapshot, Store
+from modctl.source.config import config_at
+from modctl.state import rollout
+from modctl.state.rollout import RegionState, Situation
+from modctl.state.store import Entry, Snapshot, Store
 
 MODCTL = [sys.executable, "-m", "modctl"]
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from modctl.cli import app
 from modctl.errors import ConflictError
-from modctl.store import Entry, Snapshot, Store
+from modctl.state.store import Entry, Snapshot, Store
 from tests.conftest import MINIMAL, write_files
 
 

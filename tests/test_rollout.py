@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from modctl.cli import app
 from modctl.errors import RefusedError
 from modctl.model import Config, Origin, Wave
-from modctl.rollout import (
+from modctl.state.rollout import (
     Canary,
     Freeze,
     RegionState,
@@ -25,7 +25,7 @@ from modctl.rollout import (
     stamp,
     start,
 )
-from modctl.store import Store
+from modctl.state.store import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
 CONFIG = Config(

@@ -10,7 +10,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from modctl.errors import RefusedError
 from modctl.model import Config, Origin, Wave
-from modctl.rollout import Freeze, RegionState, Situation, abort, pause, promote, rollback, start
+from modctl.state.rollout import (
+    Freeze,
+    RegionState,
+    Situation,
+    abort,
+    pause,
+    promote,
+    rollback,
+    start,
+)
 
 CONFIG = Config(
     regions=("SG", "MY", "TH", "GB"),

@@ -1,4 +1,4 @@
-"""modctl.sample: seeded, labelled listings for backtesting the reference bundles."""
+"""modctl.backtest.sample: seeded, labelled listings for backtesting the reference bundles."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import modctl
-from modctl.sample import REGIONS, listings, main, write
+from modctl.backtest.sample import REGIONS, listings, main, write
 from modctl.yamlio import load_file
 
 PROJECT = Path(__file__).resolve().parent.parent

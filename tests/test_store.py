@@ -11,7 +11,7 @@ import git
 import pytest
 
 from modctl.errors import ConflictError, GitError, RefusedError
-from modctl.store import Entry, Snapshot, Store, actor
+from modctl.state.store import Entry, Snapshot, Store, actor
 
 
 @pytest.fixture

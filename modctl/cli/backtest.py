@@ -43,9 +43,9 @@ def backtest_command(
 ) -> None:
     """Decide every listing in a data file: decisions per region and action, hits per rule,
     precision and recall against the labels, and with --baseline what changed."""
-    from modctl import backtest
-    from modctl.backtestreport import text
-    from modctl.repo import find_root
+    from modctl.backtest import run as backtest
+    from modctl.reports.backtest import text
+    from modctl.source.repo import find_root
 
     if changes is not None and baseline is None:
         raise typer.BadParameter("--changes needs --baseline", param_hint="--changes")

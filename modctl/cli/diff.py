@@ -28,10 +28,10 @@ def diff_command(
 ) -> None:
     """Semantic diff of a bundle: rules added, removed and changed field by field, params,
     list entries, region scope. Not a text diff."""
-    from modctl.bundlediff import diff, empty_bundle
     from modctl.errors import UsageError
-    from modctl.repo import find_root
-    from modctl.workspace import load
+    from modctl.source.diff import diff, empty_bundle
+    from modctl.source.repo import find_root
+    from modctl.source.workspace import load
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
 
@@ -52,6 +52,6 @@ def diff_command(
     if output is Output.json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    from modctl.diffreport import text
+    from modctl.reports.diff import text
 
     typer.echo(text(result))

@@ -33,8 +33,8 @@ def explain_command(
     from modctl.engine.explain import explain
     from modctl.errors import UsageError
     from modctl.lint.names import suggest
-    from modctl.repo import find_root
-    from modctl.workspace import load
+    from modctl.source.repo import find_root
+    from modctl.source.workspace import load
 
     listing = _read_item(item)
     root = find_root(globals_of(ctx).repo or Path.cwd())

@@ -26,7 +26,7 @@ def init_command(
 ) -> None:
     """Create a strategy repository: modctl.yaml, reference bundles, playbooks, a pre-commit
     hook, and the first commit."""
-    from modctl.scaffold import init
+    from modctl.source.scaffold import init
 
     result = init(directory, force=force, dry_run=dry_run)
     if output is Output.json:

@@ -12,7 +12,7 @@ from modctl.cli._app import Output, globals_of
 
 
 def _root(ctx: typer.Context) -> Path:
-    from modctl.repo import find_root
+    from modctl.source.repo import find_root
 
     return find_root(globals_of(ctx).repo or Path.cwd())
 
@@ -26,8 +26,8 @@ def register(root_app: typer.Typer) -> None:
     ) -> None:
         """Print the effective config the platform loads for a bundle in a region (JSON)."""
         from modctl.errors import UsageError
-        from modctl.stateconfig import config_at
-        from modctl.store import Store
+        from modctl.source.config import config_at
+        from modctl.state.store import Store
 
         root = _root(ctx)
         config = config_at(root)
@@ -50,8 +50,8 @@ def register(root_app: typer.Typer) -> None:
     def sync_command(ctx: typer.Context) -> None:
         """Reconcile the state branch with the remote named in modctl.yaml: fetch, fast-forward,
         push, or replay local changes made while the remote was unreachable."""
-        from modctl.stateconfig import config_at
-        from modctl.store import Store
+        from modctl.source.config import config_at
+        from modctl.state.store import Store
 
         root = _root(ctx)
         config = config_at(root)
@@ -64,9 +64,9 @@ def register(root_app: typer.Typer) -> None:
     def audit_verify_command(ctx: typer.Context) -> None:
         """Replay the state branch: trailers on every commit, immutable releases, digests and tags,
         legal region transitions, deploy/ matching the region states. Exit 1 at the first offence."""
-        from modctl.audit import verify
         from modctl.errors import ExitCode
-        from modctl.stateconfig import config_at
+        from modctl.source.config import config_at
+        from modctl.state.audit import verify
 
         root = _root(ctx)
         result = verify(root, config_at(root))
@@ -97,8 +97,8 @@ def register(root_app: typer.Typer) -> None:
         """The journal of the state branch, newest first."""
         from tabulate import tabulate
 
-        from modctl.stateconfig import config_at
-        from modctl.store import Store
+        from modctl.source.config import config_at
+        from modctl.state.store import Store
 
         root = _root(ctx)
         config = config_at(root)

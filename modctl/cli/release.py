@@ -45,8 +45,9 @@ def cut_command(
     output: Annotated[Output, typer.Option("--output", help="Result format.")] = Output.text,
 ) -> None:
     """Cut a release from the committed bundle: validated, tested, tagged, recorded."""
-    from modctl import release, store, yamlio
-    from modctl.repo import find_root
+    from modctl import yamlio
+    from modctl.source.repo import find_root
+    from modctl.state import release, store
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     result = release.cut(
@@ -89,10 +90,10 @@ def list_command(
     """List releases, oldest first per bundle."""
     from tabulate import tabulate
 
-    from modctl.repo import find_root
-    from modctl.stateconfig import config_at
-    from modctl.statefiles import manifests
-    from modctl.store import Store
+    from modctl.source.config import config_at
+    from modctl.source.repo import find_root
+    from modctl.state.files import manifests
+    from modctl.state.store import Store
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     config = config_at(root)
@@ -133,11 +134,11 @@ def show_command(
     """Show one release: manifest, notes, test summary."""
     from modctl import yamlio
     from modctl.errors import UsageError
-    from modctl.operations import deployments
-    from modctl.repo import find_root
-    from modctl.stateconfig import config_at
-    from modctl.statefiles import manifests
-    from modctl.store import Store
+    from modctl.source.config import config_at
+    from modctl.source.repo import find_root
+    from modctl.state.files import manifests
+    from modctl.state.operations import deployments
+    from modctl.state.store import Store
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     config = config_at(root)

@@ -12,9 +12,9 @@ import typer
 from modctl.cli._app import Output, globals_of
 
 if TYPE_CHECKING:
-    from modctl.operations import Journal, Outcome
-    from modctl.rollout import Situation
-    from modctl.store import Snapshot
+    from modctl.state.operations import Journal, Outcome
+    from modctl.state.rollout import Situation
+    from modctl.state.store import Snapshot
 
 app = typer.Typer(help="Stage releases as canaries, region by region.", no_args_is_help=True)
 
@@ -30,14 +30,14 @@ Format = Annotated[Output, typer.Option("--output", help="Result format.")]
 
 
 def _root(ctx: typer.Context) -> Path:
-    from modctl.repo import find_root
+    from modctl.source.repo import find_root
 
     return find_root(globals_of(ctx).repo or Path.cwd())
 
 
 def _journal(root: Path, actor: str | None, reason: str | None, incident: str | None) -> Journal:
-    from modctl.operations import Journal
-    from modctl.store import actor as who
+    from modctl.state.operations import Journal
+    from modctl.state.store import actor as who
 
     return Journal(who(actor, root), reason, incident)
 
@@ -71,7 +71,7 @@ def _run(
     undo: Callable[[list[str]], str] | None,
     release: str | None = None,
 ) -> None:
-    from modctl.operations import change
+    from modctl.state.operations import change
 
     actor, reason, incident, dry_run, output = opts
     root = _root(ctx)
@@ -103,7 +103,7 @@ def start_command(
     output: Format = Output.text,
 ) -> None:
     """Start a canary at the first step of its wave."""
-    from modctl import rollout
+    from modctl.state import rollout
 
     _run(
         ctx,
@@ -132,7 +132,7 @@ def promote_command(
     output: Format = Output.text,
 ) -> None:
     """Move the canary to the next step of its wave; at 100% it becomes stable."""
-    from modctl import rollout
+    from modctl.state import rollout
 
     why = f"{reason or ''} (forced past min_bake)".strip() if force else reason
     _run(
@@ -161,7 +161,7 @@ def _pausing(paused: bool) -> Callable[..., None]:
         dry_run: DryRun = False,
         output: Format = Output.text,
     ) -> None:
-        from modctl import rollout
+        from modctl.state import rollout
 
         _run(
             ctx,
@@ -194,7 +194,7 @@ def abort_command(
     output: Format = Output.text,
 ) -> None:
     """Take the canary off; the stable release keeps all traffic."""
-    from modctl import rollout
+    from modctl.state import rollout
 
     _run(
         ctx,
@@ -220,8 +220,8 @@ def status_command(
     """Region x bundle: stable, canary at weight and step, time at the step, paused, frozen."""
     import time
 
-    from modctl.stateconfig import config_at
-    from modctl.store import Store
+    from modctl.source.config import config_at
+    from modctl.state.store import Store
 
     root = _root(ctx)
     config = config_at(root)
@@ -247,7 +247,7 @@ def _status(snapshot: Snapshot | None, bundle: str | None, output: Output) -> st
 
     from tabulate import tabulate
 
-    from modctl.operations import status_rows
+    from modctl.state.operations import status_rows
 
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = status_rows(snapshot, bundle, now) if snapshot else []
@@ -297,8 +297,8 @@ def register(root_app: typer.Typer) -> None:
         output: Format = Output.text,
     ) -> None:
         """Put a region's stable release back to the previous one (or --to VERSION); allowed while frozen."""
-        from modctl import rollout
-        from modctl.operations import change
+        from modctl.state import rollout
+        from modctl.state.operations import change
 
         root = _root(ctx)
         before: list[str | None] = []
@@ -360,7 +360,7 @@ def _freeze(
     opts: tuple[str | None, str | None, str | None, bool, Output],
 ) -> None:
     from modctl.errors import UsageError
-    from modctl.operations import set_freeze
+    from modctl.state.operations import set_freeze
 
     if not regions and not every:
         raise UsageError("name regions with --region, or pass --all")

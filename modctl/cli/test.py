@@ -45,9 +45,9 @@ def run_tests(
     from pathlib import Path
 
     from modctl.engine.cases import run_cases
-    from modctl.repo import find_root
-    from modctl.testreport import junit, text
-    from modctl.workspace import load
+    from modctl.reports.tests import junit, text
+    from modctl.source.repo import find_root
+    from modctl.source.workspace import load
 
     root = find_root(globals_of(ctx).repo or Path.cwd())
     workspace = load(root, bundles or None)

@@ -53,9 +53,9 @@ def validate_command(
     if explain is not None:
         typer.echo(_explain(explain))
         return
-    from modctl import formatters
-    from modctl.repo import find_root
-    from modctl.validate import validate
+    from modctl.reports import findings as formatters
+    from modctl.source.repo import find_root
+    from modctl.source.validate import validate
 
     paths = paths or []
     start = globals_of(ctx).repo or (paths[0] if paths else Path.cwd())
@@ -68,8 +68,8 @@ def validate_command(
 
 
 def _explain(code: str) -> str:
-    from modctl.catalogue import CHECKS
     from modctl.errors import UsageError
+    from modctl.lint.catalogue import CHECKS
     from modctl.lint.names import suggest
 
     check = CHECKS.get(code.upper())

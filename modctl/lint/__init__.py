@@ -1,1 +1,4 @@
-"""Pure checks over loaded documents: no file I/O, no git, no printing."""
+"""Pure checks over loaded documents, and the catalogue of finding codes they report: JSON
+Schemas, `modctl.yaml`, bundles, regexes, contradictory conditions. No file I/O, no git, no
+printing. May import the model, findings, errors and `modctl.schemas` only.
+"""

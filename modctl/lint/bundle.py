@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from modctl.catalogue import finding
 from modctl.findings import Finding, Pointer
 from modctl.lint import regex
+from modctl.lint.catalogue import finding
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config, Rule
 

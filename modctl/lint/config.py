@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from modctl.catalogue import finding
 from modctl.findings import Finding
+from modctl.lint.catalogue import finding
 from modctl.lint.names import suggest
 from modctl.model import Config
 

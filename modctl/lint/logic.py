@@ -11,8 +11,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from modctl.catalogue import finding
 from modctl.findings import Finding, Pointer
+from modctl.lint.catalogue import finding
 from modctl.model import Bundle, Rule
 
 

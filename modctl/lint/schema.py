@@ -6,8 +6,8 @@ import difflib
 from typing import Any
 
 from modctl import schemas
-from modctl.catalogue import finding
 from modctl.findings import Finding
+from modctl.lint.catalogue import finding
 
 MAX_PER_FILE = 50
 KIND_SCHEMA = {

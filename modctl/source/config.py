@@ -9,13 +9,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from modctl.catalogue import finding
 from modctl.errors import ChecksFailedError, GitError, UsageError
 from modctl.findings import Severity
 from modctl.lint import config as config_lint
+from modctl.lint.catalogue import finding
 from modctl.model import Config
-from modctl.repo import CONFIG_NAME, SourceFile
-from modctl.sources import parse
+from modctl.source.files import parse
+from modctl.source.repo import CONFIG_NAME, SourceFile
 
 
 def config_at(root: Path, rev: str = "HEAD") -> Config:

@@ -11,8 +11,8 @@ from typing import Any
 
 from modctl import yamlio
 from modctl.errors import UsageError
-from modctl.rollout import RegionState
-from modctl.store import Snapshot
+from modctl.state.rollout import RegionState
+from modctl.state.store import Snapshot
 
 
 def region_file(region: str, bundle: str) -> str:

@@ -14,13 +14,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from modctl import scm
+from modctl import gitio as scm
 from modctl.errors import UsageError
 from modctl.model import Config
-from modctl.operations import render
-from modctl.rollout import RegionState
-from modctl.statefiles import freeze_file, read_yaml, region_state
-from modctl.store import Entry, Store
+from modctl.state.files import freeze_file, read_yaml, region_state
+from modctl.state.operations import render
+from modctl.state.rollout import RegionState
+from modctl.state.store import Entry, Store
 
 
 @dataclass

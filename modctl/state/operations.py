@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modctl import artifact, hotpatch, yamlio
+from modctl import yamlio
 from modctl.model import Config
-from modctl.rollout import Freeze, RegionState, Situation, parse_stamp, stamp
-from modctl.stateconfig import config_at
-from modctl.statefiles import (
+from modctl.source.config import config_at
+from modctl.state import artifact, hotpatch
+from modctl.state.files import (
     freeze_file,
     frozen,
     read_yaml,
@@ -26,7 +26,8 @@ from modctl.statefiles import (
     region_state,
     versions,
 )
-from modctl.store import Entry, Snapshot, Store, Transition
+from modctl.state.rollout import Freeze, RegionState, Situation, parse_stamp, stamp
+from modctl.state.store import Entry, Snapshot, Store, Transition
 
 
 @dataclass

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from modctl import __version__, yamlio
-from modctl.catalogue import finding
 from modctl.errors import UsageError
 from modctl.findings import Finding
 from modctl.lint import schema
-from modctl.repo import SourceFile, inside
+from modctl.lint.catalogue import finding
+from modctl.source.repo import SourceFile, inside
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modctl import scm
+from modctl import gitio as scm
 from modctl.errors import ModctlError, RefusedError
 
 PRE_COMMIT_CONFIG = """\
@@ -46,8 +46,8 @@ class InitResult:
 
 def reference_root() -> Path:
     """The reference strategy repository: packaged in the wheel, or this source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_reference", here.parent):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_reference", package.parent):
         if (candidate / "modctl.yaml").is_file() and (candidate / "strategies").is_dir():
             return candidate
     raise ModctlError(

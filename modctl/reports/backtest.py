@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from modctl.backtest import Result
-from modctl.impact import Confusion
+from modctl.backtest.impact import Confusion
+from modctl.backtest.run import Result
 
 
 def _ratio(value: float | None) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from modctl import scm
+from modctl import gitio as scm
 from modctl.errors import ChecksFailedError, UsageError
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config
-from modctl.repo import (
+from modctl.source.files import Cache, Loaded, parse_all, read_all
+from modctl.source.repo import (
     CONFIG_NAME,
     Selection,
     SourceFile,
@@ -17,8 +18,7 @@ from modctl.repo import (
     bundle_names,
     select,
 )
-from modctl.sources import Cache, Loaded, parse_all, read_all
-from modctl.validate import analyse
+from modctl.source.validate import analyse
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Brands, phrases, seller ids, image hashes, notice ids and reference prices come from the reference
 bundles' lists, so the rows exercise the rules the way marketplace traffic does: mostly clean
 listings, counterfeits the rules catch, counterfeits that evade them, and clean listings that look
-suspicious. `python -m modctl.sample --rows N --out FILE` writes them as JSON lines.
+suspicious. `python -m modctl.backtest.sample --rows N --out FILE` writes them as JSON lines.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from modctl.scaffold import reference_root
+from modctl.source.scaffold import reference_root
 from modctl.yamlio import load_file
 
 REGIONS: tuple[str, ...] = ("SG", "MY", "TH", "ID", "PH", "VN", "GB", "US")
@@ -749,7 +749,7 @@ def write(path: Path, count: int, *, seed: int = 0) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m modctl.sample",
+        prog="python -m modctl.backtest.sample",
         description="Write seeded, labelled sample listings for the reference bundles (JSON lines).",
     )
     parser.add_argument("--rows", type=int, default=3000, help="listings to write (default 3000)")

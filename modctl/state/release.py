@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modctl import artifact, scm, workspace, yamlio
+from modctl import gitio as scm
+from modctl import yamlio
 from modctl.engine.cases import run_cases
 from modctl.errors import ChecksFailedError, RefusedError, UsageError
-from modctl.statefiles import manifests, semver
-from modctl.store import Entry, Snapshot, Store
+from modctl.source import workspace
+from modctl.state import artifact
+from modctl.state.files import manifests, semver
+from modctl.state.store import Entry, Snapshot, Store
 
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 FIRST = "0.1.0"

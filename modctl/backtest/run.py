@@ -14,11 +14,11 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 
-from modctl import workspace
-from modctl.data import DataError, Reader
+from modctl.backtest.data import DataError, Reader
+from modctl.backtest.impact import Change, Tally
 from modctl.engine.columnar import BatchEvaluator, Columns, Outcome
-from modctl.impact import Change, Tally
 from modctl.model import Bundle, Config
+from modctl.source import workspace
 
 Progress = Callable[[int, float | None], None]  # listings so far, share of the file read
 CHANGE_COLUMNS = ["id", "region", "kind", "before", "before_rule", "after", "after_rule", "label"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modctl.bundlediff import SAMPLES, BundleDiff
+from modctl.source.diff import SAMPLES, BundleDiff
 
 
 def _show(value: Any) -> str:

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modctl import yamlio
-from modctl.catalogue import finding
 from modctl.findings import Finding, Report, Severity
 from modctl.lint import bundle as bundle_lint
 from modctl.lint import config as config_lint
 from modctl.lint import logic
+from modctl.lint.catalogue import finding
 from modctl.model import Bundle, Config, build_bundle
-from modctl.repo import CONFIG_NAME, Selection, select
-from modctl.sources import Cache, Loaded, parse_all, read_all
+from modctl.source.files import Cache, Loaded, parse_all, read_all
+from modctl.source.repo import CONFIG_NAME, Selection, select
 
 
 @dataclass
