@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from modctl import __version__
+from modctl.cli.options import Output
 from modctl.errors import ExitCode, ModctlError
 
+if TYPE_CHECKING:
+    from modctl.context import Context
+
+__all__ = ["Output", "app", "context_of"]
+
 log = logging.getLogger("modctl")
-
-
-class Output(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @dataclass
 class Globals:
     repo: Path | None = None
     verbose: bool = False
+    context: Context | None = None
 
 
 class _Boundary(TyperGroup):
@@ -102,6 +103,13 @@ def main_options(
     ctx.obj = Globals(repo=repo, verbose=verbose)
 
 
-def globals_of(ctx: typer.Context) -> Globals:
-    obj = ctx.find_object(Globals)
-    return obj if obj is not None else Globals()
+def context_of(ctx: typer.Context, start: Path | None = None) -> Context:
+    """The invocation's one context, built on first use: the repository is `--repo`, else the
+    one at or above `start` (default: the current folder)."""
+    from modctl.context import Context
+
+    found = ctx.find_object(Globals)
+    options = found if found is not None else Globals()
+    if options.context is None:
+        options.context = Context.discover(options.repo or start)
+    return options.context

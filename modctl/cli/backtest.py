@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import Output, app, globals_of
+from modctl.cli._app import Output, app, context_of
 
 
 @app.command("backtest")
@@ -45,11 +45,10 @@ def backtest_command(
     precision and recall against the labels, and with --baseline what changed."""
     from modctl.backtest import run as backtest
     from modctl.reports.backtest import text
-    from modctl.source.repo import find_root
 
     if changes is not None and baseline is None:
         raise typer.BadParameter("--changes needs --baseline", param_hint="--changes")
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
     show = output is Output.text and sys.stderr.isatty()
     started = time.perf_counter()
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import Output, app, globals_of
+from modctl.cli._app import Output, app, context_of
 
 WORKING_TREE = "working tree"
 
@@ -30,10 +29,9 @@ def diff_command(
     list entries, region scope. Not a text diff."""
     from modctl.errors import UsageError
     from modctl.source.diff import diff, empty_bundle
-    from modctl.source.repo import find_root
     from modctl.source.workspace import load
 
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
 
     def version(rev: str | None) -> Any:
         try:

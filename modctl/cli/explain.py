@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import Output, app, globals_of
+from modctl.cli._app import Output, app, context_of
 
 
 @app.command("explain")
@@ -33,11 +33,10 @@ def explain_command(
     from modctl.engine.explain import explain
     from modctl.errors import UsageError
     from modctl.lint.names import suggest
-    from modctl.source.repo import find_root
     from modctl.source.workspace import load
 
     listing = _read_item(item)
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
     workspace = load(root, [bundle], rev=rev)
     model = workspace.bundle(bundle)
     wanted = region or listing.get("region")

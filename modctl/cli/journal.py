@@ -8,13 +8,11 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import Output, globals_of
+from modctl.cli._app import Output, context_of
 
 
 def _root(ctx: typer.Context) -> Path:
-    from modctl.source.repo import find_root
-
-    return find_root(globals_of(ctx).repo or Path.cwd())
+    return context_of(ctx).root
 
 
 def register(root_app: typer.Typer) -> None:

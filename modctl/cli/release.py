@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from modctl.cli._app import Output, globals_of
+from modctl.cli._app import Output, context_of
 
 app = typer.Typer(help="Cut, list and show releases.", no_args_is_help=True)
 
@@ -46,10 +45,9 @@ def cut_command(
 ) -> None:
     """Cut a release from the committed bundle: validated, tested, tagged, recorded."""
     from modctl import yamlio
-    from modctl.source.repo import find_root
     from modctl.state import release, store
 
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
     result = release.cut(
         root,
         bundle,
@@ -91,11 +89,10 @@ def list_command(
     from tabulate import tabulate
 
     from modctl.source.config import config_at
-    from modctl.source.repo import find_root
     from modctl.state.files import manifests
     from modctl.state.store import Store
 
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
     config = config_at(root)
     found = manifests(Store(root, config.state_branch, config.remote).read(), bundle)
     if output is Output.json:
@@ -135,12 +132,11 @@ def show_command(
     from modctl import yamlio
     from modctl.errors import UsageError
     from modctl.source.config import config_at
-    from modctl.source.repo import find_root
     from modctl.state.files import manifests
     from modctl.state.operations import deployments
     from modctl.state.store import Store
 
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
     config = config_at(root)
     snapshot = Store(root, config.state_branch, config.remote).read()
     found = manifests(snapshot, bundle)

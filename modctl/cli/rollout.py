@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import Output, globals_of
+from modctl.cli._app import Output, context_of
 
 if TYPE_CHECKING:
     from modctl.state.operations import Journal, Outcome
@@ -30,9 +30,7 @@ Format = Annotated[Output, typer.Option("--output", help="Result format.")]
 
 
 def _root(ctx: typer.Context) -> Path:
-    from modctl.source.repo import find_root
-
-    return find_root(globals_of(ctx).repo or Path.cwd())
+    return context_of(ctx).root
 
 
 def _journal(root: Path, actor: str | None, reason: str | None, incident: str | None) -> Journal:

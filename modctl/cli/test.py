@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import app, globals_of
+from modctl.cli._app import app, context_of
 from modctl.errors import ExitCode
 
 
@@ -42,14 +42,12 @@ def run_tests(
 
     Exit 0 when every case passes, 1 on a failure or coverage below --min-coverage.
     """
-    from pathlib import Path
 
     from modctl.engine.cases import run_cases
     from modctl.reports.tests import junit, text
-    from modctl.source.repo import find_root
     from modctl.source.workspace import load
 
-    root = find_root(globals_of(ctx).repo or Path.cwd())
+    root = context_of(ctx).root
     workspace = load(root, bundles or None)
     results = [run_cases(b, workspace.config) for b in workspace.bundles.values()]
     if output is Format.json:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import app, globals_of
+from modctl.cli._app import app, context_of
 from modctl.errors import ExitCode
 
 
@@ -54,12 +54,11 @@ def validate_command(
         typer.echo(_explain(explain))
         return
     from modctl.reports import findings as formatters
-    from modctl.source.repo import find_root
     from modctl.source.validate import validate
 
     paths = paths or []
-    start = globals_of(ctx).repo or (paths[0] if paths else Path.cwd())
-    report = validate(find_root(start), paths, use_cache=not no_cache, jobs=jobs)
+    root = context_of(ctx, paths[0] if paths else None).root
+    report = validate(root, paths, use_cache=not no_cache, jobs=jobs)
     rendered = formatters.FORMATS[output.value](report, strict=strict)
     if rendered:
         typer.echo(rendered)

@@ -1,0 +1,53 @@
+"""One context per invocation: the repository root, its committed `modctl.yaml`, the state store
+and the clock, built once and handed to the operations.
+
+Everything is built on first use, so a command that never touches the state branch never reads
+`modctl.yaml` at HEAD, and one that reads it does so once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modctl.model import Config
+    from modctl.state.store import Store
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without time zone: how state files and transitions hold time."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class Context:
+    root: Path
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def discover(cls, start: Path | None = None) -> Context:
+        """The context of the strategy repository at or above `start` (default: the cwd)."""
+        from modctl.source.repo import find_root
+
+        return cls(find_root(start or Path.cwd()))
+
+    @cached_property
+    def config(self) -> Config:
+        """`modctl.yaml` as committed at HEAD: what every state command obeys."""
+        from modctl.source.config import config_at
+
+        return config_at(self.root)
+
+    @cached_property
+    def store(self) -> Store:
+        from modctl.state.store import Store
+
+        return Store(self.root, self.config.state_branch, self.config.remote)
+
+    def now(self) -> datetime:
+        return self.clock()
