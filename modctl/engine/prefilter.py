@@ -10,15 +10,9 @@ one, so a substring stays a substring).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    from re import _constants as C
-    from re import _parser as parser
-else:  # pragma: no cover
-    import sre_constants as C
-    import sre_parse as parser
+from modctl.engine.regex import REPEATS, C, parse
 
 MIN_ATOM = 2
 
@@ -26,10 +20,10 @@ MIN_ATOM = 2
 def atoms(pattern: str) -> frozenset[str] | None:
     """Casefolded literals one of which every match contains, or None."""
     try:
-        tree = parser.parse(pattern)
+        tree = parse(pattern)
     except Exception:  # the validator reports patterns that do not compile
         return None
-    found = _sequence(list(tree))  # type: ignore[call-overload]
+    found = _sequence(tree)
     if not found or min(len(a) for a in found) < MIN_ATOM:
         return None
     if not all(a.isascii() for a in found):
@@ -69,7 +63,7 @@ def _element(op: Any, arg: Any) -> set[str] | None:
                 return None
             union |= found
         return union
-    if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+    if op in REPEATS:
         low, _high, body = arg
         return _sequence(list(body)) if low >= 1 else None
     return None

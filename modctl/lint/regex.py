@@ -10,18 +10,11 @@ of refusing; every refused pattern has a linear rewrite.
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    from re import _constants as C
-    from re import _parser as parser
-else:  # pragma: no cover
-    import sre_constants as C
-    import sre_parse as parser
+from modctl.engine.regex import REPEATS, C, parse
 
-_REPEATS = {C.MAX_REPEAT, C.MIN_REPEAT}
 _ANY = object()
 # Categories that share no character, so alternations of them never overlap.
 _DISJOINT = {
@@ -38,15 +31,15 @@ def problem(pattern: str) -> str | None:
     """Why `pattern` is unsafe or invalid, or None when it is fine."""
     try:
         re.compile(pattern)
-        tree = parser.parse(pattern)
+        tree = parse(pattern)
     except (re.error, OverflowError, RecursionError) as exc:
         return f"does not compile: {exc}"
-    return _walk(list(tree), inside_unbounded=False)  # type: ignore[call-overload]
+    return _walk(tree, inside_unbounded=False)
 
 
 def _walk(items: list[Any], *, inside_unbounded: bool) -> str | None:
     for op, arg in items:
-        if op in _REPEATS:
+        if op in REPEATS:
             _low, high, body = arg
             body = list(body)
             unbounded = high == C.MAXREPEAT or high > 100
@@ -112,7 +105,7 @@ def _first(items: list[Any]) -> list[Any]:
             return out
         if op is C.SUBPATTERN:
             return _first(list(arg[-1]))
-        if op in _REPEATS:
+        if op in REPEATS:
             low, _high, body = arg
             first = _first(list(body))
             return first if low > 0 else [_ANY]
