@@ -67,19 +67,17 @@ def _walk(items: list[Any], *, inside_unbounded: bool) -> str | None:
 
 
 def _has_overlapping_branch(body: list[Any]) -> bool:
-    for op, arg in body:
-        if op is C.SUBPATTERN:
-            return _has_overlapping_branch(list(arg[-1]))
-        if op is C.BRANCH:
-            firsts = [_first(list(branch)) for branch in arg[1]]
-            for i, left in enumerate(firsts):
-                for right in firsts[i + 1 :]:
-                    if _overlap(left, right):
-                        return True
-            return False
-        if op is C.IN:
-            return False
+    """Whether `body` opens with an alternation two of whose branches can start alike."""
+    if not body:
         return False
+    op, arg = body[0]
+    if op is C.SUBPATTERN:
+        return _has_overlapping_branch(list(arg[-1]))
+    if op is C.BRANCH:
+        firsts = [_first(list(branch)) for branch in arg[1]]
+        return any(
+            _overlap(left, right) for i, left in enumerate(firsts) for right in firsts[i + 1 :]
+        )
     return False
 
 
