@@ -20,9 +20,8 @@ import pyarrow.compute as pc
 
 from modctl.engine import hashes
 from modctl.engine.compiler import SHADOW, CompiledRule, compile_bundle
-from modctl.engine.conditions import (
-    All,
-    Any_,
+from modctl.engine.conditions import Junction, Node, Not
+from modctl.engine.operators import (
     Const,
     Equal,
     Exists,
@@ -32,8 +31,6 @@ from modctl.engine.conditions import (
     Matches,
     Member,
     Near,
-    Node,
-    Not,
     Order,
 )
 from modctl.engine.text import normalize
@@ -241,17 +238,14 @@ class BatchEvaluator:
         return columns.cached(("node", id(node)), lambda: self._mask(node, columns))
 
     def _mask(self, node: Node, columns: Columns) -> Mask:
-        if isinstance(node, All):
+        if isinstance(node, Junction):
             result = self.mask(node.children[0], columns)
             for child in node.children[1:]:
-                if not result.any():
+                # Once every row has the settling result, no later child can change a row.
+                if result.all() if node.settles else not result.any():
                     break
-                result = result & self.mask(child, columns)
-            return result
-        if isinstance(node, Any_):
-            result = self.mask(node.children[0], columns)
-            for child in node.children[1:]:
-                result = result | self.mask(child, columns)
+                other = self.mask(child, columns)
+                result = result | other if node.settles else result & other
             return result
         if isinstance(node, Not):
             return ~self.mask(node.child, columns)

@@ -15,29 +15,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modctl.engine import prefilter
-from modctl.engine.conditions import (
-    All,
-    Any_,
+from modctl.engine.conditions import All, Any_, Ctx, Leaf, Node, Not
+from modctl.engine.fields import getter
+from modctl.engine.hashes import HashIndex
+from modctl.engine.index import RuleIndex
+from modctl.engine.operators import (
     Const,
-    Ctx,
     Equal,
     Exists,
     Keywords,
-    Leaf,
     ListContains,
     Lookup,
     Matches,
     Member,
     Near,
-    Node,
-    Not,
     Order,
     Rhs,
     number,
 )
-from modctl.engine.fields import getter
-from modctl.engine.hashes import HashIndex
-from modctl.engine.index import RuleIndex
 from modctl.engine.text import KeywordIndex, normalize
 from modctl.model import Bundle, Config, Rule
 
