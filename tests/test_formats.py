@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from junitparser import Failure, JUnitXml
+from junitparser import Attr, Failure, JUnitXml, TestCase
 from typer.testing import CliRunner
 
 from modctl.cli import app
@@ -54,6 +54,13 @@ def test_json_report_of_clean_repo(minimal_repo: Path, runner: CliRunner) -> Non
     code, out = run(runner, minimal_repo, "--output", "json")
     assert code == 0
     assert json.loads(out) == {"ok": True, "files": 5, "errors": 0, "warnings": 0, "findings": []}
+
+
+@pytest.mark.parametrize("flag", ["-o", "--format", "-f"])
+def test_output_short_flag_and_format_alias(
+    broken_repo: Path, runner: CliRunner, flag: str
+) -> None:
+    assert run(runner, broken_repo, flag, "junit") == run(runner, broken_repo, "--output", "junit")
 
 
 def parse_workflow_command(line: str) -> tuple[str, dict[str, str], str]:
@@ -134,5 +141,76 @@ def test_junit_report(broken_repo: Path, runner: CliRunner, tmp_path: Path) -> N
     assert isinstance(results[0], Failure)
     assert results[0].type == "R008"
     assert "7:33: error R008" in (results[0].text or "")
-    assert cases["strategies/demo/lists/spare.yaml"].is_passed
+    warned = cases["strategies/demo/lists/spare.yaml"]
+    assert warned.is_passed
+    assert warned.system_out == "1:7: warning B005 no rule references list 'spare'"
     assert cases["modctl.yaml"].is_passed
+    assert cases["modctl.yaml"].system_out is None
+
+
+def test_junit_strict_fails_the_file_with_warnings(
+    broken_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    code, out = run(runner, broken_repo, "--output", "junit", "--strict")
+    assert code == 1
+    report = tmp_path / "report.xml"
+    report.write_text(out)
+    (suite,) = list(JUnitXml.fromfile(str(report)))
+    assert suite.failures == 2
+    warned = {case.name: case for case in suite}["strategies/demo/lists/spare.yaml"]
+    (failure,) = warned.result
+    assert (failure.type, failure.message) == ("B005", "B005 no rule references list 'spare'")
+
+
+class FileCase(TestCase):
+    file = Attr()
+
+
+def test_junit_writer_as_junitparser_reads_it() -> None:
+    from modctl.reports import junit
+
+    document = junit.document(
+        "modctl <check>",
+        [
+            junit.Suite(
+                "bundle & co",
+                [
+                    junit.Case(
+                        'case "one" [SG]',
+                        "modctl.bundle",
+                        file="tests/a.yaml",
+                        failure=junit.Failure("expected <b>", "expectation", "line 1\nline 2 & 3"),
+                    ),
+                    junit.Case("case two", "modctl.bundle", output="kept\nfor later"),
+                    junit.Case("bell\x07 \ud800 case", "modctl.bundle"),
+                ],
+            ),
+            junit.Suite("empty"),
+        ],
+    )
+    xml = JUnitXml.fromstring(document.encode())
+    assert xml.name == "modctl <check>"
+    first, empty = list(xml)
+    assert (first.name, first.tests, first.failures, first.errors, first.skipped) == (
+        "bundle & co",
+        3,
+        1,
+        0,
+        0,
+    )
+    assert (empty.name, empty.tests, empty.failures) == ("empty", 0, 0)
+    failing, kept, odd = list(first)
+    assert (failing.name, failing.classname) == ('case "one" [SG]', "modctl.bundle")
+    assert FileCase.fromelem(failing).file == "tests/a.yaml"
+    (failure,) = failing.result
+    assert isinstance(failure, Failure)
+    assert (failure.message, failure.type, failure.text) == (
+        "expected <b>",
+        "expectation",
+        "line 1\nline 2 & 3",
+    )
+    assert failing.system_out is None
+    assert kept.is_passed
+    assert kept.system_out == "kept\nfor later"
+    assert FileCase.fromelem(kept).file is None
+    assert odd.name == "bell\\x07 \\ud800 case"

@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from junitparser import JUnitXml
+import pytest
+from junitparser import Attr, Failure, JUnitXml, TestCase
 from typer.testing import CliRunner
 
 from modctl.cli import app
@@ -43,16 +44,55 @@ def test_broken_expectation_fails_with_a_readable_diff(
 
 def test_json_and_junit_reports(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
     write_files(minimal_repo, {"strategies/demo/tests/main.yaml": BROKEN_CASE})
-    result = runner.invoke(app, ["--repo", str(minimal_repo), "test", "--format", "json"])
+    result = runner.invoke(app, ["--repo", str(minimal_repo), "test", "--output", "json"])
     assert result.exit_code == 1
     (bundle,) = json.loads(result.stdout)
     assert (bundle["bundle"], bundle["failed"], bundle["coverage"]) == ("demo", 1, 100.0)
     assert bundle["results"][0]["actual"] == {"action": "takedown", "rules": ["fake-brand"]}
-    result = runner.invoke(app, ["--repo", str(minimal_repo), "test", "--format", "junit"])
+    result = runner.invoke(app, ["--repo", str(minimal_repo), "test", "--output", "junit"])
+    assert result.exit_code == 1
     report = tmp_path / "junit.xml"
     report.write_text(result.stdout)
     (suite,) = list(JUnitXml.fromfile(str(report)))
     assert (suite.name, suite.tests, suite.failures) == ("demo", 1, 1)
+    (case,) = list(suite)
+    assert (case.name, case.classname) == ("cheap gucci [SG]", "modctl.demo")
+    assert FileCase.fromelem(case).file == "strategies/demo/tests/main.yaml"
+    (failure,) = case.result
+    assert isinstance(failure, Failure)
+    assert (failure.type, failure.message) == ("expectation", "expected limit, got takedown")
+    assert failure.text == (
+        "expected action limit, rules fake-brand, not rules fake-brand\n"
+        "actual action takedown, matched fake-brand"
+    )
+
+
+class FileCase(TestCase):
+    file = Attr()
+
+
+@pytest.mark.parametrize("flag", ["-o", "--format", "-f"])
+def test_output_short_flag_and_format_alias(
+    minimal_repo: Path, runner: CliRunner, flag: str
+) -> None:
+    def report(*args: str) -> str:
+        return runner.invoke(app, ["--repo", str(minimal_repo), "test", *args]).stdout
+
+    assert report(flag, "json") == report("--output", "json")
+
+
+def test_junit_report_of_a_case_named_with_a_control_character(
+    minimal_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    write_files(
+        minimal_repo,
+        {"strategies/demo/tests/main.yaml": BROKEN_CASE.replace("cheap gucci", '"bell\\a case"')},
+    )
+    result = runner.invoke(app, ["--repo", str(minimal_repo), "test", "-o", "junit"])
+    report = tmp_path / "junit.xml"
+    report.write_text(result.stdout)
+    (suite,) = list(JUnitXml.fromfile(str(report)))
+    assert [case.name for case in suite] == ["bell\\x07 case [SG]"]
 
 
 def test_min_coverage(minimal_repo: Path, runner: CliRunner) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from typing import Annotated
 
@@ -26,7 +25,8 @@ def run_tests(
         typer.Argument(help="Bundles to test (default: all).", show_default=False),
     ] = None,
     output: Annotated[
-        Format, typer.Option("--format", "--output", "-f", help="Report format.")
+        Format,
+        typer.Option("--output", "-o", "--format", "-f", help="Report format (--format: alias)."),
     ] = Format.text,
     min_coverage: Annotated[
         float,
@@ -44,17 +44,17 @@ def run_tests(
     """
 
     from modctl.engine.cases import run_cases
-    from modctl.reports.tests import junit, text
+    from modctl.reports import tests as report
     from modctl.source.workspace import load
 
     root = context_of(ctx).root
     workspace = load(root, bundles or None)
     results = [run_cases(b, workspace.config) for b in workspace.bundles.values()]
     if output is Format.json:
-        typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        typer.echo(report.as_json(results))
     elif output is Format.junit:
-        typer.echo(junit(results))
+        typer.echo(report.junit(results))
     else:
-        typer.echo(text(results, root, min_coverage))
+        typer.echo(report.text(results, root, min_coverage))
     if any(r.failed or r.coverage < min_coverage for r in results):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modctl.cli._app import app, context_of
 from modctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from modctl.findings import Check
 
 
 class Format(str, Enum):
@@ -31,7 +34,8 @@ def validate_command(
         ),
     ] = None,
     output: Annotated[
-        Format, typer.Option("--format", "--output", "-f", help="Report format.")
+        Format,
+        typer.Option("--output", "-o", "--format", "-f", help="Report format (--format: alias)."),
     ] = Format.text,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
     explain: Annotated[
@@ -50,10 +54,11 @@ def validate_command(
 
     Exit 0 when clean, 1 when checks fail, 2 on bad usage.
     """
-    if explain is not None:
-        typer.echo(_explain(explain))
-        return
     from modctl.reports import findings as formatters
+
+    if explain is not None:
+        typer.echo(formatters.explanation(_check(explain)))
+        return
     from modctl.source.validate import validate
 
     paths = paths or []
@@ -66,7 +71,7 @@ def validate_command(
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
-def _explain(code: str) -> str:
+def _check(code: str) -> Check:
     from modctl.errors import UsageError
     from modctl.lint.catalogue import CHECKS
     from modctl.lint.names import suggest
@@ -77,4 +82,4 @@ def _explain(code: str) -> str:
             f"no finding code {code!r}{suggest(code.upper(), CHECKS)} "
             "(the README lists every code under 'Finding codes')"
         )
-    return f"{check.code} ({check.severity.value}): {check.title}\n\n{check.explanation}"
+    return check

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
-from modctl.findings import Finding, Report, Severity
+from modctl.findings import Check, Finding, Report, Severity
+from modctl.reports import to_json
+from modctl.reports.junit import Case, Failure, Suite, document
 
 
 def text(report: Report, *, strict: bool) -> str:
@@ -22,16 +23,14 @@ def text(report: Report, *, strict: bool) -> str:
 
 
 def as_json(report: Report, *, strict: bool) -> str:
-    return json.dumps(
+    return to_json(
         {
             "ok": not report.failed(strict=strict),
             "files": len(report.files),
             "errors": report.errors,
             "warnings": report.warnings,
             "findings": [f.to_dict() for f in report.findings],
-        },
-        indent=2,
-        ensure_ascii=False,
+        }
     )
 
 
@@ -54,41 +53,26 @@ def github(report: Report, *, strict: bool) -> str:
 
 def junit(report: Report, *, strict: bool) -> str:
     """JUnit XML: one test case per file checked, failing when the file has findings that fail."""
-    import xml.etree.ElementTree as ET
-
     by_file: dict[str, list[Finding]] = {path: [] for path in report.files}
     for f in report.findings:
         by_file.setdefault(f.path, []).append(f)
-    failing = {
-        path
-        for path, items in by_file.items()
-        if any(f.severity is Severity.ERROR or strict for f in items)
-    }
-    suites = ET.Element("testsuites", name="modctl validate")
-    suite = ET.SubElement(
-        suites,
-        "testsuite",
-        name="modctl validate",
-        tests=str(len(by_file)),
-        failures=str(len(failing)),
-        errors="0",
-        skipped="0",
-    )
+    cases = []
     for path, items in by_file.items():
-        case = ET.SubElement(suite, "testcase", name=path, classname="modctl.validate")
         body = "\n".join(
             f"{f.line}:{f.column}: {f.severity.value} {f.code} {f.message}" for f in items
         )
-        if path in failing:
-            first = next(f for f in items if f.severity is Severity.ERROR or strict)
-            failure = ET.SubElement(
-                case, "failure", message=f"{first.code} {first.message}", type=first.code
-            )
-            failure.text = body
-        elif items:
-            ET.SubElement(case, "system-out").text = body
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+        first = next((f for f in items if f.severity is Severity.ERROR or strict), None)
+        if first is not None:
+            failure = Failure(f"{first.code} {first.message}", first.code, body)
+            cases.append(Case(path, "modctl.validate", failure=failure))
+        else:
+            cases.append(Case(path, "modctl.validate", output=body or None))
+    return document("modctl validate", [Suite("modctl validate", cases)])
+
+
+def explanation(check: Check) -> str:
+    """What `validate --explain CODE` prints."""
+    return f"{check.code} ({check.severity.value}): {check.title}\n\n{check.explanation}"
 
 
 FORMATS: dict[str, Callable[..., str]] = {

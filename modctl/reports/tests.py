@@ -1,4 +1,4 @@
-"""Rendering `modctl test` results: text for people, JUnit XML for CI."""
+"""Rendering `modctl test` results: text for people, JSON for scripts, JUnit XML for CI."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 from modctl import yamlio
 from modctl.engine.cases import BundleResult, CaseResult
+from modctl.reports import to_json
+from modctl.reports.junit import Case, Failure, Suite, document
 
 
 def _line(root: Path, result: CaseResult, cache: dict[str, yamlio.SourceMap]) -> int:
@@ -61,40 +63,34 @@ def text(results: list[BundleResult], root: Path, min_coverage: float) -> str:
     return "\n".join(lines)
 
 
-def junit(results: list[BundleResult]) -> str:
-    import xml.etree.ElementTree as ET
+def as_json(results: list[BundleResult]) -> str:
+    return to_json([r.to_dict() for r in results])
 
-    suites = ET.Element("testsuites", name="modctl test")
-    for result in results:
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=result.bundle,
-            tests=str(len(result.cases)),
-            failures=str(len(result.failed)),
-            errors="0",
-            skipped="0",
+
+def junit(results: list[BundleResult]) -> str:
+    """JUnit XML: one suite per bundle, one test case per case, failing with what differed."""
+    return document(
+        "modctl test",
+        [
+            Suite(result.bundle, [_junit_case(result.bundle, case) for case in result.cases])
+            for result in results
+        ],
+    )
+
+
+def _junit_case(bundle: str, case: CaseResult) -> Case:
+    failure = None
+    if not case.passed:
+        failure = Failure(
+            f"expected {case.case.action}, got {case.decision.action}",
+            "expectation",
+            f"expected action {case.case.action}, rules {_rules(case.case.rules)}, "
+            f"not rules {_rules(case.case.not_rules)}\n"
+            f"actual action {case.decision.action}, matched {_rules(case.decision.matched)}",
         )
-        for case in result.cases:
-            element = ET.SubElement(
-                suite,
-                "testcase",
-                name=f"{case.case.name} [{case.case.region}]",
-                classname=f"modctl.{result.bundle}",
-                file=case.origin.path,
-            )
-            if not case.passed:
-                failure = ET.SubElement(
-                    element,
-                    "failure",
-                    message=f"expected {case.case.action}, got {case.decision.action}",
-                    type="expectation",
-                )
-                failure.text = (
-                    f"expected action {case.case.action}, rules {_rules(case.case.rules)}, "
-                    f"not rules {_rules(case.case.not_rules)}\n"
-                    f"actual action {case.decision.action}, matched "
-                    f"{_rules(case.decision.matched)}"
-                )
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+    return Case(
+        f"{case.case.name} [{case.case.region}]",
+        f"modctl.{bundle}",
+        file=case.origin.path,
+        failure=failure,
+    )
