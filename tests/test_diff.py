@@ -68,7 +68,7 @@ def test_json_and_two_revisions(repo: Path, runner: CliRunner) -> None:
         {"strategies/demo/lists/brands.yaml": "name: brands\nkind: keywords\nitems: [gucci]\n"},
     )
     history.git.commit("-qam", "drop prada")
-    code, out = run(runner, repo, "demo", "HEAD~1", "HEAD", "--output", "json")
+    code, out = run(runner, repo, "demo", "HEAD~1", "HEAD", "-o", "json")
     assert code == 0, out
     report = json.loads(out)
     assert (report["before"], report["after"]) == ("HEAD~1", "HEAD")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from modctl.cli import app
+from tests.conftest import write_files
 
 TAKEDOWN = {
     "id": "L-1",
@@ -78,3 +79,31 @@ def test_bad_item_and_region(reference_repo: Path, runner: CliRunner) -> None:
     )
     assert result.exit_code == 2
     assert "cannot read nope.json" in result.output
+
+
+def test_shadow_rule_and_no_match_in_text(minimal_repo: Path, runner: CliRunner) -> None:
+    write_files(
+        minimal_repo,
+        {
+            "strategies/demo/rules/watch.yaml": "- id: watch-title\n  mode: shadow\n  regions: [SG]\n"
+            "  when: {field: title, exists: true}\n  action: review\n  queue: ipr\n"
+        },
+    )
+
+    def explain_demo(item: dict[str, object]) -> list[str]:
+        result = runner.invoke(
+            app,
+            ["--repo", str(minimal_repo), "explain", "demo", "--item", "-"],
+            input=json.dumps(item),
+        )
+        assert result.exit_code == 0, result.output
+        return result.output.splitlines()
+
+    assert explain_demo({"region": "SG", "title": "plain shoes", "price": 5}) == [
+        "demo in SG: none",
+        "  matched watch-title (review, shadow: reported, never decides)",
+        "    - title is present",
+        "  almost matched fake-brand (takedown), one condition short:",
+        "    - title contains no keyword of list brands",
+    ]
+    assert explain_demo({"region": "MY"}) == ["demo in MY: none", "  no rule matched or came close"]

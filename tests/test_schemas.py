@@ -57,6 +57,6 @@ def test_unknown_schema(runner: CliRunner) -> None:
 
 
 def test_schema_list_as_json(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["schema", "--output", "json"])
+    result = runner.invoke(app, ["schema", "-o", "json"])
     assert result.exit_code == 0
     assert [s["name"] for s in json.loads(result.output)] == list(schemas.SCHEMAS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -10,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import Output, app, context_of
+from modctl.cli._app import app, context_of
+from modctl.cli.options import Output, OutputOption
 
 
 @app.command("backtest")
@@ -39,12 +39,12 @@ def backtest_command(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes (JSON lines only).")
     ] = 1,
-    output: Annotated[Output, typer.Option("--output", help="Report format.")] = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Decide every listing in a data file: decisions per region and action, hits per rule,
     precision and recall against the labels, and with --baseline what changed."""
     from modctl.backtest import run as backtest
-    from modctl.reports.backtest import text
+    from modctl.reports import backtest as report
 
     if changes is not None and baseline is None:
         raise typer.BadParameter("--changes needs --baseline", param_hint="--changes")
@@ -53,12 +53,8 @@ def backtest_command(
     started = time.perf_counter()
 
     def progress(rows: int, fraction: float | None) -> None:
-        rate = rows / max(time.perf_counter() - started, 1e-9)
-        bar = ""
-        if fraction is not None:
-            filled = round(fraction * 30)
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} "
-        typer.echo(f"\r  {bar}{rows:,} listings ({rate:,.0f}/s)", nl=False, err=True)
+        line = report.progress(rows, fraction, time.perf_counter() - started)
+        typer.echo(line, nl=False, err=True)
 
     result = backtest.run(
         root,
@@ -72,7 +68,4 @@ def backtest_command(
     )
     if show:
         typer.echo("\r\033[K", nl=False, err=True)
-    if output is Output.json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        typer.echo(text(result))
+    typer.echo(report.as_json(result) if output is Output.json else report.text(result))

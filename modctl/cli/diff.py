@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import Output, app, context_of
+from modctl.cli._app import app, context_of
+from modctl.cli.options import Output, OutputOption
 
 WORKING_TREE = "working tree"
 
@@ -23,11 +23,12 @@ def diff_command(
             help="Git revision to compare to (default: the working tree).", show_default=False
         ),
     ] = None,
-    output: Annotated[Output, typer.Option("--output", help="Report format.")] = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Semantic diff of a bundle: rules added, removed and changed field by field, params,
     list entries, region scope. Not a text diff."""
     from modctl.errors import UsageError
+    from modctl.reports import diff as report
     from modctl.source.diff import diff, empty_bundle
     from modctl.source.workspace import load
 
@@ -47,9 +48,4 @@ def diff_command(
     result = diff(
         old or empty_bundle(bundle), new or empty_bundle(bundle), before, after or WORKING_TREE
     )
-    if output is Output.json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-        return
-    from modctl.reports.diff import text
-
-    typer.echo(text(result))
+    typer.echo(report.as_json(result) if output is Output.json else report.text(result))

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import Output, app, context_of
+from modctl.cli._app import app, context_of
+from modctl.cli.options import Output, OutputOption
 
 
 @app.command("explain")
@@ -25,7 +26,7 @@ def explain_command(
     rev: Annotated[
         str | None, typer.Option("--rev", metavar="REV", help="The bundle at this git revision.")
     ] = None,
-    output: Annotated[Output, typer.Option("--output", help="Report format.")] = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Explain a decision: every matched rule with what fired (keyword, threshold, hash
     distance) and the rules that were one condition short."""
@@ -33,6 +34,7 @@ def explain_command(
     from modctl.engine.explain import explain
     from modctl.errors import UsageError
     from modctl.lint.names import suggest
+    from modctl.reports import explain as report
     from modctl.source.workspace import load
 
     listing = _read_item(item)
@@ -47,22 +49,7 @@ def explain_command(
         )
     regions = [wanted] if wanted else list(model.regions)
     results = [explain(compile_bundle(model, workspace.config, r), listing) for r in regions]
-    if output is Output.json:
-        typer.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
-        return
-    for result in results:
-        decided = f" (decided by {result.decision.rule})" if result.decision.rule else ""
-        typer.echo(f"{result.bundle} in {result.region}: {result.decision.action}{decided}")
-        for why in result.matched:
-            note = ", shadow: reported, never decides" if why.mode == "shadow" else ""
-            typer.echo(f"  matched {why.rule} ({why.action}{note})")
-            for reason in why.reasons:
-                typer.echo(f"    - {reason}")
-        for why in result.near:
-            typer.echo(f"  almost matched {why.rule} ({why.action}), one condition short:")
-            typer.echo(f"    - {why.reasons[0]}")
-        if not result.matched and not result.near:
-            typer.echo("  no rule matched or came close")
+    typer.echo(report.as_json(results) if output is Output.json else report.text(results))
 
 
 def _read_item(source: str) -> dict[str, Any]:

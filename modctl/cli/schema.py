@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import Output, app
+from modctl.cli._app import app
+from modctl.cli.options import Output, OutputOption
 
 
 @app.command("schema")
@@ -14,7 +15,7 @@ def schema_command(
     name: Annotated[
         str | None, typer.Argument(help="Schema to print; omit to list them.", show_default=False)
     ] = None,
-    output: Annotated[Output, typer.Option("--output", help="List format.")] = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Print one JSON Schema (Draft 2020-12), or list them."""
     from modctl import schemas
@@ -22,16 +23,7 @@ def schema_command(
     if name is not None:
         typer.echo(schemas.text(name), nl=False)
         return
-    if output is Output.json:
-        import json
+    from modctl.reports import schema as report
 
-        listing = [
-            {"name": key, "describes": describes, "summary": summary}
-            for key, (describes, summary) in schemas.SCHEMAS.items()
-        ]
-        typer.echo(json.dumps(listing, indent=2))
-        return
-    from tabulate import tabulate
-
-    rows = [(key, describes, summary) for key, (describes, summary) in schemas.SCHEMAS.items()]
-    typer.echo(tabulate(rows, headers=["NAME", "DESCRIBES", "SUMMARY"], tablefmt="plain"))
+    listing = schemas.SCHEMAS
+    typer.echo(report.as_json(listing) if output is Output.json else report.text(listing))

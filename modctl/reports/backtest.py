@@ -1,4 +1,4 @@
-"""The text report of a backtest."""
+"""Rendering a backtest: text for people, JSON for scripts, a progress line while it runs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from tabulate import tabulate
 
 from modctl.backtest.impact import Confusion
 from modctl.backtest.run import Result
+from modctl.reports import to_json
 
 
 def _ratio(value: float | None) -> str:
@@ -75,3 +76,17 @@ def text(result: Result) -> str:
                         f"{change.after} [{change.after_rule or '-'}]"
                     )
     return "\n".join(lines)
+
+
+def as_json(result: Result) -> str:
+    return to_json(result.to_dict())
+
+
+def progress(rows: int, fraction: float | None, seconds: float) -> str:
+    """One line of progress, meant to be rewritten in place on a terminal."""
+    rate = rows / max(seconds, 1e-9)
+    bar = ""
+    if fraction is not None:
+        filled = round(fraction * 30)
+        bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} "
+    return f"\r  {bar}{rows:,} listings ({rate:,.0f}/s)"

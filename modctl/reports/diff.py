@@ -1,10 +1,11 @@
-"""The text rendering of a bundle diff."""
+"""Rendering a bundle diff: text for people, JSON for scripts."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from modctl.reports import to_json
 from modctl.source.diff import SAMPLES, BundleDiff
 
 
@@ -61,3 +62,7 @@ def text(result: BundleDiff) -> str:
     if result.tests_added or result.tests_removed:
         lines.append(f"tests: {len(result.tests_added)} added, {len(result.tests_removed)} removed")
     return "\n".join(lines)
+
+
+def as_json(result: BundleDiff) -> str:
+    return to_json(result.to_dict())
