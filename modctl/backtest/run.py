@@ -82,7 +82,7 @@ def run(
         workspace.load(root, [bundle_name], rev=baseline).bundle(bundle_name) if baseline else None
     )
     job = _Job(bundle, base, current.config, data, skip_bad)
-    reader = Reader(data, current.config.fields, set(current.config.regions), skip_bad=skip_bad)
+    reader = _reader(job)
     size = data.stat().st_size
     workers = min(jobs, os.cpu_count() or 1)
     if reader.format == "jsonl" and workers > 1 and size >= PARALLEL_MIN_BYTES:
@@ -236,8 +236,12 @@ def _parallel(
     return tally, skipped, first_skip, outside
 
 
+def _reader(job: _Job) -> Reader:
+    return Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
+
+
 def _run_part(job: _Job) -> tuple[Tally, int, str | None, int]:
-    reader = Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
+    reader = _reader(job)
     with _ChangesWriter(job.changes, header=False) as writer:
         tally, outside = _decide(job, reader, writer, None)
     return tally, reader.skipped, reader.first_skip, outside
