@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from modctl.findings import Finding, Pointer
+from modctl.lint.bundle import operator_of
 from modctl.lint.catalogue import finding
 from modctl.model import Bundle, Rule
 
@@ -138,7 +139,7 @@ def check(bundle: Bundle) -> list[Finding]:
     for rule in bundle.rules:
         fields: dict[str, _Field] = {}
         for leaf, _pointer in conjunction(rule.when, (*rule.origin.pointer, "when")):
-            op = next(k for k in leaf if k != "field")
+            op = operator_of(leaf)
             fields.setdefault(leaf["field"], _Field()).add(rule, bundle, op, leaf[op])
         for name, constraint in fields.items():
             why = constraint.contradiction()
