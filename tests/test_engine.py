@@ -1,4 +1,5 @@
-"""The evaluator's semantics, operator by operator (DESIGN.md section 4)."""
+"""The evaluator's semantics, operator by operator: keyword and list matching, comparisons,
+lookups, hash distance, precedence, shadow rules and region scope."""
 
 from __future__ import annotations
 
