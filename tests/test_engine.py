@@ -3,12 +3,14 @@ lookups, hash distance, precedence, shadow rules and region scope."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
 import pytest
 
 from modctl.engine.compiler import compile_bundle
+from modctl.engine.explain import explain
 from modctl.model import Bundle, Config, ListDef, Origin, Rule
 from tests.batching import assert_same
 
@@ -110,6 +112,20 @@ def test_contains_any_on_string_list_is_case_insensitive_equality() -> None:
 )
 def test_leaf_operators(when: dict[str, Any], item: dict[str, Any], expected: bool) -> None:
     assert decide(when, item, params={"p": 3}) is expected
+
+
+PRESENT = {"title": "t", "brand": "b", "price": 1.0, "strikes": 1, "verified": True}
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("kind", ["all", "any"])
+def test_all_and_any_of_every_size(kind: str, size: int) -> None:
+    names = list(PRESENT)[:size]
+    when = {kind: [{"field": name, "exists": True} for name in names]}
+    join = all if kind == "all" else any
+    for present in itertools.product((False, True), repeat=size):
+        item = {name: PRESENT[name] for name, there in zip(names, present, strict=True) if there}
+        assert decide(when, item) is join(present), present
 
 
 @pytest.mark.parametrize(
@@ -230,3 +246,18 @@ def test_keyword_trigger_does_not_skip_rules_that_need_no_keyword() -> None:
     evaluator = compile_bundle(bundle, CONFIG, "SG")
     assert evaluator.decide({"title": "plain", "price": 1}).matched == ["either", "neg"]
     assert evaluator.decide({"title": "Gucci", "price": 1}).matched == ["kw", "either"]
+
+
+def test_explain_gives_the_reasons_of_every_child_of_all_and_the_first_true_child_of_any() -> None:
+    children = [{"field": name, "exists": True} for name in ("title", "brand", "price")]
+    bundle = make(
+        [rule("every", "takedown", {"all": children}), rule("one", "warn", {"any": children})]
+    )
+    evaluator = compile_bundle(bundle, CONFIG, "SG")
+    matched = explain(evaluator, {"title": "t", "brand": "b", "price": 1.0}).to_dict()["matched"]
+    assert [m["reasons"] for m in matched] == [
+        ["title is present", "brand is present", "price is present"],
+        ["title is present"],
+    ]
+    matched = explain(evaluator, {"brand": "b"}).to_dict()["matched"]
+    assert [(m["rule"], m["reasons"]) for m in matched] == [("one", ["brand is present"])]
