@@ -3,6 +3,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -124,13 +126,61 @@ def minimal_repo(tmp_path: Path) -> Path:
     return write_files(tmp_path, MINIMAL)
 
 
-@pytest.fixture
-def committed_repo(minimal_repo: Path) -> git.Repo:
-    """The minimal repository as a git repository with one commit."""
-    repo = git.Repo.init(minimal_repo)
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where repositories built once per session wait to be copied into the tests that use them."""
+    return tmp_path_factory.mktemp("templates")
+
+
+def built_once(templates: Path, key: str, build: Callable[[Path], None], dest: Path) -> Path:
+    """`dest` holding what `build` makes in an empty folder, built only the first time the
+    session asks for `key`: a repository with a history costs many git and modctl runs, a copy
+    costs one git run."""
+    source = templates / key
+    if not source.exists():
+        partial = templates / f"{key}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        build(partial)
+        partial.rename(source)
+    shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+    if (dest / ".git").is_dir():
+        # The copied index describes the template's files (inode, ctime): refresh it so that
+        # git sees the copy as the clean work tree it is, as it did the original.
+        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=dest, check=True)
+    return dest
+
+
+def commit_minimal(root: Path) -> None:
+    write_files(root, MINIMAL)
+    repo = git.Repo.init(root)
     repo.git.add(".")
     repo.git.commit("-qm", "first")
-    return repo
+
+
+@pytest.fixture
+def committed_repo(templates: Path, minimal_repo: Path) -> git.Repo:
+    """The minimal repository as a git repository with one commit."""
+    return git.Repo(built_once(templates, "committed", commit_minimal, minimal_repo))
+
+
+@pytest.fixture
+def repo_after(templates: Path, minimal_repo: Path) -> Callable[..., Path]:
+    """The committed minimal repository after the given modctl commands, each of which must
+    succeed. Each sequence runs once per session; its tests get copies."""
+
+    def after(*commands: Sequence[str]) -> Path:
+        def build(root: Path) -> None:
+            commit_minimal(root)
+            runner = CliRunner()
+            for args in commands:
+                result = runner.invoke(app, ["--repo", str(root), *args])
+                assert result.exit_code == 0, (args, result.output)
+
+        key = "after-" + hashlib.sha256(repr(commands).encode()).hexdigest()[:16]
+        return built_once(templates, key, build, minimal_repo)
+
+    return after
 
 
 def snapshot(root: Path) -> dict[str, str]:

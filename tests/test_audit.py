@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import git
@@ -15,9 +16,8 @@ from modctl.state.store import Entry, Snapshot, Store
 
 
 @pytest.fixture
-def history(committed_repo: git.Repo, runner: CliRunner) -> Path:
-    minimal_repo = Path(committed_repo.working_dir)
-    for args in (
+def history(repo_after: Callable[..., Path]) -> Path:
+    return repo_after(
         ("release", "cut", "demo"),
         ("release", "cut", "demo"),
         ("rollout", "start", "demo", "0.1.0"),
@@ -26,10 +26,7 @@ def history(committed_repo: git.Repo, runner: CliRunner) -> Path:
         ("rollout", "promote", "demo", "--region", "SG", "--full", "--force"),
         ("freeze", "--region", "SG"),
         ("rollback", "demo", "--region", "SG"),
-    ):
-        result = runner.invoke(app, ["--repo", str(minimal_repo), *args])
-        assert result.exit_code == 0, (args, result.output)
-    return minimal_repo
+    )
 
 
 def audit(runner: CliRunner, root: Path) -> tuple[int, str]:

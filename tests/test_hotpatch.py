@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import git
 import pytest
 from typer.testing import CliRunner
 
@@ -65,11 +65,8 @@ def test_every_operation() -> None:
 
 
 @pytest.fixture
-def deployed(committed_repo: git.Repo, runner: CliRunner) -> Path:
-    minimal_repo = Path(committed_repo.working_dir)
-    for args in (("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0")):
-        assert runner.invoke(app, ["--repo", str(minimal_repo), *args]).exit_code == 0
-    return minimal_repo
+def deployed(repo_after: Callable[..., Path]) -> Path:
+    return repo_after(("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0"))
 
 
 def test_render_applies_active_patches_only(deployed: Path) -> None:

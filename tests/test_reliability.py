@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from itertools import takewhile
@@ -28,10 +29,9 @@ MODCTL = [sys.executable, "-m", "modctl"]
 
 
 @pytest.fixture
-def live(committed_repo: git.Repo) -> Path:
+def live(repo_after: Callable[..., Path]) -> Path:
     """A strategy repository with two releases, the first stable in SG and MY."""
-    minimal_repo = Path(committed_repo.working_dir)
-    for args in (
+    return repo_after(
         ("release", "cut", "demo"),
         ("release", "cut", "demo"),
         ("rollout", "start", "demo", "0.1.0"),
@@ -39,11 +39,7 @@ def live(committed_repo: git.Repo) -> Path:
         ("rollout", "start", "demo", "0.1.0"),
         ("rollout", "promote", "demo", "--region", "MY", "--full", "--force"),
         ("rollout", "start", "demo", "0.1.1"),
-    ):
-        subprocess.run(
-            [*MODCTL, "--repo", str(minimal_repo), *args], check=True, capture_output=True
-        )
-    return minimal_repo
+    )
 
 
 def modctl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -117,15 +118,8 @@ def test_rollback_needs_history_or_a_named_release() -> None:
 
 
 @pytest.fixture
-def released(committed_repo: git.Repo, runner: CliRunner) -> git.Repo:
-    repo, minimal_repo = committed_repo, Path(committed_repo.working_dir)
-    assert (
-        runner.invoke(app, ["--repo", str(minimal_repo), "release", "cut", "demo"]).exit_code == 0
-    )
-    assert (
-        runner.invoke(app, ["--repo", str(minimal_repo), "release", "cut", "demo"]).exit_code == 0
-    )
-    return repo
+def released(repo_after: Callable[..., Path]) -> git.Repo:
+    return git.Repo(repo_after(("release", "cut", "demo"), ("release", "cut", "demo")))
 
 
 def run(runner: CliRunner, root: Path, *args: str) -> tuple[int, str]:
