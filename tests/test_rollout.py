@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -239,31 +246,55 @@ def test_dry_run_writes_nothing(released: git.Repo, runner: CliRunner) -> None:
     assert Store(root).tip() == tip
 
 
-def test_status_watch_renders_again_on_change(released: git.Repo) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
+def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """The process's output lines as they come, then None when it closes its output."""
+    lines: queue.Queue[str | None] = queue.Queue()
 
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def wait_for_line(lines: queue.Queue[str | None], text: str, timeout: float = 60.0) -> None:
+    """Consume lines until one holds `text`; the deadline only bounds a hang."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            pytest.fail(f"no line with {text!r} within {timeout:.0f}s")
+        assert line is not None, f"the output ended without a line with {text!r}"
+        if text in line:
+            return
+
+
+def test_status_watch_renders_again_on_change(released: git.Repo) -> None:
     root = Path(released.working_dir)
+    modctl = [sys.executable, "-m", "modctl", "--repo", str(root)]
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "modctl", "--repo", str(root), "rollout", "status", "--watch"],
+        [*modctl, "rollout", "status", "--watch"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    time.sleep(1.5)
-    subprocess.run(
-        [sys.executable, "-m", "modctl", "--repo", str(root), "rollout", "start", "demo", "0.1.0"],
-        check=True,
-        capture_output=True,
-    )
-    time.sleep(2.5)
-    watcher.send_signal(signal.SIGINT)
-    out, err = watcher.communicate(timeout=10)
-    assert watcher.returncode == 0, err
-    assert "Nothing staged yet" in out
-    assert "0.1.0@10% (step 1)" in out.split("Nothing staged yet")[1]
+    try:
+        lines = lines_of(watcher)
+        wait_for_line(lines, "Nothing staged yet")
+        subprocess.run(
+            [*modctl, "rollout", "start", "demo", "0.1.0"], check=True, capture_output=True
+        )
+        wait_for_line(lines, "0.1.0@10% (step 1)")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=60)
+    assert watcher.stderr is not None
+    assert watcher.returncode == 0, watcher.stderr.read()
 
 
 def test_render_log_and_release_show(released: git.Repo, runner: CliRunner) -> None:
