@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -9,14 +10,35 @@ import pyarrow as pa
 
 from modctl.backtest.data import type_problem
 from modctl.engine.columnar import BatchEvaluator, Columns, arrow_schema
-from modctl.engine.compiler import compile_bundle
+from modctl.engine.compiler import Evaluator, compile_bundle
 from modctl.model import Bundle, Config
 
 Verdict = tuple[str, str | None, list[str]]  # action, deciding rule, every matched rule
 
 
-def by_rows(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> list[Verdict]:
-    evaluators = {r: compile_bundle(bundle, config, r) for r in config.regions}
+@dataclass(frozen=True)
+class Compiled:
+    """A bundle compiled for both evaluators, for a property test that decides many small
+    batches with the same bundle: compiling it again for each would cost most of the test."""
+
+    rows: dict[str, Evaluator]
+    batch: BatchEvaluator
+
+
+def compiled(bundle: Bundle, config: Config) -> Compiled:
+    return Compiled(
+        {r: compile_bundle(bundle, config, r) for r in config.regions},
+        BatchEvaluator(bundle, config),
+    )
+
+
+def by_rows(
+    bundle: Bundle, config: Config, items: list[dict[str, Any]], built: Compiled | None = None
+) -> list[Verdict]:
+    if built is None:
+        evaluators = {r: compile_bundle(bundle, config, r) for r in config.regions}
+    else:
+        evaluators = built.rows
     verdicts = []
     for item in items:
         decision = evaluators[item["region"]].decide(item)
@@ -25,11 +47,15 @@ def by_rows(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> list
 
 
 def by_batch(
-    bundle: Bundle, config: Config, items: list[dict[str, Any]], columns: Columns | None = None
+    bundle: Bundle,
+    config: Config,
+    items: list[dict[str, Any]],
+    columns: Columns | None = None,
+    built: Compiled | None = None,
 ) -> list[Verdict]:
     """Verdicts of the batch evaluator; pass `columns` to share a batch between evaluators, as
     a backtest with a baseline does."""
-    evaluator = BatchEvaluator(bundle, config)
+    evaluator = BatchEvaluator(bundle, config) if built is None else built.batch
     if columns is None:
         columns = batch_of(items, config)
     outcome = evaluator.decide(columns)
@@ -56,7 +82,10 @@ def well_typed(items: list[dict[str, Any]], config: Config) -> list[dict[str, An
     return [item for item in items if type_problem(item, config.fields) is None]
 
 
-def assert_same(bundle: Bundle, config: Config, items: list[dict[str, Any]]) -> None:
+def assert_same(
+    bundle: Bundle, config: Config, items: list[dict[str, Any]], built: Compiled | None = None
+) -> None:
     items = well_typed(items, config)
     if items:
-        assert by_batch(bundle, config, items) == by_rows(bundle, config, items)
+        batch = by_batch(bundle, config, items, built=built)
+        assert batch == by_rows(bundle, config, items, built)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modctl.model import Bundle, Origin, Rule
-from tests.batching import assert_same, batch_of, by_batch, by_rows
+from tests.batching import Compiled, assert_same, batch_of, by_batch, by_rows, compiled
 from tests.conftest import SAMPLE, reference_workspace
 from tests.test_index import listing
 
@@ -37,14 +38,20 @@ def test_evaluators_sharing_a_batch() -> None:
         )
 
 
+@cache
+def reference_compiled(name: str) -> Compiled:
+    workspace = reference_workspace()
+    return compiled(workspace.bundles[name], workspace.config)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(listing, min_size=1, max_size=8), st.data())
 def test_generated_listings(items: list[dict[str, Any]], data: st.DataObject) -> None:
     workspace = reference_workspace()
     for item in items:
         item["region"] = data.draw(st.sampled_from(["SG", "MY", "GB", "US"]))
-    for bundle in workspace.bundles.values():
-        assert_same(bundle, workspace.config, items)
+    for name, bundle in workspace.bundles.items():
+        assert_same(bundle, workspace.config, items, reference_compiled(name))
 
 
 def test_shadow_rules_match_but_never_decide() -> None:

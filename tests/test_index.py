@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modctl.engine.compiler import compile_bundle
+from modctl.engine.compiler import Evaluator, compile_bundle
 from modctl.engine.prefilter import atoms
 from tests.conftest import SAMPLE, reference_workspace
 
@@ -67,12 +68,18 @@ listing = st.fixed_dictionaries(
 )
 
 
+@cache
+def reference_evaluator(name: str, region: str) -> Evaluator:
+    """Compiled once for all the examples: compiling costs more than deciding a listing."""
+    workspace = reference_workspace()
+    return compile_bundle(workspace.bundles[name], workspace.config, region)
+
+
 @settings(max_examples=300, deadline=None)
 @given(listing, st.sampled_from(["SG", "MY", "GB", "US"]))
 def test_index_never_skips_a_matching_rule(item: dict[str, Any], region: str) -> None:
-    workspace = reference_workspace()
-    for bundle in workspace.bundles.values():
-        evaluator = compile_bundle(bundle, workspace.config, region)
+    for name in reference_workspace().bundles:
+        evaluator = reference_evaluator(name, region)
         assert evaluator.decide(item).matched == brute_force(evaluator, item)
 
 
