@@ -48,6 +48,7 @@ def modctl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_sixteen_processes_at_once_lose_nothing(live: Path) -> None:
     commands = [
         ("freeze", "--region", "SG"),
@@ -110,6 +111,7 @@ def replay(config: Config, initial: Snapshot, entries: list[Entry]) -> dict[str,
     return states
 
 
+@pytest.mark.slow
 def test_killed_writers_leave_a_whole_branch(live: Path) -> None:
     rng = random.Random(7)
     kills = 0

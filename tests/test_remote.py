@@ -120,6 +120,7 @@ def test_release_and_rollout_push_to_the_remote(
     assert "deploy/SG/demo.json" in remote_files(remote)
 
 
+@pytest.mark.slow
 def test_two_clones_writing_at_once(clones: tuple[Path, Path, Path]) -> None:
     import subprocess
     import sys

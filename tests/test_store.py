@@ -124,6 +124,7 @@ def _bump(args: tuple[str, int]) -> str | None:
     return Store(Path(root)).write(counter(f"w{n}")).commit  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_concurrent_processes_lose_no_update(repo: git.Repo) -> None:
     with multiprocessing.get_context("spawn").Pool(8) as pool:
         commits = pool.map(_bump, [(repo.working_dir, n % 8) for n in range(24)])
