@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from modctl.gitio import Git
     from modctl.model import Config
     from modctl.state.store import Store
 
@@ -37,17 +38,35 @@ class Context:
         return cls(find_root(start or Path.cwd()))
 
     @cached_property
+    def git(self) -> Git:
+        """git in the repository root; one `cat-file` process serves every read."""
+        from modctl.gitio import Git
+
+        return Git(self.root)
+
+    @cached_property
     def config(self) -> Config:
         """`modctl.yaml` as committed at HEAD: what every state command obeys."""
         from modctl.source.config import config_at
 
-        return config_at(self.root)
+        return config_at(self.git)
 
     @cached_property
     def store(self) -> Store:
         from modctl.state.store import Store
 
-        return Store(self.root, self.config.state_branch, self.config.remote)
+        return Store(self.root, self.config.state_branch, self.config.remote, git=self.git)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def actor(self, explicit: str | None) -> str:
+        """Who is acting: --actor, else MODCTL_ACTOR, else git's user.email."""
+        from modctl.state.store import actor
+
+        return actor(explicit, self.git)
+
+    def close(self) -> None:
+        """Stop the git processes this context started."""
+        if "git" in self.__dict__:
+            self.git.close()

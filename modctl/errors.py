@@ -1,4 +1,4 @@
-"""The one error family of modctl; each error knows its exit code (DESIGN.md section 10)."""
+"""The one error family of modctl; each error knows its exit code (the README lists them)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class RepoNotFoundError(UsageError):
 class GitError(UsageError):
     """Git is missing, or the folder is not a repository, or a git command failed."""
 
-    detail = ""  # everything git said, for telling kinds of failure apart
+    status = 0  # git's exit status, for telling kinds of failure apart
+    detail = ""  # everything git said, for the log
 
 
 class ConflictError(ModctlError):

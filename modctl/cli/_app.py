@@ -30,7 +30,7 @@ class Globals:
 
 
 class _Boundary(TyperGroup):
-    """Maps every exception to one line and an exit code (DESIGN.md section 10)."""
+    """Maps every exception to one line and an exit code (as the README's table lists them)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -58,6 +58,10 @@ class _Boundary(TyperGroup):
                 err=True,
             )
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
+        finally:
+            found = ctx.find_object(Globals)
+            if found is not None and found.context is not None:
+                found.context.close()
 
 
 app = typer.Typer(

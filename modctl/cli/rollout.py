@@ -2,62 +2,49 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import Output, context_of
+from modctl.cli._app import context_of
+from modctl.cli.options import (
+    Actor,
+    DryRun,
+    Incident,
+    Output,
+    OutputOption,
+    Reason,
+    Region,
+    Regions,
+    WriteOptions,
+)
+from modctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from modctl.context import Context
     from modctl.state.operations import Journal, Outcome
     from modctl.state.rollout import Situation
-    from modctl.state.store import Snapshot
 
 app = typer.Typer(help="Stage releases as canaries, region by region.", no_args_is_help=True)
-
-Region = Annotated[str, typer.Option("--region", "-r", help="Region.")]
-Actor = Annotated[
-    str | None,
-    typer.Option("--actor", help="Who acts (default: MODCTL_ACTOR, then git user.email)."),
-]
-Reason = Annotated[str | None, typer.Option("--reason", help="Why, for the journal.")]
-Incident = Annotated[str | None, typer.Option("--incident", help="Incident id, for the journal.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")]
-Format = Annotated[Output, typer.Option("--output", help="Result format.")]
+Bundle = Annotated[str, typer.Argument(help="Bundle.")]
 
 
-def _root(ctx: typer.Context) -> Path:
-    return context_of(ctx).root
-
-
-def _journal(root: Path, actor: str | None, reason: str | None, incident: str | None) -> Journal:
+def journal_of(context: Context, options: WriteOptions) -> Journal:
     from modctl.state.operations import Journal
-    from modctl.state.store import actor as who
 
-    return Journal(who(actor, root), reason, incident)
-
-
-def _regions(outcome: Outcome) -> list[str]:
-    return sorted({path.split("/")[1] for path in outcome.files if path.startswith("deploy/")})
+    return Journal(context.actor(options.actor), options.reason, options.incident)
 
 
-def _report(outcome: Outcome, output: Output, undo: str | None) -> None:
+def report(outcome: Outcome, options: WriteOptions, undo: str | None) -> None:
+    from modctl.reports import rollout as render
+
     for warning in outcome.warnings:
         typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
-    if output is Output.json:
-        typer.echo(json.dumps({**outcome.to_dict(), "undo": undo}, indent=2))
-        return
-    if outcome.dry_run:
-        typer.echo(f"Would {outcome.summary}; the state would change:")
-        for line in outcome.diff():
-            typer.echo(line)
-        return
-    typer.echo(f"Done: {outcome.summary} (state commit {(outcome.commit or '')[:12]}).")
-    if undo:
-        typer.echo(f"Undo: {undo}")
+    if options.output is Output.json:
+        typer.echo(render.outcome_json(outcome, undo))
+    else:
+        typer.echo(render.outcome_text(outcome, undo))
 
 
 def _run(
@@ -65,30 +52,29 @@ def _run(
     bundle: str,
     action: str,
     mutate: Callable[[Situation], str],
-    opts: tuple[str | None, str | None, str | None, bool, Output],
-    undo: Callable[[list[str]], str] | None,
+    options: WriteOptions,
+    undo: Callable[[list[str]], str | None] | None,
     release: str | None = None,
 ) -> None:
     from modctl.state.operations import change
 
-    actor, reason, incident, dry_run, output = opts
-    root = _root(ctx)
+    context = context_of(ctx)
     outcome = change(
-        root,
+        context,
         bundle,
         action,
         mutate,
-        _journal(root, actor, reason, incident),
+        journal_of(context, options),
         release=release,
-        dry_run=dry_run,
+        dry_run=options.dry_run,
     )
-    _report(outcome, output, undo(_regions(outcome)) if undo else None)
+    report(outcome, options, undo(outcome.regions) if undo else None)
 
 
 @app.command("start")
 def start_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
+    bundle: Bundle,
     version: Annotated[str, typer.Argument(help="Release to stage.")],
     region: Annotated[
         list[str] | None,
@@ -98,7 +84,7 @@ def start_command(
     reason: Reason = None,
     incident: Incident = None,
     dry_run: DryRun = False,
-    output: Format = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Start a canary at the first step of its wave."""
     from modctl.state import rollout
@@ -108,7 +94,7 @@ def start_command(
         bundle,
         "start",
         lambda s: rollout.start(s, version, region),
-        (actor, reason, incident, dry_run, output),
+        WriteOptions(actor, reason, incident, dry_run, output),
         lambda regions: "; ".join(f"modctl rollout abort {bundle} --region {r}" for r in regions),
         release=version,
     )
@@ -117,7 +103,7 @@ def start_command(
 @app.command("promote")
 def promote_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
+    bundle: Bundle,
     region: Region,
     full: Annotated[bool, typer.Option("--full", help="Straight to 100%: make it stable.")] = False,
     force: Annotated[
@@ -127,7 +113,7 @@ def promote_command(
     reason: Reason = None,
     incident: Incident = None,
     dry_run: DryRun = False,
-    output: Format = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Move the canary to the next step of its wave; at 100% it becomes stable."""
     from modctl.state import rollout
@@ -138,7 +124,7 @@ def promote_command(
         bundle,
         "promote",
         lambda s: rollout.promote(s, region, full=full, force=force),
-        (actor, why, incident, dry_run, output),
+        WriteOptions(actor, why, incident, dry_run, output),
         lambda _: (
             f"modctl rollout abort {bundle} --region {region}, or once stable: "
             f"modctl rollback {bundle} --region {region}"
@@ -151,13 +137,13 @@ def _pausing(paused: bool) -> Callable[..., None]:
 
     def command(
         ctx: typer.Context,
-        bundle: Annotated[str, typer.Argument(help="Bundle.")],
+        bundle: Bundle,
         region: Region,
         actor: Actor = None,
         reason: Reason = None,
         incident: Incident = None,
         dry_run: DryRun = False,
-        output: Format = Output.text,
+        output: OutputOption = Output.text,
     ) -> None:
         from modctl.state import rollout
 
@@ -166,7 +152,7 @@ def _pausing(paused: bool) -> Callable[..., None]:
             bundle,
             verb,
             lambda s: rollout.pause(s, region, paused=paused),
-            (actor, reason, incident, dry_run, output),
+            WriteOptions(actor, reason, incident, dry_run, output),
             lambda _: f"modctl rollout {opposite} {bundle} --region {region}",
         )
 
@@ -183,13 +169,13 @@ app.command("resume")(_pausing(False))
 @app.command("abort")
 def abort_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
+    bundle: Bundle,
     region: Region,
     actor: Actor = None,
     reason: Reason = None,
     incident: Incident = None,
     dry_run: DryRun = False,
-    output: Format = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Take the canary off; the stable release keeps all traffic."""
     from modctl.state import rollout
@@ -199,7 +185,7 @@ def abort_command(
         bundle,
         "abort",
         lambda s: rollout.abort(s, region),
-        (actor, reason, incident, dry_run, output),
+        WriteOptions(actor, reason, incident, dry_run, output),
         None,
     )
 
@@ -213,67 +199,34 @@ def status_command(
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="Render again whenever the state changes.")
     ] = False,
-    output: Format = Output.text,
+    output: OutputOption = Output.text,
 ) -> None:
     """Region x bundle: stable, canary at weight and step, time at the step, paused, frozen."""
     import time
 
-    from modctl.source.config import config_at
-    from modctl.state.store import Store
+    from modctl.reports import rollout as render
+    from modctl.state.status import status_rows
 
-    root = _root(ctx)
-    config = config_at(root)
-    store = Store(root, config.state_branch, config.remote)
+    context = context_of(ctx)
+    store = context.store
     shown: str | None = None
     try:
         while True:
             tip = store.tip()
             if tip != shown:
                 shown = tip
+                rows = status_rows(store.read(tip), bundle, context.now()) if tip else []
                 if watch and output is Output.text:
                     typer.echo("\033[2J\033[H", nl=False)
-                typer.echo(_status(store.read(tip) if tip else None, bundle, output))
+                if output is Output.json:
+                    typer.echo(render.status_json(rows))
+                else:
+                    typer.echo(render.status_text(rows))
             if not watch:
                 return
             time.sleep(1.0)
     except KeyboardInterrupt:
         return
-
-
-def _status(snapshot: Snapshot | None, bundle: str | None, output: Output) -> str:
-    from datetime import datetime, timezone
-
-    from tabulate import tabulate
-
-    from modctl.state.operations import status_rows
-
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    rows = status_rows(snapshot, bundle, now) if snapshot else []
-    if output is Output.json:
-        return json.dumps(rows, indent=2)
-    if not rows:
-        return "Nothing staged yet; `modctl rollout start BUNDLE VERSION` stages a release."
-    table = [
-        [
-            r["region"],
-            r["bundle"],
-            r["stable"] or "-",
-            f"{r['canary']}@{r['weight']}% (step {r['step']})" if r["canary"] else "-",
-            f"{r['minutes_at_step']}m" if r["canary"] else "-",
-            "paused" if r["paused"] else "",
-            "frozen" if r["frozen"] else "",
-            (
-                f"{r['hotpatches']}"
-                + (f" ({r['expired_hotpatches']} expired)" if r["expired_hotpatches"] else "")
-            )
-            if r["hotpatches"] or r["expired_hotpatches"]
-            else "-",
-            r["gate"] or "-",
-        ]
-        for r in rows
-    ]
-    headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", "", "HOT-PATCHES", "GATE"]
-    return str(tabulate(table, headers=headers, tablefmt="plain"))
 
 
 def register(root_app: typer.Typer) -> None:
@@ -282,7 +235,7 @@ def register(root_app: typer.Typer) -> None:
     @root_app.command("rollback")
     def rollback_command(
         ctx: typer.Context,
-        bundle: Annotated[str, typer.Argument(help="Bundle.")],
+        bundle: Bundle,
         region: Region,
         to: Annotated[
             str | None,
@@ -292,62 +245,53 @@ def register(root_app: typer.Typer) -> None:
         reason: Reason = None,
         incident: Incident = None,
         dry_run: DryRun = False,
-        output: Format = Output.text,
+        output: OutputOption = Output.text,
     ) -> None:
         """Put a region's stable release back to the previous one (or --to VERSION); allowed while frozen."""
         from modctl.state import rollout
-        from modctl.state.operations import change
 
-        root = _root(ctx)
         before: list[str | None] = []
 
         def mutate(s: Situation) -> str:
             before[:] = [s.state(region).stable]
             return rollout.rollback(s, region, to)
 
-        outcome = change(
-            root,
-            bundle,
-            "rollback",
-            mutate,
-            _journal(root, actor, reason, incident),
-            release=to,
-            dry_run=dry_run,
-        )
-        undo = (
-            f"modctl rollback {bundle} --region {region} --to {before[0]}"
-            if before and before[0]
-            else None
-        )
-        _report(outcome, output, undo)
+        def undo(_: list[str]) -> str | None:
+            previous = before[0] if before else None
+            return (
+                f"modctl rollback {bundle} --region {region} --to {previous}" if previous else None
+            )
+
+        options = WriteOptions(actor, reason, incident, dry_run, output)
+        _run(ctx, bundle, "rollback", mutate, options, undo, release=to)
 
     @root_app.command("freeze")
     def freeze_command(
         ctx: typer.Context,
-        region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Regions.")] = None,
+        region: Regions = None,
         every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
         actor: Actor = None,
         reason: Reason = None,
         incident: Incident = None,
         dry_run: DryRun = False,
-        output: Format = Output.text,
+        output: OutputOption = Output.text,
     ) -> None:
         """Stop starting and promoting canaries in regions (rollback stays allowed)."""
-        _freeze(ctx, region, every, True, (actor, reason, incident, dry_run, output))
+        _freeze(ctx, region, every, True, WriteOptions(actor, reason, incident, dry_run, output))
 
     @root_app.command("unfreeze")
     def unfreeze_command(
         ctx: typer.Context,
-        region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Regions.")] = None,
+        region: Regions = None,
         every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
         actor: Actor = None,
         reason: Reason = None,
         incident: Incident = None,
         dry_run: DryRun = False,
-        output: Format = Output.text,
+        output: OutputOption = Output.text,
     ) -> None:
         """Let canaries start and move again."""
-        _freeze(ctx, region, every, False, (actor, reason, incident, dry_run, output))
+        _freeze(ctx, region, every, False, WriteOptions(actor, reason, incident, dry_run, output))
 
 
 def _freeze(
@@ -355,21 +299,19 @@ def _freeze(
     regions: list[str] | None,
     every: bool,
     frozen: bool,
-    opts: tuple[str | None, str | None, str | None, bool, Output],
+    options: WriteOptions,
 ) -> None:
-    from modctl.errors import UsageError
     from modctl.state.operations import set_freeze
 
     if not regions and not every:
         raise UsageError("name regions with --region, or pass --all")
-    actor, reason, incident, dry_run, output = opts
-    root = _root(ctx)
+    context = context_of(ctx)
     outcome = set_freeze(
-        root,
+        context,
         None if every else regions,
         frozen,
-        _journal(root, actor, reason, incident),
-        dry_run=dry_run,
+        journal_of(context, options),
+        dry_run=options.dry_run,
     )
     where = "--all" if every else " ".join(f"--region {r}" for r in regions or [])
-    _report(outcome, output, f"modctl {'unfreeze' if frozen else 'freeze'} {where}")
+    report(outcome, options, f"modctl {'unfreeze' if frozen else 'freeze'} {where}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modctl import gitio as scm
 from modctl.errors import ModctlError, RefusedError
+from modctl.gitio import Git
 
 PRE_COMMIT_CONFIG = """\
 # Validate strategies before every commit: `pip install pre-commit && pre-commit install`.
@@ -84,20 +84,23 @@ def init(target: Path, *, force: bool = False, dry_run: bool = False) -> InitRes
             "pass --force to overwrite them"
         )
     nearest = next(p for p in (target, *target.parents) if p.exists())
-    repo = scm.find_repo(nearest)
-    result = InitResult(target, overwritten=existing, created_repo=repo is None, dry_run=dry_run)
+    top = Git(nearest).toplevel()
+    result = InitResult(target, overwritten=existing, created_repo=top is None, dry_run=dry_run)
     if dry_run:
         result.written = list(files)
         return result
-    scm.check_identity(nearest)
+    Git(nearest).check_identity()
     for rel, content in files.items():
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         result.written.append(rel)
-    if repo is None:
-        repo = scm.init(target)
-    work_tree = Path(str(repo.working_tree_dir)).resolve()
-    paths = [(target / rel).relative_to(work_tree).as_posix() for rel in result.written]
-    result.commit = scm.commit_paths(repo, paths, "Create strategy repository with modctl init")
+    if top is None:
+        Git(target).init()
+        top = target
+    work_tree = top.resolve()
+    paths = [(target / rel).resolve().relative_to(work_tree).as_posix() for rel in result.written]
+    result.commit = Git(work_tree).commit_paths(
+        paths, "Create strategy repository with modctl init"
+    )
     return result

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from modctl import gitio as scm
 from modctl.errors import ChecksFailedError, UsageError
+from modctl.gitio import repository
 from modctl.lint.names import suggest
 from modctl.model import Bundle, Config
 from modctl.source.files import Cache, Loaded, parse_all, read_all
@@ -70,9 +70,9 @@ def _check_names(wanted: list[str], known: list[str], where: str) -> None:
 def _from_revision(
     root: Path, names: list[str] | None, rev: str
 ) -> tuple[Selection, dict[str, Loaded]]:
-    repo = scm.require_repo(root, "a git revision (--rev, --baseline)")
-    prefix = scm.repo_prefix(repo, root)
-    files = scm.read_tree(repo, rev, prefix)
+    git, prefix = repository(root, "a git revision (--rev, --baseline)")
+    at_rev = git.read_tree(rev, [f"{prefix}{CONFIG_NAME}", f"{prefix}strategies"])
+    files = {path[len(prefix) :]: content for path, content in at_rev.items()}
     if CONFIG_NAME not in files:
         raise UsageError(f"revision {rev} has no {CONFIG_NAME}")
     known = sorted(

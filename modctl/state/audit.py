@@ -1,4 +1,4 @@
-"""`modctl audit verify`: replay the state branch and check the promises of DESIGN.md section 6.
+"""`modctl audit verify`: replay the state branch and check what it promises.
 
 Every commit carries Modctl trailers (nothing was written around modctl); release manifests and
 artifacts are written once and never change; every artifact matches its manifest's digest and
@@ -10,15 +10,22 @@ rendered deploy/ files at the tip are what the region states render to.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
-from modctl import gitio as scm
+from modctl.context import Context
 from modctl.errors import UsageError
-from modctl.model import Config
-from modctl.state.files import freeze_file, read_yaml, region_state
-from modctl.state.operations import render
+from modctl.gitio import Git
+from modctl.state import artifact
+from modctl.state.files import (
+    artifact_file,
+    deploy_file,
+    frozen,
+    manifest_file,
+    read_yaml,
+    region_state,
+    tag_name,
+)
+from modctl.state.render import render
 from modctl.state.rollout import RegionState
 from modctl.state.store import Entry, Store
 
@@ -38,18 +45,29 @@ class Audit:
     commits: int
     violation: Violation | None
 
+    def to_dict(self) -> dict[str, object]:
+        bad = self.violation
+        return {
+            "ok": bad is None,
+            "commits": self.commits,
+            "violation": None
+            if bad is None
+            else {"commit": bad.commit, "summary": bad.summary, "problem": bad.problem},
+        }
 
-def verify(root: Path, config: Config) -> Audit:
-    store = Store(root, config.state_branch)
+
+def verify(context: Context) -> Audit:
+    config = context.config
+    store = Store(context.root, config.state_branch, git=context.git)
     entries = list(reversed(store.journal()))
-    repo = scm.require_repo(root, "`modctl audit verify`")
+    git = context.git
     steps = {region: wave.steps for wave in config.waves for region in wave.regions}
     files: dict[str, bytes] = {}
     for entry in entries:
         assert entry.commit is not None
         changed = store.changed_files(entry.commit)
         try:
-            problem = _check(entry, files, changed, steps, repo)
+            problem = _check(entry, files, changed, steps, git)
         except UsageError as exc:  # a state file modctl did not write
             problem = exc.message
         if problem:
@@ -65,9 +83,9 @@ def verify(root: Path, config: Config) -> Audit:
             parts = path.split("/")
             if parts[0] == "regions" and not parts[2].startswith("_"):
                 state = region_state(path, content)
-                deploy = f"deploy/{state.region}/{state.bundle}.json"
+                deploy = deploy_file(state.region, state.bundle)
                 expected = render(tip, state, store.last_written(deploy))
-                deployed = tip.files.get(f"deploy/{state.region}/{state.bundle}.json")
+                deployed = tip.files.get(deploy)
                 if deployed != expected:
                     last = entries[-1]
                     assert last.commit is not None
@@ -76,7 +94,7 @@ def verify(root: Path, config: Config) -> Audit:
                         Violation(
                             last.commit,
                             last.summary,
-                            f"deploy/{state.region}/{state.bundle}.json differs from what its region state renders to",
+                            f"{deploy} differs from what its region state renders to",
                         ),
                     )
     return Audit(len(entries), None)
@@ -87,7 +105,7 @@ def _check(
     before: dict[str, bytes],
     changed: dict[str, bytes | None],
     steps: dict[str, tuple[int, ...]],
-    repo: object,
+    git: Git,
 ) -> str | None:
     if not entry.action or not entry.actor:
         return "no Modctl-Action or Modctl-Actor trailer: written around modctl"
@@ -97,25 +115,20 @@ def _check(
             return f"{path} was changed or removed after it was written; releases are immutable"
         if parts[0] == "releases" and content is not None:
             manifest = read_yaml(path, content)
-            data = changed.get(f"artifacts/{parts[1]}/{manifest['version']}.json")
+            bundle, version = parts[1], manifest["version"]
+            data = changed.get(artifact_file(bundle, version))
             if data is None:
                 return f"{path} has no artifact written with it"
-            digest = "sha256:" + hashlib.sha256(data).hexdigest()
-            if digest != manifest["digest"]:
-                return f"artifact of {parts[1]} {manifest['version']} does not match its digest"
-            tag = scm.tag_target(repo, f"modctl/{parts[1]}/{manifest['version']}")  # type: ignore[arg-type]
-            if tag != manifest["source_commit"]:
-                return f"tag modctl/{parts[1]}/{manifest['version']} does not point at the release's source commit"
+            if artifact.digest(data) != manifest["digest"]:
+                return f"artifact of {bundle} {version} does not match its digest"
+            tag = tag_name(bundle, version)
+            if git.tag_target(tag) != manifest["source_commit"]:
+                return f"tag {tag} does not point at the release's source commit"
         if parts[0] == "regions" and not parts[2].startswith("_") and content is not None:
             problem = _transition(entry, before, path, content, steps)
             if problem:
                 return problem
     return None
-
-
-def frozen_in(files: dict[str, bytes], region: str) -> bool:
-    raw = files.get(freeze_file(region))
-    return bool(raw and (read_yaml(freeze_file(region), raw) or {}).get("frozen"))
 
 
 def _transition(
@@ -130,12 +143,12 @@ def _transition(
     old = region_state(path, old_raw) if old_raw else RegionState(new.bundle, new.region)
     if new.canary is not None and new.canary.weight not in steps.get(new.region, ()):
         return f"canary weight {new.canary.weight}% in {new.region} is not a step of its wave"
-    frozen = frozen_in(before, new.region)
-    if frozen and entry.action in ("start", "promote"):
+    is_frozen = frozen(before, new.region)
+    if is_frozen and entry.action in ("start", "promote"):
         return f"{entry.action} in {new.region} while the region was frozen"
     if new.stable != old.stable:
         promoted = old.canary is not None and new.stable == old.canary.version
-        released = f"releases/{new.bundle}/{new.stable}.yaml" in before
+        released = new.stable is not None and manifest_file(new.bundle, new.stable) in before
         if not (entry.action == "promote" and promoted) and not (
             entry.action == "rollback" and released
         ):

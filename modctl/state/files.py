@@ -7,12 +7,30 @@ deploy/REGION/BUNDLE.json       effective config the platform loads
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from modctl import yamlio
 from modctl.errors import UsageError
 from modctl.state.rollout import RegionState
 from modctl.state.store import Snapshot
+
+
+def manifest_file(bundle: str, version: str) -> str:
+    return f"releases/{bundle}/{version}.yaml"
+
+
+def artifact_file(bundle: str, version: str) -> str:
+    return f"artifacts/{bundle}/{version}.json"
+
+
+def deploy_file(region: str, bundle: str) -> str:
+    return f"deploy/{region}/{bundle}.json"
+
+
+def tag_name(bundle: str, version: str) -> str:
+    """The git tag on a release's source commit."""
+    return f"modctl/{bundle}/{version}"
 
 
 def region_file(region: str, bundle: str) -> str:
@@ -60,8 +78,9 @@ def region_state(path: str, content: bytes) -> RegionState:
         ) from None
 
 
-def frozen(snapshot: Snapshot, region: str) -> bool:
-    raw = snapshot.files.get(freeze_file(region))
+def frozen(files: Mapping[str, bytes], region: str) -> bool:
+    """Whether the state files `files` hold `region` frozen."""
+    raw = files.get(freeze_file(region))
     return bool(raw and (read_yaml(freeze_file(region), raw) or {}).get("frozen"))
 
 

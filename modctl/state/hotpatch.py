@@ -11,9 +11,11 @@ import copy
 from datetime import datetime
 from typing import Any
 
+from modctl.state.rollout import stamp
+
 
 def expired(patch: dict[str, Any], now: datetime) -> bool:
-    return str(patch["expires"]) <= now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(patch["expires"]) <= stamp(now)
 
 
 def active(patches: tuple[dict[str, Any], ...], now: datetime) -> list[dict[str, Any]]:

@@ -8,19 +8,19 @@ that commit, and takes a version that does not exist yet. It then tags the sourc
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from modctl import gitio as scm
 from modctl import yamlio
+from modctl.context import Context
 from modctl.engine.cases import run_cases
 from modctl.errors import ChecksFailedError, RefusedError, UsageError
+from modctl.gitio import repository
 from modctl.source import workspace
 from modctl.state import artifact
-from modctl.state.files import manifests, semver
-from modctl.state.store import Entry, Snapshot, Store
+from modctl.state.files import artifact_file, manifest_file, manifests, semver, tag_name
+from modctl.state.rollout import stamp
+from modctl.state.store import Entry, Snapshot
 
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 FIRST = "0.1.0"
@@ -50,10 +50,6 @@ class Cut:
         }
 
 
-def tag_name(bundle: str, version: str) -> str:
-    return f"modctl/{bundle}/{version}"
-
-
 def next_version(existing: list[str], bump: str) -> str:
     if not existing:
         return FIRST
@@ -66,7 +62,7 @@ def next_version(existing: list[str], bump: str) -> str:
 
 
 def cut(
-    root: Path,
+    context: Context,
     bundle: str,
     *,
     actor: str,
@@ -77,19 +73,21 @@ def cut(
     incident: str | None = None,
     dry_run: bool = False,
 ) -> Cut:
-    repo = scm.require_repo(root, "`modctl release cut`")
-    prefix = scm.repo_prefix(repo, root)
+    root = context.root
+    git, prefix = repository(root, "`modctl release cut`")
     folder = f"{prefix}strategies/{bundle}"
     if not (root / "strategies" / bundle).is_dir():
         workspace.load(root, [bundle])  # says which bundles exist
-    dirty = scm.changed_paths(repo, [folder, f"{prefix}modctl.yaml"])
+    dirty = git.changed_paths([folder, f"{prefix}modctl.yaml"])
     if dirty:
         shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
         raise RefusedError(
             f"{bundle} has changes that are not committed ({shown}); a release is always a "
             "commit: commit or stash them first"
         )
-    commit = scm.resolve(repo, "HEAD")
+    commit = git.resolve("HEAD")
+    if commit is None:
+        raise RefusedError("the repository has no commit yet; commit the bundle first")
     loaded = workspace.load(root, [bundle], rev=commit)
     model, config = loaded.bundle(bundle), loaded.config
     results = run_cases(model, config)
@@ -101,7 +99,7 @@ def cut(
         )
     if version is not None and not SEMVER.match(version):
         raise UsageError(f"version {version!r} is not X.Y.Z (semantic versioning, e.g. 1.4.0)")
-    store = Store(root, config.state_branch, config.remote)
+    store = context.store
     existing = [m["version"] for m in manifests(store.read(), bundle)]
     version = version or next_version(existing, bump)
     if version in existing:
@@ -116,11 +114,11 @@ def cut(
         "bundle": bundle,
         "version": version,
         "source_commit": commit,
-        "source_tree": scm.tree_of(repo, commit, folder),
+        "source_tree": git.tree_of(commit, folder),
         "digest": digest,
         "notes": notes,
         "author": actor,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created": stamp(context.now()),
         "tests": {
             "cases": len(results.cases),
             "passed": len(results.cases) - len(results.failed),
@@ -131,21 +129,21 @@ def cut(
     result = Cut(bundle, version, digest, commit, tag, manifest, dry_run=dry_run)
     if dry_run:
         return result
-    target = scm.tag_target(repo, tag)
+    target = git.tag_target(tag)
     if target is not None and target != commit:
         raise RefusedError(
             f"tag {tag} already points at {target[:12]}; delete it or choose another version"
         )
     created_tag = target is None
     if created_tag:
-        scm.create_tag(repo, tag, commit, f"modctl release {bundle} {version}\n\n{notes}".strip())
+        git.create_tag(tag, commit, f"modctl release {bundle} {version}\n\n{notes}".strip())
 
     def record(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
         if version in [m["version"] for m in manifests(snapshot, bundle)]:
             raise RefusedError(f"release {version} of {bundle} was just cut by someone else")
         files: dict[str, bytes | None] = {
-            f"releases/{bundle}/{version}.yaml": yamlio.dump(manifest).encode(),
-            f"artifacts/{bundle}/{version}.json": data,
+            manifest_file(bundle, version): yamlio.dump(manifest).encode(),
+            artifact_file(bundle, version): data,
         }
         entry = Entry(
             "release",
@@ -163,6 +161,6 @@ def cut(
         result.warnings = store.warnings
     except BaseException:
         if created_tag:
-            scm.delete_tag(repo, tag)
+            git.delete_tag(tag)
         raise
     return result

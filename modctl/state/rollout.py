@@ -18,6 +18,7 @@ from modctl.errors import RefusedError, UsageError
 from modctl.model import Config, Wave
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+STAMP = "%Y-%m-%dT%H:%M:%SZ"  # how every time on the state branch is written (UTC)
 
 
 def seconds(duration: str) -> int:
@@ -27,11 +28,11 @@ def seconds(duration: str) -> int:
 
 
 def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(STAMP)
 
 
 def parse_stamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    return datetime.strptime(text, STAMP)
 
 
 @dataclass(frozen=True)

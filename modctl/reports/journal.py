@@ -1,0 +1,59 @@
+"""Rendering the journal (`modctl log`), releases and audits: text for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modctl.state.journal import Entry
+
+LOG_HEADERS = ["TIME", "ACTION", "BUNDLE", "REGION", "RELEASE", "ACTOR", "INCIDENT", "SUMMARY"]
+RELEASE_HEADERS = ["BUNDLE", "VERSION", "CREATED", "AUTHOR", "COMMIT", "DIGEST"]
+
+
+def log_text(entries: list[Entry]) -> str:
+    from tabulate import tabulate
+
+    if not entries:
+        return "No journal entries match."
+    rows = [
+        [
+            e.time,
+            e.action,
+            e.bundle or "",
+            e.region or "",
+            e.release or "",
+            e.actor,
+            e.incident or "",
+            e.summary,
+        ]
+        for e in entries
+    ]
+    return str(tabulate(rows, headers=LOG_HEADERS, tablefmt="plain"))
+
+
+def log_json(entries: list[Entry]) -> str:
+    return json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False)
+
+
+def releases_text(manifests: list[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    if not manifests:
+        return "No releases yet; `modctl release cut BUNDLE` makes one."
+    rows = [
+        [
+            m["bundle"],
+            m["version"],
+            m["created"],
+            m["author"],
+            m["source_commit"][:12],
+            m["digest"][:19],
+        ]
+        for m in manifests
+    ]
+    return str(tabulate(rows, headers=RELEASE_HEADERS, tablefmt="plain"))
+
+
+def as_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)

@@ -1,0 +1,55 @@
+"""Rendering state changes and `rollout status`: text for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modctl.state.operations import Outcome
+
+
+def outcome_text(outcome: Outcome, undo: str | None) -> str:
+    if outcome.dry_run:
+        return "\n".join([f"Would {outcome.summary}; the state would change:", *outcome.diff()])
+    lines = [f"Done: {outcome.summary} (state commit {(outcome.commit or '')[:12]})."]
+    if undo:
+        lines.append(f"Undo: {undo}")
+    return "\n".join(lines)
+
+
+def outcome_json(outcome: Outcome, undo: str | None) -> str:
+    return json.dumps({**outcome.to_dict(), "undo": undo}, indent=2)
+
+
+def status_text(rows: list[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    if not rows:
+        return "Nothing staged yet; `modctl rollout start BUNDLE VERSION` stages a release."
+    table = [
+        [
+            r["region"],
+            r["bundle"],
+            r["stable"] or "-",
+            f"{r['canary']}@{r['weight']}% (step {r['step']})" if r["canary"] else "-",
+            f"{r['minutes_at_step']}m" if r["canary"] else "-",
+            "paused" if r["paused"] else "",
+            "frozen" if r["frozen"] else "",
+            _hotpatches(r),
+            r["gate"] or "-",
+        ]
+        for r in rows
+    ]
+    headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", "", "HOT-PATCHES", "GATE"]
+    return str(tabulate(table, headers=headers, tablefmt="plain"))
+
+
+def status_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2)
+
+
+def _hotpatches(row: dict[str, Any]) -> str:
+    if not row["hotpatches"] and not row["expired_hotpatches"]:
+        return "-"
+    expired = f" ({row['expired_hotpatches']} expired)" if row["expired_hotpatches"] else ""
+    return f"{row['hotpatches']}{expired}"

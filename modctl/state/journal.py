@@ -1,0 +1,87 @@
+"""The journal: what each state commit did and why, written as its subject line and `Modctl-*`
+trailers, read back with one `git log`, and filtered for `modctl log` (and, later, incidents)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modctl.gitio import Git
+
+TRAILERS = ("Action", "Bundle", "Region", "Release", "Incident", "Actor", "Reason")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a state commit did and why, as its subject line and trailers."""
+
+    action: str
+    actor: str
+    summary: str
+    bundle: str | None = None
+    region: str | None = None
+    release: str | None = None
+    incident: str | None = None
+    reason: str | None = None
+    commit: str | None = None
+    time: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
+
+    def message(self) -> str:
+        lines = [self.summary, ""]
+        for key in TRAILERS:
+            value = getattr(self, key.lower())
+            if value:
+                lines.append(f"Modctl-{key}: {' '.join(str(value).split())}")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def regions(self) -> list[str]:
+        return (self.region or "").split(",") if self.region else []
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which entries `modctl log` shows; None matches anything."""
+
+    bundle: str | None = None
+    region: str | None = None
+    incident: str | None = None
+    action: str | None = None
+    actor: str | None = None
+
+    def __call__(self, entry: Entry) -> bool:
+        return (
+            (self.bundle is None or entry.bundle == self.bundle)
+            and (self.region is None or self.region in entry.regions)
+            and (self.incident is None or entry.incident == self.incident)
+            and (self.action is None or entry.action == self.action)
+            and (self.actor is None or entry.actor == self.actor)
+        )
+
+
+def read(git: Git, ref: str, since: str | None = None) -> list[Entry]:
+    """Every entry on `ref`, newest first, from one `git log`."""
+    keys = ",".join(f"key=Modctl-{k}" for k in TRAILERS)
+    fmt = f"%H%x1f%cI%x1f%s%x1f%(trailers:{keys},unfold,separator=%x1e)%x1d"
+    args = ["log", f"--format={fmt}"] + ([f"--since={since}"] if since else []) + [ref, "--"]
+    out = git.text(*args)
+    entries = []
+    for record in filter(None, (r.strip("\n") for r in out.split("\x1d"))):
+        commit, when, summary, trailers = record.split("\x1f")
+        values: dict[str, str] = {}
+        for trailer in filter(None, trailers.split("\x1e")):
+            key, _, value = trailer.partition(": ")
+            values[key.removeprefix("Modctl-").lower()] = value
+        entries.append(
+            Entry(
+                action=values.pop("action", ""),
+                actor=values.pop("actor", ""),
+                summary=summary,
+                commit=commit,
+                time=when,
+                **values,
+            )
+        )
+    return entries

@@ -1,0 +1,49 @@
+"""The effective config the production platform loads, `deploy/REGION/BUNDLE.json`. Pure."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from modctl.state import artifact, hotpatch
+from modctl.state.files import artifact_file
+from modctl.state.rollout import RegionState
+from modctl.state.store import Snapshot
+
+
+def render(snapshot: Snapshot, state: RegionState, now: datetime) -> bytes:
+    """The effective config of one bundle in one region: stable and canary releases with the
+    rules that apply there and the region's active hot-patches applied."""
+    patches = hotpatch.active(state.hotpatches, now)
+
+    def release(version: str | None) -> dict[str, Any] | None:
+        if version is None:
+            return None
+        data = snapshot.files[artifact_file(state.bundle, version)]
+        built = json.loads(data)
+        built["rules"] = [
+            r for r in built["rules"] if r["regions"] is None or state.region in r["regions"]
+        ]
+        return {
+            "version": version,
+            "digest": artifact.digest(data),
+            "config": hotpatch.apply(built, patches),
+        }
+
+    canary = None
+    if state.canary is not None:
+        canary = {
+            **(release(state.canary.version) or {}),
+            "weight": state.canary.weight,
+            "paused": state.canary.paused,
+        }
+    effective = {
+        "bundle": state.bundle,
+        "region": state.region,
+        "stable": release(state.stable),
+        "canary": canary,
+        "hotpatches": [p["id"] for p in patches],
+        "assignment": "canary when bucket(bundle, item id) < weight * 100; see modctl.engine.assign",
+    }
+    return artifact.canonical(effective)

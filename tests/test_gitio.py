@@ -1,0 +1,210 @@
+"""The one git door: a scrubbed environment, untranslated messages, failures told by status."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modctl.errors import GitError
+from modctl.gitio import Git, environment, repository
+from tests.conftest import MINIMAL, write_files
+
+MODCTL = Path(sys.executable).parent / "modctl"
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, env=env
+    )
+    return done.stdout
+
+
+def strategy_repo(root: Path, remote: str | None = None) -> Path:
+    config = MINIMAL["modctl.yaml"]
+    if remote:
+        config += f"state: {{branch: modctl-state, remote: {remote}}}\n"
+    write_files(root, {**MINIMAL, "modctl.yaml": config})
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "strategies")
+    return root
+
+
+def modctl(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(MODCTL), *map(str, args)], capture_output=True, text=True, check=False, env=env
+    )
+
+
+def test_environment_drops_variables_that_redirect_git() -> None:
+    inherited = {
+        "GIT_DIR": "/elsewhere/.git",
+        "GIT_WORK_TREE": "/elsewhere",
+        "GIT_INDEX_FILE": "/elsewhere/.git/next-index.lock",
+        "GIT_OBJECT_DIRECTORY": "/elsewhere/objects",
+        "GIT_PREFIX": "sub/",
+        "GIT_SSH_COMMAND": "ssh -i key",
+        "GIT_CONFIG_KEY_0": "user.email",
+        "GIT_CONFIG_VALUE_0": "a@example.com",
+        "LANGUAGE": "de",
+        "LANG": "de_DE.UTF-8",
+        "PATH": "/usr/bin",
+    }
+    env = environment(base=inherited)
+    assert set(env) == {
+        "GIT_SSH_COMMAND",
+        "GIT_CONFIG_KEY_0",
+        "GIT_CONFIG_VALUE_0",
+        "LANG",
+        "PATH",
+        "LC_ALL",
+    }
+    assert env["LC_ALL"] == "C"
+
+
+def test_failures_carry_the_exit_status(tmp_path: Path) -> None:
+    strategy_repo(tmp_path)
+    with pytest.raises(GitError) as raised:
+        Git(tmp_path).run("rev-parse", "--verify", "no-such-rev")
+    assert raised.value.status == 128
+    assert Git(tmp_path).resolve("no-such-rev") is None
+    assert Git(tmp_path).toplevel() == tmp_path.resolve()
+    outside = tmp_path.parent / "not-a-repo"
+    outside.mkdir()
+    assert Git(outside).toplevel() is None
+    with pytest.raises(GitError, match="needs a git repository"):
+        repository(outside, "this")
+
+
+def test_one_reader_answers_many_reads(tmp_path: Path) -> None:
+    strategy_repo(tmp_path)
+    cat = Git(tmp_path).cat()
+    config = cat.read("HEAD:./modctl.yaml")
+    assert config is not None
+    assert config.kind == "blob"
+    assert config.data == MINIMAL["modctl.yaml"].encode()
+    assert cat.read("HEAD:./missing.yaml") is None
+    many = cat.read_many([f"HEAD:{path}" for path in MINIMAL] * 200)
+    assert many == [content.encode() for content in MINIMAL.values()] * 200
+
+
+def test_state_write_and_validate_from_inside_a_git_hook(tmp_path: Path) -> None:
+    """A hook of another repository runs with GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE pointing
+    at that repository: modctl must still act on the repository it is given."""
+    strategies = strategy_repo(tmp_path / "strategies")
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / "file.txt").write_text("one\n")
+    git(other, "add", "file.txt")
+    git(other, "commit", "-qm", "one")
+    results = tmp_path / "results"
+    hook = other / ".git" / "hooks" / "pre-commit"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f"env | grep '^GIT_' > '{results}.env'\n"
+        f"'{MODCTL}' --repo '{strategies}' freeze --region SG --reason hook > '{results}.freeze' 2>&1\n"
+        f"echo $? >> '{results}.freeze'\n"
+        f"'{MODCTL}' --repo '{strategies}' validate > '{results}.validate' 2>&1\n"
+        f"echo $? >> '{results}.validate'\n"
+        "exit 0\n"
+    )
+    hook.chmod(0o755)
+    (other / "file.txt").write_text("two\n")
+    # A partial commit, through --git-dir and --work-tree: git hands the hook a temporary index
+    # and exports where the other repository lives.
+    git(
+        tmp_path,
+        f"--git-dir={other / '.git'}",
+        f"--work-tree={other}",
+        "commit",
+        "-qm",
+        "two",
+        "--",
+        str(other / "file.txt"),
+    )
+    exported = Path(f"{results}.env").read_text()
+    assert "GIT_INDEX_FILE=" in exported
+    assert "GIT_DIR=" in exported
+    freeze = Path(f"{results}.freeze").read_text()
+    assert freeze.strip().endswith("0"), freeze
+    assert "Done: freeze SG" in freeze
+    validate = Path(f"{results}.validate").read_text()
+    assert validate.strip().endswith("0"), validate
+    assert git(strategies, "show", "modctl-state:regions/SG/_region.yaml").startswith(
+        "frozen: true"
+    )
+    assert "modctl-state" not in git(other, "branch", "--list")
+    assert git(other, "show", "HEAD:file.txt") == "two\n"
+    assert git(other, "status", "--porcelain") == ""
+
+
+def _german(tmp_path: Path) -> dict[str, str]:
+    """An environment asking for German messages, with the locale generated when the machine
+    lacks it."""
+    locales = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False)
+    env = {**os.environ, "LANGUAGE": "de", "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8"}
+    if "de_DE.utf8" not in locales.stdout.lower().replace("-", ""):
+        if shutil.which("localedef") is None:
+            pytest.skip("no German locale and no localedef to generate one")
+        folder = tmp_path / "locale"
+        folder.mkdir()
+        made = subprocess.run(
+            ["localedef", "-i", "de_DE", "-f", "UTF-8", str(folder / "de_DE.UTF-8")],
+            capture_output=True,
+            check=False,
+        )
+        if not (folder / "de_DE.UTF-8").exists():
+            pytest.skip(f"cannot generate a German locale: {made.stderr.decode()[-200:]}")
+        env["LOCPATH"] = str(folder)
+    probe = subprocess.run(
+        ["git", "rev-parse", "--verify", "no-such-rev"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if "fatal:" in probe.stderr:
+        pytest.skip("this git prints no translated messages, so there is nothing to prove")
+    return env
+
+
+def test_remote_writes_under_a_german_locale(tmp_path: Path) -> None:
+    env = _german(tmp_path)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    root = strategy_repo(tmp_path / "strategies", remote="origin")
+    git(root, "remote", "add", "origin", str(remote))
+    git(root, "push", "-q", "origin", "HEAD:refs/heads/main")
+    # The remote has no state branch yet: git's "couldn't find remote ref", in German, must not
+    # be taken for an unreachable remote.
+    first = modctl("--repo", root, "freeze", "--region", "SG", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "warning" not in first.stderr
+    assert git(remote, "rev-parse", "modctl-state") == git(root, "rev-parse", "modctl-state")
+    # Another clone writes first: the push is rejected and the change applied on top.
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    git(clone, "fetch", "-q", "origin", "modctl-state:modctl-state")
+    assert modctl("--repo", clone, "freeze", "--region", "MY", env=env).returncode == 0
+    second = modctl("--repo", root, "freeze", "--region", "GB", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "warning" not in second.stderr
+    log = git(remote, "log", "--format=%s", "modctl-state")
+    assert log.split("\n")[:3] == ["freeze GB", "freeze MY", "freeze SG"]
+    # An unreachable remote: the change stays local, with the warning, in English.
+    git(root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    offline = modctl("--repo", root, "freeze", "--region", "MY", env=env)
+    assert offline.returncode == 0, offline.stderr
+    assert "remote origin is unreachable" in offline.stderr
+    assert "does not appear to be a git repository" in offline.stderr
+    # And validate does not care about the locale either.
+    assert modctl("--repo", root, "validate", env=env).returncode == 0
