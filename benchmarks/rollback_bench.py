@@ -6,7 +6,9 @@ Prints, each beside its baseline measured in the same run:
   - `modctl rollback` on a state branch with 10 and with 10,000 earlier commits (the history must
     not slow it down);
   - the raw git plumbing a rollback commit needs, as a shell script;
-  - `modctl rollout status` with 50 bundles in 12 regions.
+  - `modctl rollout status` with 50 bundles in 12 regions;
+  - CLI start-up: `modctl --version` beside a bare `python -c pass`, and `modctl --help` beside
+    the `--help` of a one-command Typer app.
 """
 
 from __future__ import annotations
@@ -62,6 +64,30 @@ def modctl(root: Path, *args: str) -> float:
         capture_output=True,
     )
     return time.perf_counter() - start
+
+
+def best(command: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def startup(tmp: Path, repeat: int) -> dict[str, float]:
+    """The installed console script against the floors it is measured by."""
+    modctl_script = str(Path(sys.executable).parent / "modctl")
+    app = tmp / "one_command.py"
+    app.write_text(
+        "import typer\napp = typer.Typer()\n@app.command()\ndef main() -> None:\n    pass\napp()\n"
+    )
+    return {
+        "version": best([modctl_script, "--version"], repeat),
+        "python": best([sys.executable, "-c", "pass"], repeat),
+        "help": best([modctl_script, "--help"], repeat),
+        "typer": best([sys.executable, str(app), "--help"], repeat),
+    }
 
 
 def build(root: Path, bundles: int) -> None:
@@ -156,6 +182,7 @@ def main() -> None:
             modctl(many, "rollout", "status") for _ in range(args.repeat)
         )
         shutil.rmtree(many)
+        start = startup(Path(tmp), args.repeat * 4)
     small = results["rollback, 10 earlier commits"]
     large = results["rollback, 10,000 earlier commits"]
     raw_git = results["raw git plumbing for one rollback commit"]
@@ -166,10 +193,18 @@ def main() -> None:
         f"{'rollback, 10,000 vs 10 earlier commits':44} {large:8.3f}  {small:8.3f}  {large / small:5.2f}  <= 1.2"
     )
     print(
-        f"{'rollback vs raw git plumbing script':44} {small:8.3f}  {raw_git:8.3f}  {small / raw_git:5.1f}  <= 10"
+        f"{'rollback vs raw git plumbing script':44} {small:8.3f}  {raw_git:8.3f}  {small / raw_git:5.1f}  <= 5"
     )
     print(
         f"{'rollout status, 50 bundles x 12 regions':44} {status:8.3f}  {'':>8}  {'':5}  well under 1 s"
+    )
+    version, python = start["version"], start["python"]
+    print(
+        f"{'modctl --version vs python -c pass':44} {version:8.3f}  {python:8.3f}  {version / python:5.1f}  <= 5"
+    )
+    helptext, typer_app = start["help"], start["typer"]
+    print(
+        f"{'modctl --help vs a one-command Typer app':44} {helptext:8.3f}  {typer_app:8.3f}  {helptext / typer_app:5.2f}  <= 1"
     )
 
 

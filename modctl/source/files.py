@@ -9,7 +9,6 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -111,6 +110,8 @@ def _parse_many(items: list[Loaded], jobs: int | None) -> list[tuple[Any, list[F
         lightest = sizes.index(min(sizes))
         batches[lightest].append(index)
         sizes[lightest] += len(items[index].raw)
+    from concurrent.futures import ProcessPoolExecutor
+
     results: list[tuple[Any, list[Finding]]] = [(None, [])] * len(items)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         payloads = [[(items[i].source, items[i].raw) for i in batch] for batch in batches]
