@@ -189,7 +189,14 @@ class Git:
     def changed_paths(self, paths: list[str]) -> list[str]:
         """Paths under `paths` that differ from HEAD: modified, staged, deleted or untracked."""
         out = self.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
-        return [entry[3:] for entry in out.decode().split("\0") if len(entry) > 3]
+        fields = iter(out.decode().split("\0"))
+        changed = []
+        for entry in fields:
+            if len(entry) > 3:
+                changed.append(entry[3:])
+                if entry[0] in "RC":
+                    next(fields, None)  # a rename or copy is followed by its source path
+        return changed
 
     def read_tree(self, rev: str, paths: list[str]) -> dict[str, bytes]:
         """Every file under `paths` (repository paths) at `rev`, keyed by repository path."""

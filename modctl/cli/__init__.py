@@ -1,7 +1,8 @@
-"""Command-line interface: thin commands over the core operations.
-
-Only this package imports Typer. `modctl --version` answers before Typer or any command is
-imported; everything else goes through the Typer application assembled in `modctl.cli.main`.
+"""Command-line interface: thin commands over the core operations. Owns the Typer application
+(`main.py` registers every command), the options many commands share (`options.py`), the global
+options, the invocation's context and the one error boundary (`_app.py`), and crash reports. It
+may import every other package of modctl; it is the only package that imports Typer, prints or
+exits. `modctl --version` answers here before Typer or any command is imported.
 """
 
 from __future__ import annotations
