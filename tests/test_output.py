@@ -55,8 +55,8 @@ PENDING = {"render", "sync", "log", "audit", "release", "rollout", "rollback", "
 def commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
     """Every command that runs, subcommands included, by its full name."""
     if isinstance(command, TyperGroup):
-        for name, sub in sorted(command.commands.items()):
-            yield from commands(sub, (*path, name))
+        for name in sorted(command.list_commands(None)):  # type: ignore[arg-type]
+            yield from commands(command.get_command(None, name), (*path, name))  # type: ignore[arg-type]
     else:
         yield " ".join(path), command
 

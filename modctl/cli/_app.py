@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from modctl import __version__
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Output", "app", "context_of"]
 
-log = logging.getLogger("modctl")
-
 
 @dataclass
 class Globals:
@@ -29,8 +27,52 @@ class Globals:
     context: Context | None = None
 
 
+# Every command, in the order `--help` lists them: the module that defines it and the Typer app
+# there that holds it. A command's module is imported only when that command runs (or when
+# `--help` lists them all), so an emergency rollback never pays for `backtest`'s imports.
+COMMANDS = {
+    "init": ("modctl.cli.init", "app"),
+    "validate": ("modctl.cli.validate", "app"),
+    "test": ("modctl.cli.test", "app"),
+    "backtest": ("modctl.cli.backtest", "app"),
+    "explain": ("modctl.cli.explain", "app"),
+    "diff": ("modctl.cli.diff", "app"),
+    "schema": ("modctl.cli.schema", "app"),
+    "release": ("modctl.cli.release", "app"),
+    "rollout": ("modctl.cli.rollout", "app"),
+    "rollback": ("modctl.cli.rollout", "rollback_app"),
+    "freeze": ("modctl.cli.rollout", "freeze_app"),
+    "unfreeze": ("modctl.cli.rollout", "unfreeze_app"),
+    "render": ("modctl.cli.journal", "render_app"),
+    "log": ("modctl.cli.journal", "log_app"),
+    "sync": ("modctl.cli.journal", "sync_app"),
+    "audit": ("modctl.cli.journal", "audit_app"),
+}
+
+
+def command_app(**settings: Any) -> typer.Typer:
+    """A Typer app for one command or one group of commands, rendered like the root app."""
+    return typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None, **settings
+    )
+
+
 class _Boundary(TyperGroup):
-    """Maps every exception to one line and an exit code (as the README's table lists them)."""
+    """Loads each command when it is asked for, and maps every exception to one line and an exit
+    code (as the README's table lists them)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, attribute = COMMANDS[cmd_name]
+        command = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+        command.name = cmd_name
+        return command
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -45,7 +87,10 @@ class _Boundary(TyperGroup):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
         except ModctlError as exc:
-            log.debug("modctl error", exc_info=True)
+            if _globals(ctx).verbose:
+                import logging
+
+                logging.getLogger("modctl").debug("modctl error", exc_info=True)
             typer.echo(f"modctl: error: {exc.message}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except Exception as exc:
@@ -59,20 +104,17 @@ class _Boundary(TyperGroup):
             )
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
         finally:
-            found = ctx.find_object(Globals)
-            if found is not None and found.context is not None:
-                found.context.close()
+            context = _globals(ctx).context
+            if context is not None:
+                context.close()
 
 
-app = typer.Typer(
+app = command_app(
     cls=_Boundary,
     name="modctl",
     help="Carry content-moderation strategies from YAML to production, with git as the source "
     "of truth.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
 )
 
 
@@ -103,8 +145,18 @@ def main_options(
     ] = False,
 ) -> None:
     if verbose:
+        # Imported only here: logging costs an emergency command's start-up 7 ms otherwise.
+        import logging
+
         logging.basicConfig(level=logging.DEBUG, format="modctl: %(name)s: %(message)s")
     ctx.obj = Globals(repo=repo, verbose=verbose)
+
+
+def _globals(ctx: Any) -> Globals:
+    found = ctx.find_object(Globals)
+    if found is None:  # a command invoked without the root app (tests of single commands)
+        found = ctx.ensure_object(Globals)
+    return found  # type: ignore[no-any-return]
 
 
 def context_of(ctx: typer.Context, start: Path | None = None) -> Context:
@@ -112,8 +164,7 @@ def context_of(ctx: typer.Context, start: Path | None = None) -> Context:
     one at or above `start` (default: the current folder)."""
     from modctl.context import Context
 
-    found = ctx.find_object(Globals)
-    options = found if found is not None else Globals()
+    options = _globals(ctx)
     if options.context is None:
         options.context = Context.discover(options.repo or start)
     return options.context

@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import app, context_of
+from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Output, OutputOption
+
+app = command_app()
 
 
 @app.command("backtest")

@@ -6,10 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import app, context_of
+from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Output, OutputOption
 
 WORKING_TREE = "working tree"
+
+
+app = command_app()
 
 
 @app.command("diff")

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import app, context_of
+from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Output, OutputOption
+
+app = command_app()
 
 
 @app.command("explain")

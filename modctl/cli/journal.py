@@ -7,92 +7,99 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import context_of
+from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Output, OutputOption
 from modctl.errors import ExitCode, UsageError
 
+render_app = command_app()
+sync_app = command_app()
+log_app = command_app()
+audit_app = command_app(no_args_is_help=True)
 
-def register(root_app: typer.Typer) -> None:
-    @root_app.command("render")
-    def render_command(
-        ctx: typer.Context,
-        bundle: Annotated[str, typer.Argument(help="Bundle.")],
-        region: Annotated[str, typer.Option("--region", "-r", help="Region.")],
-        output: OutputOption = Output.text,
-    ) -> None:
-        """Print the effective config the platform loads for a bundle in a region: indented
-        JSON for people, or with --output json the exact bytes written to deploy/."""
-        from modctl.state.files import deploy_file
 
-        context = context_of(ctx)
-        config = context.config
-        if region not in config.regions:
-            raise UsageError(
-                f"unknown region {region!r}; modctl.yaml declares {', '.join(config.regions)}"
-            )
-        rendered = context.store.read().files.get(deploy_file(region, bundle))
-        if rendered is None:
-            raise UsageError(
-                f"nothing deployed for {bundle} in {region}; `modctl rollout start {bundle} VERSION` first"
-            )
-        if output is Output.json:
-            typer.echo(rendered.decode())
-        else:
-            typer.echo(json.dumps(json.loads(rendered), indent=2, ensure_ascii=False))
+@audit_app.callback()
+def audit_group() -> None:
+    """Check the state branch."""
 
-    @root_app.command("sync")
-    def sync_command(ctx: typer.Context, output: OutputOption = Output.text) -> None:
-        """Reconcile the state branch with the remote named in modctl.yaml: fetch, fast-forward,
-        push, or replay local changes made while the remote was unreachable."""
-        context = context_of(ctx)
-        done = context.store.sync()
-        if output is Output.json:
-            typer.echo(json.dumps({"result": done, "tip": context.store.tip()}, indent=2))
-        else:
-            typer.echo(done.capitalize() + ".")
 
-    audit_app = typer.Typer(help="Check the state branch.", no_args_is_help=True)
-    root_app.add_typer(audit_app, name="audit")
+@render_app.command("render")
+def render_command(
+    ctx: typer.Context,
+    bundle: Annotated[str, typer.Argument(help="Bundle.")],
+    region: Annotated[str, typer.Option("--region", "-r", help="Region.")],
+    output: OutputOption = Output.text,
+) -> None:
+    """Print the effective config the platform loads for a bundle in a region: indented
+    JSON for people, or with --output json the exact bytes written to deploy/."""
+    from modctl.state.files import deploy_file
 
-    @audit_app.command("verify")
-    def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text) -> None:
-        """Replay the state branch: trailers on every commit, immutable releases, digests and tags,
-        legal region transitions, deploy/ matching the region states. Exit 1 at the first offence."""
-        from modctl.state.audit import verify
+    context = context_of(ctx)
+    config = context.config
+    if region not in config.regions:
+        raise UsageError(
+            f"unknown region {region!r}; modctl.yaml declares {', '.join(config.regions)}"
+        )
+    rendered = context.store.read().files.get(deploy_file(region, bundle))
+    if rendered is None:
+        raise UsageError(
+            f"nothing deployed for {bundle} in {region}; `modctl rollout start {bundle} VERSION` first"
+        )
+    if output is Output.json:
+        typer.echo(rendered.decode())
+    else:
+        typer.echo(json.dumps(json.loads(rendered), indent=2, ensure_ascii=False))
 
-        result = verify(context_of(ctx))
-        if output is Output.json:
-            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-        elif result.violation is not None:
-            typer.echo(f"audit failed at commit {result.violation}", err=True)
-        else:
-            typer.echo(f"{result.commits} state commits verified.")
-        if result.violation is not None:
-            raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
-    @root_app.command("log")
-    def log_command(
-        ctx: typer.Context,
-        bundle: Annotated[str | None, typer.Option("--bundle", help="Only this bundle.")] = None,
-        region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
-        incident: Annotated[
-            str | None, typer.Option("--incident", help="Only this incident.")
-        ] = None,
-        action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
-        actor: Annotated[str | None, typer.Option("--actor", help="Only this actor.")] = None,
-        since: Annotated[
-            str | None,
-            typer.Option(
-                "--since",
-                help="Only entries after this time (git date: 2026-11-25, '2 hours ago').",
-            ),
-        ] = None,
-        output: OutputOption = Output.text,
-    ) -> None:
-        """The journal of the state branch, newest first."""
-        from modctl.reports.journal import log_json, log_text
-        from modctl.state.journal import Filter
+@sync_app.command("sync")
+def sync_command(ctx: typer.Context, output: OutputOption = Output.text) -> None:
+    """Reconcile the state branch with the remote named in modctl.yaml: fetch, fast-forward,
+    push, or replay local changes made while the remote was unreachable."""
+    context = context_of(ctx)
+    done = context.store.sync()
+    if output is Output.json:
+        typer.echo(json.dumps({"result": done, "tip": context.store.tip()}, indent=2))
+    else:
+        typer.echo(done.capitalize() + ".")
 
-        wanted = Filter(bundle, region, incident, action, actor)
-        entries = [e for e in context_of(ctx).store.journal(since=since) if wanted(e)]
-        typer.echo(log_json(entries) if output is Output.json else log_text(entries))
+
+@audit_app.command("verify")
+def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text) -> None:
+    """Replay the state branch: trailers on every commit, immutable releases, digests and tags,
+    legal region transitions, deploy/ matching the region states. Exit 1 at the first offence."""
+    from modctl.state.audit import verify
+
+    result = verify(context_of(ctx))
+    if output is Output.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif result.violation is not None:
+        typer.echo(f"audit failed at commit {result.violation}", err=True)
+    else:
+        typer.echo(f"{result.commits} state commits verified.")
+    if result.violation is not None:
+        raise typer.Exit(int(ExitCode.CHECKS_FAILED))
+
+
+@log_app.command("log")
+def log_command(
+    ctx: typer.Context,
+    bundle: Annotated[str | None, typer.Option("--bundle", help="Only this bundle.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+    incident: Annotated[str | None, typer.Option("--incident", help="Only this incident.")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this actor.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only entries after this time (git date: 2026-11-25, '2 hours ago').",
+        ),
+    ] = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """The journal of the state branch, newest first."""
+    from modctl.reports.journal import log_json, log_text
+    from modctl.state.journal import Filter
+
+    wanted = Filter(bundle, region, incident, action, actor)
+    entries = [e for e in context_of(ctx).store.journal(since=since) if wanted(e)]
+    typer.echo(log_json(entries) if output is Output.json else log_text(entries))

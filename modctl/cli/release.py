@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import context_of
+from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Actor, Incident, Output, OutputOption, Reason
 
-app = typer.Typer(help="Cut, list and show releases.", no_args_is_help=True)
+app = command_app(help="Cut, list and show releases.", no_args_is_help=True)
 
 
 class Bump(str, Enum):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import context_of
+from modctl.cli._app import command_app, context_of
 from modctl.cli.options import (
     Actor,
     DryRun,
@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from modctl.state.operations import Journal, Outcome
     from modctl.state.rollout import Situation
 
-app = typer.Typer(help="Stage releases as canaries, region by region.", no_args_is_help=True)
+app = command_app(help="Stage releases as canaries, region by region.", no_args_is_help=True)
+rollback_app = command_app()
+freeze_app = command_app()
+unfreeze_app = command_app()
 Bundle = Annotated[str, typer.Argument(help="Bundle.")]
 
 
@@ -229,69 +232,66 @@ def status_command(
         return
 
 
-def register(root_app: typer.Typer) -> None:
-    """Top-level `rollback`, `freeze` and `unfreeze`, beside the `rollout` group."""
+@rollback_app.command("rollback")
+def rollback_command(
+    ctx: typer.Context,
+    bundle: Bundle,
+    region: Region,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="VERSION", help="Release (default: the previous stable)."),
+    ] = None,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Put a region's stable release back to the previous one (or --to VERSION); allowed while frozen."""
+    from modctl.state import rollout
 
-    @root_app.command("rollback")
-    def rollback_command(
-        ctx: typer.Context,
-        bundle: Bundle,
-        region: Region,
-        to: Annotated[
-            str | None,
-            typer.Option("--to", metavar="VERSION", help="Release (default: the previous stable)."),
-        ] = None,
-        actor: Actor = None,
-        reason: Reason = None,
-        incident: Incident = None,
-        dry_run: DryRun = False,
-        output: OutputOption = Output.text,
-    ) -> None:
-        """Put a region's stable release back to the previous one (or --to VERSION); allowed while frozen."""
-        from modctl.state import rollout
+    before: list[str | None] = []
 
-        before: list[str | None] = []
+    def mutate(s: Situation) -> str:
+        before[:] = [s.state(region).stable]
+        return rollout.rollback(s, region, to)
 
-        def mutate(s: Situation) -> str:
-            before[:] = [s.state(region).stable]
-            return rollout.rollback(s, region, to)
+    def undo(_: list[str]) -> str | None:
+        previous = before[0] if before else None
+        return f"modctl rollback {bundle} --region {region} --to {previous}" if previous else None
 
-        def undo(_: list[str]) -> str | None:
-            previous = before[0] if before else None
-            return (
-                f"modctl rollback {bundle} --region {region} --to {previous}" if previous else None
-            )
+    options = WriteOptions(actor, reason, incident, dry_run, output)
+    _run(ctx, bundle, "rollback", mutate, options, undo, release=to)
 
-        options = WriteOptions(actor, reason, incident, dry_run, output)
-        _run(ctx, bundle, "rollback", mutate, options, undo, release=to)
 
-    @root_app.command("freeze")
-    def freeze_command(
-        ctx: typer.Context,
-        region: Regions = None,
-        every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
-        actor: Actor = None,
-        reason: Reason = None,
-        incident: Incident = None,
-        dry_run: DryRun = False,
-        output: OutputOption = Output.text,
-    ) -> None:
-        """Stop starting and promoting canaries in regions (rollback stays allowed)."""
-        _freeze(ctx, region, every, True, WriteOptions(actor, reason, incident, dry_run, output))
+@freeze_app.command("freeze")
+def freeze_command(
+    ctx: typer.Context,
+    region: Regions = None,
+    every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Stop starting and promoting canaries in regions (rollback stays allowed)."""
+    _freeze(ctx, region, every, True, WriteOptions(actor, reason, incident, dry_run, output))
 
-    @root_app.command("unfreeze")
-    def unfreeze_command(
-        ctx: typer.Context,
-        region: Regions = None,
-        every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
-        actor: Actor = None,
-        reason: Reason = None,
-        incident: Incident = None,
-        dry_run: DryRun = False,
-        output: OutputOption = Output.text,
-    ) -> None:
-        """Let canaries start and move again."""
-        _freeze(ctx, region, every, False, WriteOptions(actor, reason, incident, dry_run, output))
+
+@unfreeze_app.command("unfreeze")
+def unfreeze_command(
+    ctx: typer.Context,
+    region: Regions = None,
+    every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Let canaries start and move again."""
+    _freeze(ctx, region, every, False, WriteOptions(actor, reason, incident, dry_run, output))
 
 
 def _freeze(

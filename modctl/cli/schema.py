@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import app
+from modctl.cli._app import command_app
 from modctl.cli.options import Output, OutputOption
+
+app = command_app()
 
 
 @app.command("schema")

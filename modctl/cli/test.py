@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import app, context_of
+from modctl.cli._app import command_app, context_of
 from modctl.errors import ExitCode
 
 
@@ -15,6 +15,9 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     junit = "junit"
+
+
+app = command_app()
 
 
 @app.command("test")

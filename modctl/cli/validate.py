@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import app, context_of
+from modctl.cli._app import command_app, context_of
 from modctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -20,6 +20,9 @@ class Format(str, Enum):
     json = "json"
     github = "github"
     junit = "junit"
+
+
+app = command_app()
 
 
 @app.command("validate")

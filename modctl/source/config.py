@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from modctl.errors import ChecksFailedError, UsageError
-from modctl.findings import Severity
+from modctl.findings import Finding, Severity
 from modctl.gitio import Git
 from modctl.lint import config as config_lint
 from modctl.lint.catalogue import finding
 from modctl.model import Config
-from modctl.source.files import parse
+from modctl.source.files import Cache, Loaded, parse
 from modctl.source.repo import CONFIG_NAME, SourceFile
 
 
@@ -26,7 +26,16 @@ def config_at(git: Git | Path, rev: str = "HEAD") -> Config:
     found = reader.cat().read(f"{rev}:./{CONFIG_NAME}")
     if found is None or found.kind != "blob":
         raise UsageError(f"{CONFIG_NAME} is not committed at {rev}; commit it first")
-    data, findings = parse(SourceFile(CONFIG_NAME, "config"), found.data)
+    loaded = Loaded(SourceFile(CONFIG_NAME, "config"), found.data)
+    # The same content passed the schema before (here or in `modctl validate`): the parse cache
+    # has it, keyed by content, and the schema validator need not even be imported.
+    cache = Cache(reader.cwd)
+    data = cache.parsed(loaded)
+    findings: list[Finding] = []
+    if data is None:
+        data, findings = parse(loaded.source, loaded.raw)
+        if data is not None and not findings:
+            cache.keep(loaded, data)
     if data is not None and not findings:
         config = Config.from_data(data, CONFIG_NAME)
         findings = config_lint.check(config)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 from collections.abc import Iterable
@@ -20,8 +19,6 @@ from modctl.findings import Finding
 from modctl.lint import schema
 from modctl.lint.catalogue import finding
 from modctl.source.repo import SourceFile, inside
-
-log = logging.getLogger(__name__)
 
 CACHE_DIR = ".modctl-cache"
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
@@ -147,6 +144,10 @@ class Cache:
     def parsed(self, item: Loaded) -> Any:
         return self._get(item.digest)
 
+    def keep(self, item: Loaded, data: Any) -> None:
+        """Keep one schema-valid document, parsed."""
+        self._put(item.digest, data)
+
     def report(self, key: str) -> list[Finding] | None:
         found = self._get(key)
         if not isinstance(found, list):
@@ -188,7 +189,9 @@ class Cache:
             os.replace(tmp, target)
         except OSError as exc:
             self.writable = False
-            log.debug("cache disabled: %s", exc)
+            import logging
+
+            logging.getLogger(__name__).debug("cache disabled: %s", exc)
 
     def _create(self) -> None:
         self.base.mkdir(exist_ok=True)
