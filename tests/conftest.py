@@ -4,6 +4,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,15 @@ from modctl.cli import app
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE = PROJECT / "modctl" / "samples" / "sample-listings.jsonl"
+
+
+def tool(name: str) -> Path:
+    """A console script installed beside the interpreter running the tests (modctl,
+    check-jsonschema), never whichever one comes first on PATH."""
+    return Path(sys.executable).parent / name
+
+
+MODCTL = tool("modctl")
 
 
 @cache
@@ -53,6 +63,21 @@ def runner() -> CliRunner:
 
 def invoke(runner: CliRunner, *args: str | os.PathLike[str]) -> object:
     return runner.invoke(app, [str(a) for a in args])
+
+
+def modctl(
+    *args: str | os.PathLike[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed `modctl` as a subprocess, its output as text; the caller checks the
+    exit status."""
+    return subprocess.run(
+        [str(MODCTL), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def copy_reference(dest: Path) -> Path:

@@ -2,43 +2,39 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, write_files
-
-MODCTL = shutil.which("modctl", path=str(Path(sys.executable).parent)) or "modctl"
+from tests.conftest import PROJECT, modctl, tool, write_files
 
 
-def run(*args: str | Path, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=check, env=os.environ
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False
     )
 
 
 def test_readme_main_line_flow(tmp_path: Path) -> None:
     """`modctl init` into a new folder, then `modctl validate` there, as the README does."""
     target = tmp_path / "strategies"
-    init = run(MODCTL, "init", target, cwd=tmp_path)
+    init = modctl("init", target, cwd=tmp_path)
     assert init.returncode == 0, init.stderr
-    checked = run(MODCTL, "--repo", target, "validate", cwd=tmp_path)
+    checked = modctl("--repo", target, "validate", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip().endswith("files checked, no problems")
 
 
 def test_project_root_is_a_valid_strategy_repository(reference_repo: Path) -> None:
-    done = run(MODCTL, "validate", "--no-cache", cwd=reference_repo / "strategies")
+    done = modctl("validate", "--no-cache", cwd=reference_repo / "strategies")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_broken_file_exit_code_and_no_traceback(reference_repo: Path) -> None:
     write_files(reference_repo, {"strategies/ipr-counterfeit/rules/price.yaml": "- id: [\n"})
-    done = run(MODCTL, "validate", cwd=reference_repo)
+    done = modctl("validate", cwd=reference_repo)
     assert done.returncode == 1
     assert "strategies/ipr-counterfeit/rules/price.yaml:2:1: error Y001" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
@@ -46,11 +42,11 @@ def test_broken_file_exit_code_and_no_traceback(reference_repo: Path) -> None:
 
 def test_check_jsonschema_accepts_the_schemas_and_the_reference_files(tmp_path: Path) -> None:
     schemas = sorted((PROJECT / "modctl" / "schemas").glob("*.schema.json"))
-    meta = run("check-jsonschema", "--check-metaschema", *schemas, cwd=tmp_path)
+    meta = run(tool("check-jsonschema"), "--check-metaschema", *schemas, cwd=tmp_path)
     assert meta.returncode == 0, meta.stdout + meta.stderr
     rules = sorted(PROJECT.glob("strategies/*/rules/*.yaml"))
     done = run(
-        "check-jsonschema",
+        tool("check-jsonschema"),
         "--schemafile",
         PROJECT / "modctl" / "schemas" / "rules.schema.json",
         *rules,
@@ -70,7 +66,7 @@ def test_pre_commit_try_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     if not (PROJECT / ".git").exists():
         pytest.skip("pre-commit try-repo needs modctl's source as a git repository")
     repo = tmp_path / "strategies"
-    assert run(MODCTL, "init", repo, cwd=tmp_path).returncode == 0
+    assert modctl("init", repo, cwd=tmp_path).returncode == 0
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
     passed = try_repo(repo)
     assert passed.returncode == 0, passed.stdout + passed.stderr
