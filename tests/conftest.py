@@ -61,8 +61,11 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def invoke(runner: CliRunner, *args: str | os.PathLike[str]) -> object:
-    return runner.invoke(app, [str(a) for a in args])
+def run(runner: CliRunner, root: Path, *args: str) -> tuple[int, str]:
+    """`modctl --repo ROOT ARGS...` through the CliRunner: its exit code and everything it
+    printed."""
+    result = runner.invoke(app, ["--repo", str(root), *args])
+    return result.exit_code, result.output
 
 
 def modctl(
@@ -78,6 +81,23 @@ def modctl(
         text=True,
         check=False,
     )
+
+
+def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """What a git command that must succeed prints on standard output."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
+    )
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def assert_fsck_clean(root: Path) -> None:
+    """`git fsck --strict` finds no broken or missing object in the repository."""
+    done = subprocess.run(
+        ["git", "fsck", "--strict"], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def copy_reference(dest: Path) -> Path:
@@ -157,7 +177,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("templates")
 
 
-def built_once(templates: Path, key: str, build: Callable[[Path], None], dest: Path) -> Path:
+def built_once(templates: Path, key: str, build: Callable[[Path], object], dest: Path) -> Path:
     """`dest` holding what `build` makes in an empty folder, built only the first time the
     session asks for `key`: a repository with a history costs many git and modctl runs, a copy
     costs one git run."""
@@ -172,15 +192,21 @@ def built_once(templates: Path, key: str, build: Callable[[Path], None], dest: P
     if (dest / ".git").is_dir():
         # The copied index describes the template's files (inode, ctime): refresh it so that
         # git sees the copy as the clean work tree it is, as it did the original.
-        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=dest, check=True)
+        run_git(dest, "update-index", "-q", "--refresh")
     return dest
 
 
-def commit_minimal(root: Path) -> None:
-    write_files(root, MINIMAL)
-    repo = git.Repo.init(root)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
+def commit_minimal(root: Path, remote: str | None = None) -> Path:
+    """The minimal strategy repository, committed once; with `remote`, modctl.yaml keeps the
+    state branch on that git remote."""
+    config = MINIMAL["modctl.yaml"]
+    if remote is not None:
+        config += f"state: {{branch: modctl-state, remote: {remote}}}\n"
+    write_files(root, {**MINIMAL, "modctl.yaml": config})
+    run_git(root, "init", "-q")
+    run_git(root, "add", ".")
+    run_git(root, "commit", "-qm", "first")
+    return root
 
 
 @pytest.fixture
@@ -199,8 +225,8 @@ def repo_after(templates: Path, minimal_repo: Path) -> Callable[..., Path]:
             commit_minimal(root)
             runner = CliRunner()
             for args in commands:
-                result = runner.invoke(app, ["--repo", str(root), *args])
-                assert result.exit_code == 0, (args, result.output)
+                code, out = run(runner, root, *args)
+                assert code == 0, (args, out)
 
         key = "after-" + hashlib.sha256(repr(commands).encode()).hexdigest()[:16]
         return built_once(templates, key, build, minimal_repo)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from modctl import yamlio
-from modctl.cli import app
 from modctl.state.store import Entry, Snapshot, Store
+from tests.conftest import run, run_git
 
 
 @pytest.fixture
@@ -29,11 +28,6 @@ def history(repo_after: Callable[..., Path]) -> Path:
     )
 
 
-def audit(runner: CliRunner, root: Path) -> tuple[int, str]:
-    result = runner.invoke(app, ["--repo", str(root), "audit", "verify"])
-    return result.exit_code, result.output
-
-
 def write(root: Path, files: dict[str, bytes | None], entry: Entry) -> str:
     committed = Store(root).write(lambda snapshot: (files, entry)).commit
     assert committed is not None
@@ -41,30 +35,16 @@ def write(root: Path, files: dict[str, bytes | None], entry: Entry) -> str:
 
 
 def test_what_modctl_writes_verifies(history: Path, runner: CliRunner) -> None:
-    assert audit(runner, history) == (0, "8 state commits verified.\n")
+    assert run(runner, history, "audit", "verify") == (0, "8 state commits verified.\n")
 
 
 def test_a_commit_without_trailers(history: Path, runner: CliRunner) -> None:
     store = Store(history)
     tip = store.tip()
-    tree = subprocess.run(
-        ["git", "rev-parse", f"{tip}^{{tree}}"],
-        cwd=history,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    sneaky = subprocess.run(
-        ["git", "commit-tree", tree, "-p", str(tip), "-m", "hand edit"],
-        cwd=history,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    subprocess.run(
-        ["git", "update-ref", "refs/heads/modctl-state", sneaky], cwd=history, check=True
-    )
-    code, out = audit(runner, history)
+    tree = run_git(history, "rev-parse", f"{tip}^{{tree}}").strip()
+    sneaky = run_git(history, "commit-tree", tree, "-p", str(tip), "-m", "hand edit").strip()
+    run_git(history, "update-ref", "refs/heads/modctl-state", sneaky)
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert (
         f"audit failed at commit {sneaky[:12]} 'hand edit': no Modctl-Action or Modctl-Actor trailer"
@@ -74,7 +54,7 @@ def test_a_commit_without_trailers(history: Path, runner: CliRunner) -> None:
 
 def test_changed_artifact(history: Path, runner: CliRunner) -> None:
     bad = write(history, {"artifacts/demo/0.1.0.json": b"{}"}, Entry("render", "x", "tamper"))
-    code, out = audit(runner, history)
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert (
         f"{bad[:12]} 'tamper': artifacts/demo/0.1.0.json was changed or removed after it was written"
@@ -88,7 +68,7 @@ def test_moved_tag(history: Path, runner: CliRunner) -> None:
     repo.git.add("notes.txt")
     repo.git.commit("-qm", "second")
     repo.git.tag("-f", "modctl/demo/0.1.0", "HEAD")
-    code, out = audit(runner, history)
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert "tag modctl/demo/0.1.0 does not point at the release's source commit" in out
 
@@ -103,7 +83,7 @@ def test_stable_changed_by_something_else_than_promote_or_rollback(
         {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
         Entry("freeze", "x", "sneak a release in"),
     )
-    code, out = audit(runner, history)
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert "stable in SG changed from 0.1.0 to 0.1.1 by 'freeze'" in out
 
@@ -123,14 +103,14 @@ def test_promote_while_frozen(history: Path, runner: CliRunner) -> None:
         {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
         Entry("promote", "x", "promote anyway"),
     )
-    code, out = audit(runner, history)
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert "promote in SG while the region was frozen" in out
 
 
 def test_deploy_that_does_not_match_the_region_state(history: Path, runner: CliRunner) -> None:
     write(history, {"deploy/SG/demo.json": b"{}"}, Entry("render", "x", "hand-made deploy"))
-    code, out = audit(runner, history)
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert "deploy/SG/demo.json differs from what its region state renders to" in out
 
@@ -142,11 +122,11 @@ def test_a_state_file_written_around_modctl_is_one_clear_line(
         history, {"regions/SG/demo.yaml": b"stable: [unclosed\n"}, Entry("freeze", "x", "hand edit")
     )
     for args in (("rollout", "status"), ("rollback", "demo", "--region", "SG")):
-        result = runner.invoke(app, ["--repo", str(history), *args])
-        assert result.exit_code == 2, (args, result.output)
-        assert "regions/SG/demo.yaml on the state branch is unreadable" in result.output
-        assert "`modctl audit verify` names the commit" in result.output
-        assert "Traceback" not in result.output
-    code, out = audit(runner, history)
+        code, out = run(runner, history, *args)
+        assert code == 2, (args, out)
+        assert "regions/SG/demo.yaml on the state branch is unreadable" in out
+        assert "`modctl audit verify` names the commit" in out
+        assert "Traceback" not in out
+    code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert "'hand edit': regions/SG/demo.yaml on the state branch is unreadable" in out

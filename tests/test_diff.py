@@ -7,18 +7,12 @@ import git
 import pytest
 from typer.testing import CliRunner
 
-from modctl.cli import app
-from tests.conftest import write_files
+from tests.conftest import run, write_files
 
 
 @pytest.fixture
 def repo(committed_repo: git.Repo) -> Path:
     return Path(committed_repo.working_dir)
-
-
-def run(runner: CliRunner, repo: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--repo", str(repo), "diff", *args])
-    return result.exit_code, result.output
 
 
 def test_rules_params_lists_and_regions(repo: Path, runner: CliRunner) -> None:
@@ -43,7 +37,7 @@ def test_rules_params_lists_and_regions(repo: Path, runner: CliRunner) -> None:
             "strategies/demo/lists/brands.yaml": "name: brands\nkind: keywords\nitems: [gucci, dior, chanel]\n",
         },
     )
-    code, out = run(runner, repo, "demo")
+    code, out = run(runner, repo, "diff", "demo")
     assert code == 0, out
     assert out.splitlines() == [
         "demo: HEAD -> working tree",
@@ -68,7 +62,7 @@ def test_json_and_two_revisions(repo: Path, runner: CliRunner) -> None:
         {"strategies/demo/lists/brands.yaml": "name: brands\nkind: keywords\nitems: [gucci]\n"},
     )
     history.git.commit("-qam", "drop prada")
-    code, out = run(runner, repo, "demo", "HEAD~1", "HEAD", "-o", "json")
+    code, out = run(runner, repo, "diff", "demo", "HEAD~1", "HEAD", "-o", "json")
     assert code == 0, out
     report = json.loads(out)
     assert (report["before"], report["after"]) == ("HEAD~1", "HEAD")
@@ -97,17 +91,17 @@ def test_new_bundle_shows_everything_added(repo: Path, runner: CliRunner) -> Non
             "strategies/fresh/tests/a.yaml": "- {name: t, region: SG, item: {title: x}, expect: {action: warn, rules: [a]}}\n",
         },
     )
-    code, out = run(runner, repo, "fresh")
+    code, out = run(runner, repo, "diff", "fresh")
     assert code == 0, out
     assert "rules: 1 added, 0 removed, 0 changed" in out
     assert "tests: 1 added, 0 removed" in out
 
 
 def test_no_changes_unknown_revision_and_bundle(repo: Path, runner: CliRunner) -> None:
-    assert run(runner, repo, "demo")[1].splitlines()[1] == "  no changes"
-    code, out = run(runner, repo, "demo", "nope")
+    assert run(runner, repo, "diff", "demo")[1].splitlines()[1] == "  no changes"
+    code, out = run(runner, repo, "diff", "demo", "nope")
     assert code == 2
     assert "revision 'nope' does not exist" in out
-    code, out = run(runner, repo, "nope")
+    code, out = run(runner, repo, "diff", "nope")
     assert code == 2
     assert "no bundle named 'nope' at HEAD nor at working tree" in out

@@ -5,42 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from modctl.errors import GitError
 from modctl.gitio import Git, environment, repository
-from tests.conftest import MINIMAL, write_files
-
-MODCTL = Path(sys.executable).parent / "modctl"
-
-
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, env=env
-    )
-    return done.stdout
-
-
-def strategy_repo(root: Path, remote: str | None = None) -> Path:
-    config = MINIMAL["modctl.yaml"]
-    if remote:
-        config += f"state: {{branch: modctl-state, remote: {remote}}}\n"
-    write_files(root, {**MINIMAL, "modctl.yaml": config})
-    git(root, "init", "-q")
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "strategies")
-    return root
-
-
-def modctl(
-    *args: str | Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MODCTL), *map(str, args)], capture_output=True, text=True, check=False, env=env
-    )
+from tests.conftest import MINIMAL, MODCTL, commit_minimal, modctl, run_git
 
 
 def test_environment_drops_variables_that_redirect_git() -> None:
@@ -70,7 +41,7 @@ def test_environment_drops_variables_that_redirect_git() -> None:
 
 
 def test_failures_carry_the_exit_status(tmp_path: Path) -> None:
-    strategy_repo(tmp_path)
+    commit_minimal(tmp_path)
     with pytest.raises(GitError) as raised:
         Git(tmp_path).run("rev-parse", "--verify", "no-such-rev")
     assert raised.value.status == 128
@@ -84,7 +55,7 @@ def test_failures_carry_the_exit_status(tmp_path: Path) -> None:
 
 
 def test_one_reader_answers_many_reads(tmp_path: Path) -> None:
-    strategy_repo(tmp_path)
+    commit_minimal(tmp_path)
     cat = Git(tmp_path).cat()
     config = cat.read("HEAD:./modctl.yaml")
     assert config is not None
@@ -98,13 +69,13 @@ def test_one_reader_answers_many_reads(tmp_path: Path) -> None:
 def test_state_write_and_validate_from_inside_a_git_hook(tmp_path: Path) -> None:
     """A hook of another repository runs with GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE pointing
     at that repository: modctl must still act on the repository it is given."""
-    strategies = strategy_repo(tmp_path / "strategies")
+    strategies = commit_minimal(tmp_path / "strategies")
     other = tmp_path / "other"
     other.mkdir()
-    git(other, "init", "-q")
+    run_git(other, "init", "-q")
     (other / "file.txt").write_text("one\n")
-    git(other, "add", "file.txt")
-    git(other, "commit", "-qm", "one")
+    run_git(other, "add", "file.txt")
+    run_git(other, "commit", "-qm", "one")
     results = tmp_path / "results"
     hook = other / ".git" / "hooks" / "pre-commit"
     hook.write_text(
@@ -120,7 +91,7 @@ def test_state_write_and_validate_from_inside_a_git_hook(tmp_path: Path) -> None
     (other / "file.txt").write_text("two\n")
     # A partial commit, through --git-dir and --work-tree: git hands the hook a temporary index
     # and exports where the other repository lives.
-    git(
+    run_git(
         tmp_path,
         f"--git-dir={other / '.git'}",
         f"--work-tree={other}",
@@ -138,12 +109,12 @@ def test_state_write_and_validate_from_inside_a_git_hook(tmp_path: Path) -> None
     assert "Done: freeze SG" in freeze
     validate = Path(f"{results}.validate").read_text()
     assert validate.strip().endswith("0"), validate
-    assert git(strategies, "show", "modctl-state:regions/SG/_region.yaml").startswith(
+    assert run_git(strategies, "show", "modctl-state:regions/SG/_region.yaml").startswith(
         "frozen: true"
     )
-    assert "modctl-state" not in git(other, "branch", "--list")
-    assert git(other, "show", "HEAD:file.txt") == "two\n"
-    assert git(other, "status", "--porcelain") == ""
+    assert "modctl-state" not in run_git(other, "branch", "--list")
+    assert run_git(other, "show", "HEAD:file.txt") == "two\n"
+    assert run_git(other, "status", "--porcelain") == ""
 
 
 def _german(tmp_path: Path) -> dict[str, str]:
@@ -180,28 +151,30 @@ def _german(tmp_path: Path) -> dict[str, str]:
 def test_remote_writes_under_a_german_locale(tmp_path: Path) -> None:
     env = _german(tmp_path)
     remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    root = strategy_repo(tmp_path / "strategies", remote="origin")
-    git(root, "remote", "add", "origin", str(remote))
-    git(root, "push", "-q", "origin", "HEAD:refs/heads/main")
+    run_git(tmp_path, "init", "-q", "--bare", str(remote))
+    root = commit_minimal(tmp_path / "strategies", remote="origin")
+    run_git(root, "remote", "add", "origin", str(remote))
+    run_git(root, "push", "-q", "origin", "HEAD:refs/heads/main")
     # The remote has no state branch yet: git's "couldn't find remote ref", in German, must not
     # be taken for an unreachable remote.
     first = modctl("--repo", root, "freeze", "--region", "SG", env=env)
     assert first.returncode == 0, first.stderr
     assert "warning" not in first.stderr
-    assert git(remote, "rev-parse", "modctl-state") == git(root, "rev-parse", "modctl-state")
+    assert run_git(remote, "rev-parse", "modctl-state") == run_git(
+        root, "rev-parse", "modctl-state"
+    )
     # Another clone writes first: the push is rejected and the change applied on top.
     clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(remote), str(clone))
-    git(clone, "fetch", "-q", "origin", "modctl-state:modctl-state")
+    run_git(tmp_path, "clone", "-q", str(remote), str(clone))
+    run_git(clone, "fetch", "-q", "origin", "modctl-state:modctl-state")
     assert modctl("--repo", clone, "freeze", "--region", "MY", env=env).returncode == 0
     second = modctl("--repo", root, "freeze", "--region", "GB", env=env)
     assert second.returncode == 0, second.stderr
     assert "warning" not in second.stderr
-    log = git(remote, "log", "--format=%s", "modctl-state")
+    log = run_git(remote, "log", "--format=%s", "modctl-state")
     assert log.split("\n")[:3] == ["freeze GB", "freeze MY", "freeze SG"]
     # An unreachable remote: the change stays local, with the warning, in English.
-    git(root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    run_git(root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
     offline = modctl("--repo", root, "freeze", "--region", "MY", env=env)
     assert offline.returncode == 0, offline.stderr
     assert "remote origin is unreachable" in offline.stderr

@@ -8,19 +8,13 @@ import git
 import pytest
 from typer.testing import CliRunner
 
-from modctl.cli import app
 from modctl.state.store import Store
-from tests.conftest import write_files
+from tests.conftest import run, write_files
 
 
 @pytest.fixture
 def repo(committed_repo: git.Repo) -> git.Repo:
     return committed_repo
-
-
-def run(runner: CliRunner, root: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--repo", str(root), "release", *args])
-    return result.exit_code, result.output
 
 
 def nothing_written(repo: git.Repo) -> bool:
@@ -30,7 +24,7 @@ def nothing_written(repo: git.Repo) -> bool:
 def test_cut_tags_and_records_manifest_and_artifact(repo: git.Repo, runner: CliRunner) -> None:
     root = Path(repo.working_dir)
     code, out = run(
-        runner, root, "cut", "demo", "--notes", "first cut", "--actor", "rel@example.com"
+        runner, root, "release", "cut", "demo", "--notes", "first cut", "--actor", "rel@example.com"
     )
     assert code == 0, out
     assert out.startswith("Released demo 0.1.0 (sha256:")
@@ -62,17 +56,21 @@ def test_cut_tags_and_records_manifest_and_artifact(repo: git.Repo, runner: CliR
 
 def test_versions_bump_and_never_repeat(repo: git.Repo, runner: CliRunner) -> None:
     root = Path(repo.working_dir)
-    assert run(runner, root, "cut", "demo")[0] == 0
-    assert run(runner, root, "cut", "demo", "--bump", "minor")[1].startswith("Released demo 0.2.0")
-    assert run(runner, root, "cut", "demo", "--bump", "major")[1].startswith("Released demo 1.0.0")
-    assert run(runner, root, "cut", "demo")[1].startswith("Released demo 1.0.1")
-    code, out = run(runner, root, "cut", "demo", "--version", "0.2.0")
+    assert run(runner, root, "release", "cut", "demo")[0] == 0
+    assert run(runner, root, "release", "cut", "demo", "--bump", "minor")[1].startswith(
+        "Released demo 0.2.0"
+    )
+    assert run(runner, root, "release", "cut", "demo", "--bump", "major")[1].startswith(
+        "Released demo 1.0.0"
+    )
+    assert run(runner, root, "release", "cut", "demo")[1].startswith("Released demo 1.0.1")
+    code, out = run(runner, root, "release", "cut", "demo", "--version", "0.2.0")
     assert code == 4
     assert "release 0.2.0 of demo already exists; use --bump patch or choose another version" in out
-    code, out = run(runner, root, "cut", "demo", "--version", "v2")
+    code, out = run(runner, root, "release", "cut", "demo", "--version", "v2")
     assert code == 2
     assert "is not X.Y.Z" in out
-    code, out = run(runner, root, "list")
+    code, out = run(runner, root, "release", "list")
     assert code == 0
     assert [line.split()[1] for line in out.splitlines()[1:]] == [
         "0.1.0",
@@ -80,9 +78,9 @@ def test_versions_bump_and_never_repeat(repo: git.Repo, runner: CliRunner) -> No
         "1.0.0",
         "1.0.1",
     ]
-    code, out = run(runner, root, "show", "demo", "0.2.0", "--output", "json")
+    code, out = run(runner, root, "release", "show", "demo", "0.2.0", "--output", "json")
     assert json.loads(out)["tests"] == {"cases": 1, "passed": 1, "rule_coverage": 100.0}
-    code, out = run(runner, root, "show", "demo", "9.9.9")
+    code, out = run(runner, root, "release", "show", "demo", "9.9.9")
     assert code == 2
     assert "no release 9.9.9 of demo (releases: 0.1.0, 0.2.0, 1.0.0, 1.0.1)" in out
 
@@ -108,7 +106,7 @@ def test_uncommitted_bundle_is_refused(
     repo: git.Repo, runner: CliRunner, change: dict[str, str], code: int, message: str
 ) -> None:
     write_files(Path(repo.working_dir), change)
-    result = run(runner, Path(repo.working_dir), "cut", "demo")
+    result = run(runner, Path(repo.working_dir), "release", "cut", "demo")
     assert result[0] == code, result[1]
     assert message in result[1]
     assert nothing_written(repo)
@@ -116,7 +114,7 @@ def test_uncommitted_bundle_is_refused(
 
 def test_changes_outside_the_bundle_do_not_block(repo: git.Repo, runner: CliRunner) -> None:
     write_files(Path(repo.working_dir), {"notes.txt": "scratch\n"})
-    assert run(runner, Path(repo.working_dir), "cut", "demo")[0] == 0
+    assert run(runner, Path(repo.working_dir), "release", "cut", "demo")[0] == 0
 
 
 def test_failing_tests_are_refused(repo: git.Repo, runner: CliRunner) -> None:
@@ -124,14 +122,14 @@ def test_failing_tests_are_refused(repo: git.Repo, runner: CliRunner) -> None:
     tests = root / "strategies/demo/tests/main.yaml"
     tests.write_text(tests.read_text().replace("action: takedown", "action: warn"))
     repo.git.commit("-qam", "break a test")
-    code, out = run(runner, root, "cut", "demo")
+    code, out = run(runner, root, "release", "cut", "demo")
     assert code == 1
     assert "1 test case(s) of demo fail ('cheap gucci'); `modctl test demo` shows why" in out
     assert nothing_written(repo)
 
 
 def test_dry_run_writes_nothing(repo: git.Repo, runner: CliRunner) -> None:
-    code, out = run(runner, Path(repo.working_dir), "cut", "demo", "--dry-run")
+    code, out = run(runner, Path(repo.working_dir), "release", "cut", "demo", "--dry-run")
     assert code == 0, out
     assert out.startswith("Would release demo 0.1.0 from commit ")
     assert "digest: sha256:" in out
@@ -145,24 +143,24 @@ def test_tag_pointing_elsewhere_is_refused(repo: git.Repo, runner: CliRunner) ->
     repo.git.add("notes.txt")
     repo.git.commit("-qm", "second")
     repo.git.tag("modctl/demo/0.1.0", first)
-    code, out = run(runner, root, "cut", "demo")
+    code, out = run(runner, root, "release", "cut", "demo")
     assert code == 4
     assert "tag modctl/demo/0.1.0 already points at" in out
 
 
 def test_outside_git(minimal_repo: Path, runner: CliRunner) -> None:
-    code, out = run(runner, minimal_repo, "cut", "demo")
+    code, out = run(runner, minimal_repo, "release", "cut", "demo")
     assert code == 2
     assert "`modctl release cut` needs a git repository" in out
 
 
 def test_list_and_show_do_not_depend_on_the_working_tree(repo: git.Repo, runner: CliRunner) -> None:
     root = Path(repo.working_dir)
-    assert run(runner, root, "cut", "demo")[0] == 0
+    assert run(runner, root, "release", "cut", "demo")[0] == 0
     write_files(
         root, {"strategies/demo/rules/main.yaml": "- [broken\n", "modctl.yaml": "nope: [\n"}
     )
-    code, out = run(runner, root, "list")
+    code, out = run(runner, root, "release", "list")
     assert code == 0, out
     assert "0.1.0" in out
-    assert run(runner, root, "show", "demo", "0.1.0")[0] == 0
+    assert run(runner, root, "release", "show", "demo", "0.1.0")[0] == 0

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from modctl.cli import app
 from modctl.errors import ConflictError
 from modctl.state.store import Entry, Snapshot, Store
-from tests.conftest import MINIMAL, write_files
+from tests.conftest import commit_minimal, run_git
 
 
 def put(name: str, value: bytes = b"1") -> object:
@@ -24,18 +24,12 @@ def put(name: str, value: bytes = b"1") -> object:
 @pytest.fixture
 def clones(tmp_path: Path) -> tuple[Path, Path, Path]:
     remote = tmp_path / "remote.git"
-    git.Repo.init(remote, bare=True)
-    first = tmp_path / "a"
-    first.mkdir()
-    config = MINIMAL["modctl.yaml"] + "state: {branch: modctl-state, remote: origin}\n"
-    write_files(first, {**MINIMAL, "modctl.yaml": config})
-    repo = git.Repo.init(first)
-    repo.git.add(".")
-    repo.git.commit("-qm", "first")
-    repo.create_remote("origin", str(remote))
-    repo.git.push("-q", "origin", "HEAD:refs/heads/main")
+    run_git(tmp_path, "init", "-q", "--bare", str(remote))
+    first = commit_minimal(tmp_path / "a", remote="origin")
+    run_git(first, "remote", "add", "origin", str(remote))
+    run_git(first, "push", "-q", "origin", "HEAD:refs/heads/main")
     second = tmp_path / "b"
-    git.Repo.clone_from(str(remote), second)
+    run_git(tmp_path, "clone", "-q", str(remote), str(second))
     return remote, first, second
 
 

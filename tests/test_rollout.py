@@ -18,7 +18,6 @@ import git
 import pytest
 from typer.testing import CliRunner
 
-from modctl.cli import app
 from modctl.errors import RefusedError
 from modctl.model import Config, Origin, Wave
 from modctl.state.rollout import (
@@ -34,6 +33,7 @@ from modctl.state.rollout import (
     start,
 )
 from modctl.state.store import Store
+from tests.conftest import run
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
 CONFIG = Config(
@@ -127,11 +127,6 @@ def test_rollback_needs_history_or_a_named_release() -> None:
 @pytest.fixture
 def released(repo_after: Callable[..., Path]) -> git.Repo:
     return git.Repo(repo_after(("release", "cut", "demo"), ("release", "cut", "demo")))
-
-
-def run(runner: CliRunner, root: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--repo", str(root), *args])
-    return result.exit_code, result.output
 
 
 def test_full_rollout_renders_deploy_and_journals(released: git.Repo, runner: CliRunner) -> None:

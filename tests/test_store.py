@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import subprocess
 from pathlib import Path
 
 import git
@@ -12,6 +11,7 @@ import pytest
 
 from modctl.errors import ConflictError, GitError, RefusedError
 from modctl.state.store import Entry, Snapshot, Store, actor
+from tests.conftest import assert_fsck_clean
 
 
 @pytest.fixture
@@ -133,12 +133,7 @@ def test_concurrent_processes_lose_no_update(repo: git.Repo) -> None:
     journal = store.journal()
     assert len(journal) == 24
     assert {e.commit for e in journal} == set(commits)
-    assert (
-        subprocess.run(
-            ["git", "fsck", "--strict"], cwd=repo.working_dir, capture_output=True, check=False
-        ).returncode
-        == 0
-    )
+    assert_fsck_clean(Path(repo.working_dir))
 
 
 def test_actor(repo: git.Repo, monkeypatch: pytest.MonkeyPatch) -> None:
