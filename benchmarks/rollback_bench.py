@@ -14,6 +14,7 @@ Prints, each beside its baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,11 @@ git update-ref "$ref" "$new" "$old"
 """
 
 
+# modctl runs from compiled bytecode, as an installed package does: an inherited
+# PYTHONDONTWRITEBYTECODE would make every run compile every module again.
+ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def git(root: Path, *args: str, stdin: bytes | None = None) -> str:
     done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=True)
     return done.stdout.decode()
@@ -62,6 +68,7 @@ def modctl(root: Path, *args: str) -> float:
         [sys.executable, "-m", "modctl", "--repo", str(root), *args],
         check=True,
         capture_output=True,
+        env=ENV,
     )
     return time.perf_counter() - start
 
@@ -70,7 +77,7 @@ def best(command: list[str], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=ENV)
         times.append(time.perf_counter() - start)
     return min(times)
 

@@ -106,9 +106,7 @@ class Git:
         self._cat: CatFile | None = None
         self._settings: dict[str, str] | None = None
 
-    def call(
-        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
-    ) -> Done:
+    def call(self, *args: str, stdin: bytes | None = None) -> Done:
         """Run git; never raises for a non-zero exit status (the caller decides by it)."""
         try:
             done = subprocess.run(
@@ -117,7 +115,7 @@ class Git:
                 input=stdin,
                 capture_output=True,
                 check=False,
-                env=environment(env),
+                env=environment(),
             )
         except FileNotFoundError:
             raise GitError(
@@ -127,11 +125,9 @@ class Git:
             raise GitError(f"{self.cwd} is not a folder") from None
         return Done(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
 
-    def run(
-        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
-    ) -> bytes:
+    def run(self, *args: str, stdin: bytes | None = None) -> bytes:
         """Run git; its stdout, or GitError (with the exit status) when it fails."""
-        done = self.call(*args, stdin=stdin, env=env)
+        done = self.call(*args, stdin=stdin)
         if done.status != 0:
             raise failure(args, done)
         return done.stdout
@@ -169,7 +165,7 @@ class Git:
     def is_ancestor(self, older: str, newer: str) -> bool:
         done = self.call("merge-base", "--is-ancestor", older, newer)
         if done.status not in (0, 1):
-            raise GitError(message_of(("merge-base",), done.stderr))
+            raise failure(("merge-base",), done)
         return done.status == 0
 
     def settings(self) -> dict[str, str]:
