@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from modctl.engine.compiler import Evaluator, compile_bundle
 from modctl.engine.prefilter import atoms
+from modctl.model import Bundle, Origin, Rule
 from tests.conftest import SAMPLE, reference_workspace
 
 
@@ -100,16 +101,101 @@ PATTERNS = [
     r"Gucci|Prada",
 ]
 
+# Text for the prefilter is not drawn from the pattern under test, which would match by
+# construction. It is built from words some patterns match, near misses sharing their letters
+# (so the prefilter lets them through and the regex says no), case and width variants, and
+# arbitrary text, so most texts match nothing and both sides of every pattern get tried.
+WORDS = [
+    *("replica", "Replicas", "REPLICA", "replicate", "1:1", "1:10", "aaa grade", "AAA+ grade"),
+    *("aaa-grade", "aaagrade", "grade aaa", "mirror quality", "Mirror-Quality", "mirrorquality"),
+    *("super copy", "SUPERCOPY", "super-copy", "superb copies", "master copy", "\u017fuper copy"),
+    *("inspired by", "inspired by Gucci", "Inspired by Gucci", "inspiredby", "in the style of"),
+    *("acdd", "bcccdd", "abdd", "cdd", "dd"),
+    *("Gucci", "gucci", "GUCCI", "Prada", "\uff27\uff35\uff23\uff23\uff29", "#gucci", "#LV"),
+    *("lv gucci chanel", "Louis Vuitton, Dior / YSL", "\u212a", "\u00df", "\ufb01", "\u00e9"),
+]
+SEPARATORS = [" ", "", "-", "_", ",", "/", "#", "+", "\n", "\t", "x"]
+# Python's re lets a case-insensitive "i" match dotless \u0131 and dotted \u0130, which casefold
+# keeps apart, so the prefilter misses those matches (see
+# test_dotless_and_dotted_i_reach_the_rules_their_regex_matches). Neither letter is generated
+# until that is fixed, so that these properties keep guarding everything else; then add
+# "REPL\u0130CA" and "repl\u0131ca" to the words.
+NOT_FOLDED_LIKE_RE = "\u0131\u0130"
+texts = st.lists(
+    st.sampled_from(WORDS)
+    | st.sampled_from(SEPARATORS)
+    | st.text(st.characters(exclude_characters=NOT_FOLDED_LIKE_RE), max_size=6),
+    max_size=8,
+).map("".join)
+
+
+@cache
+def regexes() -> tuple[str, ...]:
+    """The patterns above and every regex of the reference bundles."""
+    workspace = reference_workspace()
+    found = [
+        leaf["matches"]
+        for bundle in workspace.bundles.values()
+        for rule in bundle.rules
+        for leaf in _leaves(rule.when)
+        if "matches" in leaf
+    ]
+    return tuple(dict.fromkeys([*PATTERNS, *found]))
+
+
+def passes_prefilter(pattern: str, text: str) -> bool:
+    found = atoms(pattern)
+    assert found, pattern
+    return any(atom in text.casefold() for atom in found)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_prefilter_passes_every_text_its_regex_matches(text: str) -> None:
+    for pattern in regexes():
+        if re.search(pattern, text):
+            assert passes_prefilter(pattern, text), pattern
+
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@settings(max_examples=100, deadline=None)
-@given(data=st.data())
-def test_every_match_contains_an_atom(pattern: str, data: st.DataObject) -> None:
-    found = atoms(pattern)
-    assert found
-    text = data.draw(st.from_regex(pattern))
-    assert re.search(pattern, text)
-    assert any(atom in text.casefold() for atom in found)
+def test_the_words_hold_a_match_a_near_miss_and_a_miss_of_each_pattern(pattern: str) -> None:
+    """The generated text can reach every verdict: matched, let through by the prefilter but
+    not matched, and stopped by the prefilter."""
+    verdicts = {(bool(re.search(pattern, w)), passes_prefilter(pattern, w)) for w in WORDS}
+    assert verdicts >= {(True, True), (False, True), (False, False)}
+
+
+@cache
+def one_rule_per_regex() -> tuple[list[tuple[str, str]], Evaluator]:
+    """A bundle with one rule per regex on the title, compiled once with its index."""
+    config = reference_workspace().config
+    rules = [
+        Rule(f"regex-{i}", "warn", {"field": "title", "matches": pattern}, Origin("r"))
+        for i, pattern in enumerate(regexes())
+    ]
+    bundle = Bundle("regexes", Origin("b"), regions=config.regions, rules=rules)
+    return [(r.id, r.when["matches"]) for r in rules], compile_bundle(bundle, config, "SG")
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_index_decides_exactly_the_rules_whose_regex_matches(title: str) -> None:
+    rules, evaluator = one_rule_per_regex()
+    expected = [rule_id for rule_id, pattern in rules if re.search(pattern, title)]
+    assert evaluator.decide({"title": title}).matched == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the prefilter searches casefolded text, where dotless and dotted i are not i, "
+    "but re's case-insensitive i matches both",
+)
+@pytest.mark.parametrize("title", ["1:1 repl\u0131ca", "1:1 REPL\u0130CA"])
+def test_dotless_and_dotted_i_reach_the_rules_their_regex_matches(title: str) -> None:
+    evaluator = reference_evaluator("ipr-counterfeit", "SG")
+    item = {"title": title}
+    assert brute_force(evaluator, item) == ["replica-phrasing-generic-warn"]
+    assert evaluator.decide(item).matched == brute_force(evaluator, item)
 
 
 def test_patterns_without_a_required_literal_have_no_atoms() -> None:
@@ -119,16 +205,9 @@ def test_patterns_without_a_required_literal_have_no_atoms() -> None:
 
 
 def test_reference_patterns_get_atoms() -> None:
-    workspace = reference_workspace()
-    patterns = [
-        leaf["matches"]
-        for bundle in workspace.bundles.values()
-        for rule in bundle.rules
-        for leaf in _leaves(rule.when)
-        if "matches" in leaf
-    ]
-    assert patterns
-    assert sum(atoms(p) is not None for p in patterns) >= len(patterns) - 1
+    reference = regexes()[len(PATTERNS) :]
+    assert reference
+    assert sum(atoms(p) is not None for p in reference) >= len(reference) - 1
 
 
 def _leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
