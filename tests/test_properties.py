@@ -1,11 +1,14 @@
-"""Properties over generated input: the loader agrees with JSON, the regex check never crashes."""
+"""Properties over generated input: the loader agrees with JSON; the regex check refuses what
+does not compile, passes plain literals and refuses a repeat inside a repeat."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,8 +56,35 @@ def test_json_documents_load_as_the_same_data(document: Any) -> None:
     assert same(yamlio.loads(source), document)
 
 
+# Mostly regex syntax, so that both valid and broken patterns come up often.
+patterns = st.text(st.sampled_from("ab1 ()[]{}*+?|\\.^$-,:#=<!PdwsS"), max_size=20) | st.text(
+    max_size=40
+)
+
+
+def compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return False
+    return True
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # re warns of "[[" and "&&" in a set
+@settings(max_examples=500)
+@given(patterns)
+def test_regex_check_refuses_exactly_the_patterns_that_do_not_compile(pattern: str) -> None:
+    found = regex.problem(pattern)
+    refused_as_broken = found is not None and found.startswith("does not compile: ")
+    assert refused_as_broken == (not compiles(pattern)), found
+
+
 @settings(max_examples=300)
-@given(st.text(max_size=40))
-def test_regex_check_never_crashes(pattern: str) -> None:
-    result = regex.problem(pattern)
-    assert result is None or isinstance(result, str)
+@given(st.text(min_size=1, max_size=40))
+def test_regex_check_passes_literals_and_refuses_a_repeat_inside_a_repeat(text: str) -> None:
+    literal = re.escape(text)
+    assert regex.problem(literal) is None
+    assert regex.problem(f"(?i)\\b{literal}{{1,3}}\\b") is None
+    nested = "nested quantifier: a repeated group contains another repeat"
+    assert regex.problem(f"(?:{literal}+)+") == nested
+    assert regex.problem(f"x(?:y{literal}*z)*") == nested
