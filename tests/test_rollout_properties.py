@@ -119,6 +119,9 @@ class Rollouts(RuleBasedStateMachine):
             assert all(v in RELEASES for v in state.history)
             if state.stable is not None:
                 assert state.stable in RELEASES
+            if state.history:
+                # A rollback without --to goes to history[-1]: it must be another release.
+                assert state.history[-1] != state.stable, state
 
 
 TestRollouts = Rollouts.TestCase
