@@ -107,11 +107,17 @@ class Columns:
         self.n = table.num_rows
         self.region_codes = region_codes
         self.memo: dict[Any, Any] = {}
+        self.owners: list[object] = []  # what ids in the keys of memo stand for
 
-    def cached(self, key: Any, make: Callable[[], T]) -> T:
+    def cached(self, key: Any, make: Callable[[], T], owner: object = None) -> T:
+        """`make()` once per key and batch. A key holding `id(owner)` keeps `owner` alive as long
+        as the batch: otherwise a collected evaluator's id could be reused by another one
+        sharing the batch, which would read the first one's results."""
         found: T | None = self.memo.get(key)
         if found is None:
             found = self.memo[key] = make()
+            if owner is not None:
+                self.owners.append(owner)
         return found
 
     def array(self, path: str) -> pa.Array:
@@ -235,7 +241,7 @@ class BatchEvaluator:
 
     def mask(self, node: Node, columns: Columns) -> Mask:
         """Where the condition holds; once per node and batch, however many rules share it."""
-        return columns.cached(("node", id(node)), lambda: self._mask(node, columns))
+        return columns.cached(("node", id(node)), lambda: self._mask(node, columns), node)
 
     def _mask(self, node: Node, columns: Columns) -> Mask:
         if isinstance(node, Junction):
@@ -286,7 +292,7 @@ class BatchEvaluator:
                     found[i, set_id] = True
             return found
 
-        return columns.cached(("keywords", id(self), path), make)
+        return columns.cached(("keywords", id(self), path), make, self)
 
     def _regexes(self, path: str, columns: Columns) -> Mask:
         """Per distinct value (and a last row for null): which of the field's regexes match."""
@@ -304,7 +310,7 @@ class BatchEvaluator:
                     found[i, place] = leaf.search(value) is not None
             return found
 
-        return columns.cached(("regexes", id(self), path), make)
+        return columns.cached(("regexes", id(self), path), make, self)
 
     # Validation has checked that each operator suits its field's type and each value the
     # field (lint.bundle), so only the pairs it lets through are handled.
