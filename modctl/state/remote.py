@@ -80,11 +80,19 @@ class Remote:
         scratch = f"refs/modctl/fetch/{os.getpid()}-{random.getrandbits(32):08x}"
         args = ("fetch", "--quiet", "--no-write-fetch-head", "--refmap=", self.name)
         done = self.git.call(*args, f"+{ref}:{scratch}")
-        if done.status != 0:
+        for _ in range(RETRIES):
+            if done.status == 0:
+                break
             # Is the branch missing there, or is the remote unreachable? ls-remote tells by its
-            # exit status: 2 when it reached the remote and found no such ref.
-            if self.git.call("ls-remote", "--exit-code", self.name, ref).status == 2:
+            # exit status: 2 when it reached the remote and found no such ref, 0 when the branch
+            # is there after all (another writer just created it: fetch again).
+            looked = self.git.call("ls-remote", "--exit-code", self.name, ref)
+            if looked.status == 2:
                 return None
+            if looked.status != 0:
+                raise gitio.failure(args, done)
+            done = self.git.call(*args, f"+{ref}:{scratch}")
+        else:
             raise gitio.failure(args, done)
         tip = self.git.resolve(scratch)
         self.git.call("update-ref", "-d", scratch)
