@@ -33,7 +33,7 @@ from modctl.engine.operators import (
     Near,
     Order,
 )
-from modctl.engine.text import normalize
+from modctl.engine.text import fold, normalize
 from modctl.model import Bundle, Config
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ class BatchEvaluator:
             atoms = self.evaluator.atoms.get(path)
             found = np.zeros((len(values) + 1, len(leaves)), dtype=bool)
             for i, value in enumerate(values):
-                present = atoms.scan(value.casefold()) if atoms is not None else {}
+                present = atoms.scan(fold(value)) if atoms is not None else {}
                 for place, leaf in enumerate(leaves):
                     if leaf.atom_set is not None and leaf.atom_set not in present:
                         continue

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modctl.engine.fields import MISSING, getter
-from modctl.engine.text import Hit, KeywordIndex, normalize
+from modctl.engine.text import Hit, KeywordIndex, fold, normalize
 
 if TYPE_CHECKING:
     from modctl.engine.compiler import Evaluator
@@ -33,11 +33,11 @@ class Ctx:
         self.memo: dict[int, bool] = {}
 
     def atoms(self, field_name: str) -> dict[int, Hit]:
-        """Regex prefilter atoms found in the field's casefolded raw text."""
+        """Regex prefilter atoms found in the field's folded raw text (see `text.fold`)."""
         found = self._atoms.get(field_name)
         if found is None:
             found = self._atoms[field_name] = self._scan(
-                self.evaluator.atoms[field_name], field_name, str.casefold
+                self.evaluator.atoms[field_name], field_name, fold
             )
         return found
 

@@ -3,9 +3,10 @@
 A pattern such as `(?i)\\b(replica|1:1|aaa grade)\\b` cannot match a text that contains none of
 "replica", "1:1", "aaa grade". Those atoms go into the field's automaton, and the regex runs only
 on listings where one of them appears. Extraction is sound or gives up: it returns None unless
-every match must contain one of the atoms. Atoms are casefolded and searched in casefolded text,
-which keeps every case-sensitive and case-insensitive match (casefolding maps characters one by
-one, so a substring stays a substring).
+every match must contain one of the atoms. Atoms are ASCII, casefolded, and searched in folded
+text (`text.fold`: casefolded, with dotless and dotted i as i), which keeps every case-sensitive and
+case-insensitive match: every character that `re` takes for an ASCII letter folds to it, and
+folding keeps a substring a substring.
 """
 
 from __future__ import annotations

@@ -7,6 +7,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+# Python's case-insensitive `i` also matches the dotless i (U+0131) and the dotted capital I
+# (U+0130), which casefolding keeps apart: the first stays as it is, the second becomes i and a
+# combining dot, which breaks the word.
+_DOTTED_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
+def fold(text: str) -> str:
+    """Text as the regex prefilter searches it: casefolded, with the dotless i and the dotted
+    capital I as plain i, so that every literal a case-insensitive regex can match is in it."""
+    return text.translate(_DOTTED_I).casefold()
+
 
 def normalize(text: str) -> str:
     """NFKC then casefold: full-width letters, ligatures and case variants read as plain text."""
