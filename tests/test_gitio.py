@@ -181,3 +181,18 @@ def test_remote_writes_under_a_german_locale(tmp_path: Path) -> None:
     assert "does not appear to be a git repository" in offline.stderr
     # And validate does not care about the locale either.
     assert modctl("--repo", root, "validate", env=env).returncode == 0
+
+
+def test_a_lock_left_by_a_killed_writer_is_named_with_what_to_do(tmp_path: Path) -> None:
+    root = commit_minimal(tmp_path)
+    assert modctl("--repo", root, "freeze", "--region", "SG").returncode == 0
+    lock = root / ".git" / "refs" / "heads" / "modctl-state.lock"
+    lock.write_text("")
+    before = run_git(root, "rev-parse", "modctl-state")
+    stuck = modctl("--repo", root, "unfreeze", "--region", "SG")
+    assert stuck.returncode == 2
+    assert f"the state branch is locked by {lock}" in stuck.stderr
+    assert "remove that file and try again" in stuck.stderr
+    assert run_git(root, "rev-parse", "modctl-state") == before
+    lock.unlink()
+    assert modctl("--repo", root, "unfreeze", "--region", "SG").returncode == 0

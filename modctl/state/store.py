@@ -188,7 +188,22 @@ class Store:
             # lock for a moment, or the repository refuses writes. Try again briefly, then say so.
             time.sleep(pause)
             done = self.git.call("update-ref", "-m", f"modctl: {summary}", "--stdin", stdin=request)
+        lock = self._lock_file()
+        if lock is not None:
+            raise GitError(
+                f"the state branch is locked by {lock}: another git process is writing it, or one "
+                "was killed mid-write; if none is running, remove that file and try again"
+            )
         raise gitio.failure(("update-ref",), done)
+
+    def _lock_file(self) -> Path | None:
+        """The lock file that keeps the branch from moving, if there is one."""
+        for name in (f"{self.ref}.lock", "packed-refs.lock"):
+            path = Path(self.git.text("rev-parse", "--git-path", name).strip())
+            path = path if path.is_absolute() else self.root / path
+            if path.exists():
+                return path
+        return None
 
     def drop_scratch(self) -> None:
         """Forget the commits made but never published (a lost race, a failure)."""
