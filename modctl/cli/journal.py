@@ -45,7 +45,7 @@ def render_command(
             f"nothing deployed for {bundle} in {region}; `modctl rollout start {bundle} VERSION` first"
         )
     if output is Output.json:
-        typer.echo(rendered.decode())
+        typer.echo(rendered.decode(), nl=False)
     else:
         typer.echo(json.dumps(json.loads(rendered), indent=2, ensure_ascii=False))
 
