@@ -143,3 +143,12 @@ def test_command_prints_json_with_output_json(
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_output_has_the_short_flag(name: str) -> None:
     assert "-o" in output_flags(name), f"{name} reports but takes no -o"
+
+
+def test_render_json_is_exactly_what_the_platform_loads(staged: Path, runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["--repo", str(staged), "render", "ipr-counterfeit", "-r", "SG", "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    deployed = git.Repo(staged).git.show("modctl-state:deploy/SG/ipr-counterfeit.json")
+    assert result.stdout == deployed
