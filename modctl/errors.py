@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -36,6 +37,10 @@ class UsageError(ModctlError):
     """Bad arguments, unknown names, unreadable or missing input."""
 
 
+class UnknownBundleError(UsageError):
+    """No bundle of that name (in the working tree, or at a revision)."""
+
+
 class RepoNotFoundError(UsageError):
     """No modctl.yaml in the given folder or any folder above it."""
 
@@ -53,3 +58,11 @@ class ConflictError(ModctlError):
 
 class RefusedError(ModctlError):
     exit_code = ExitCode.REFUSED
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """'; did you mean X?' when a known name is close, else '': for messages about unknown names."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

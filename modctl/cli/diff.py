@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Output, OutputOption
-
-WORKING_TREE = "working tree"
-
 
 app = command_app()
 
@@ -30,25 +27,8 @@ def diff_command(
 ) -> None:
     """Semantic diff of a bundle: rules added, removed and changed field by field, params,
     list entries, region scope. Not a text diff."""
-    from modctl.errors import UsageError
     from modctl.reports import diff as report
-    from modctl.source.diff import diff, empty_bundle
-    from modctl.source.workspace import load
+    from modctl.source.diff import between
 
-    root = context_of(ctx).root
-
-    def version(rev: str | None) -> Any:
-        try:
-            return load(root, [bundle], rev=rev).bundle(bundle)
-        except UsageError as exc:
-            if exc.message.startswith("no bundle named"):
-                return None
-            raise
-
-    old, new = version(before), version(after)
-    if old is None and new is None:
-        raise UsageError(f"no bundle named {bundle!r} at {before} nor at {after or WORKING_TREE}")
-    result = diff(
-        old or empty_bundle(bundle), new or empty_bundle(bundle), before, after or WORKING_TREE
-    )
+    result = between(context_of(ctx).root, bundle, before, after)
     typer.echo(report.as_json(result) if output is Output.json else report.text(result))

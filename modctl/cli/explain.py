@@ -32,25 +32,13 @@ def explain_command(
 ) -> None:
     """Explain a decision: every matched rule with what fired (keyword, threshold, hash
     distance) and the rules that were one condition short."""
-    from modctl.engine.compiler import compile_bundle
-    from modctl.engine.explain import explain
-    from modctl.errors import UsageError
-    from modctl.lint.names import suggest
+    from modctl.engine.explain import explain_regions
     from modctl.reports import explain as report
     from modctl.source.workspace import load
 
     listing = _read_item(item)
-    root = context_of(ctx).root
-    workspace = load(root, [bundle], rev=rev)
-    model = workspace.bundle(bundle)
-    wanted = region or listing.get("region")
-    if wanted is not None and wanted not in model.regions:
-        raise UsageError(
-            f"bundle {bundle!r} does not serve region {wanted!r}{suggest(str(wanted), model.regions)}"
-            f" (it serves {', '.join(model.regions)})"
-        )
-    regions = [wanted] if wanted else list(model.regions)
-    results = [explain(compile_bundle(model, workspace.config, r), listing) for r in regions]
+    workspace = load(context_of(ctx).root, [bundle], rev=rev)
+    results = explain_regions(workspace.bundle(bundle), workspace.config, listing, region)
     typer.echo(report.as_json(results) if output is Output.json else report.text(results))
 
 

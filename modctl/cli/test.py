@@ -48,6 +48,7 @@ def run_tests(
 
     from modctl.engine.cases import run_cases
     from modctl.reports import tests as report
+    from modctl.source.files import lines
     from modctl.source.workspace import load
 
     root = context_of(ctx).root
@@ -58,6 +59,7 @@ def run_tests(
     elif output is Format.junit:
         typer.echo(report.junit(results))
     else:
-        typer.echo(report.text(results, root, min_coverage))
+        failed = [case.origin for result in results for case in result.failed]
+        typer.echo(report.text(results, lines(root, failed), min_coverage))
     if any(r.failed or r.coverage < min_coverage for r in results):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from modctl.cli._app import command_app, context_of
 from modctl.errors import ExitCode
-
-if TYPE_CHECKING:
-    from modctl.findings import Check
 
 
 class Format(str, Enum):
@@ -60,7 +57,9 @@ def validate_command(
     from modctl.reports import findings as formatters
 
     if explain is not None:
-        typer.echo(formatters.explanation(_check(explain)))
+        from modctl.lint.catalogue import named_check
+
+        typer.echo(formatters.explanation(named_check(explain)))
         return
     from modctl.source.validate import validate
 
@@ -72,17 +71,3 @@ def validate_command(
         typer.echo(rendered)
     if report.failed(strict=strict):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
-
-
-def _check(code: str) -> Check:
-    from modctl.errors import UsageError
-    from modctl.lint.catalogue import CHECKS
-    from modctl.lint.names import suggest
-
-    check = CHECKS.get(code.upper())
-    if check is None:
-        raise UsageError(
-            f"no finding code {code!r}{suggest(code.upper(), CHECKS)} "
-            "(the README lists every code under 'Finding codes')"
-        )
-    return check

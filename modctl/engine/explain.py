@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modctl.engine.compiler import CompiledRule, Decision, Evaluator
+from modctl.engine.compiler import CompiledRule, Decision, Evaluator, compile_bundle
 from modctl.engine.conditions import Ctx
+from modctl.errors import UsageError, suggest
+from modctl.model import Bundle, Config
 
 
 @dataclass
@@ -43,6 +45,21 @@ class Explanation:
             "matched": [m.to_dict() for m in self.matched],
             "almost_matched": [n.to_dict() for n in self.near],
         }
+
+
+def explain_regions(
+    bundle: Bundle, config: Config, item: dict[str, Any], region: str | None = None
+) -> list[Explanation]:
+    """Why `item` gets its decision in `region`, else in the item's own region, else in every
+    region the bundle serves."""
+    wanted = region or item.get("region")
+    if wanted is not None and wanted not in bundle.regions:
+        raise UsageError(
+            f"bundle {bundle.name!r} does not serve region {wanted!r}"
+            f"{suggest(str(wanted), bundle.regions)} (it serves {', '.join(bundle.regions)})"
+        )
+    regions = [str(wanted)] if wanted is not None else list(bundle.regions)
+    return [explain(compile_bundle(bundle, config, r), item) for r in regions]
 
 
 def explain(evaluator: Evaluator, item: dict[str, Any]) -> Explanation:

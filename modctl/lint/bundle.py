@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from modctl.errors import suggest
 from modctl.findings import Finding, Pointer
 from modctl.lint import regex
 from modctl.lint.catalogue import finding
-from modctl.lint.names import suggest
 from modctl.model import Bundle, Config, Rule
 
 # Which field types each operator applies to.

@@ -6,6 +6,7 @@ Y: reading YAML, S: JSON Schema, C: modctl.yaml, B: bundles and lists, R: rules,
 
 from __future__ import annotations
 
+from modctl.errors import UsageError, suggest
 from modctl.findings import Check, Finding, Pointer, Severity
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -245,6 +246,17 @@ CHECKS: dict[str, Check] = {
         ),
     ]
 }
+
+
+def named_check(code: str) -> Check:
+    """The check with this code (any case), or a UsageError with a 'did you mean'."""
+    check = CHECKS.get(code.upper())
+    if check is None:
+        raise UsageError(
+            f"no finding code {code!r}{suggest(code.upper(), CHECKS)} "
+            "(the README lists every code under 'Finding codes')"
+        )
+    return check
 
 
 def finding(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from modctl.errors import suggest
 from modctl.findings import Finding
 from modctl.lint.catalogue import finding
-from modctl.lint.names import suggest
 from modctl.model import Config
 
 

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
-from modctl import yamlio
 from modctl.engine.cases import BundleResult, CaseResult
+from modctl.model import Origin
 from modctl.reports import to_json
 from modctl.reports.junit import Case, Failure, Suite, document
-
-
-def _line(root: Path, result: CaseResult, cache: dict[str, yamlio.SourceMap]) -> int:
-    path = result.origin.path
-    if path not in cache:
-        try:
-            cache[path] = yamlio.SourceMap(yamlio.read_text(root / path))
-        except yamlio.YamlError:
-            return 1
-    return cache[path].position(result.origin.pointer)[0]
 
 
 def _rules(rules: list[str] | tuple[str, ...]) -> str:
     return ", ".join(rules) if rules else "none"
 
 
-def text(results: list[BundleResult], root: Path, min_coverage: float) -> str:
+def text(results: list[BundleResult], where: Mapping[Origin, int], min_coverage: float) -> str:
+    """`where` gives the line of each failing case in its file (see `source.files.lines`)."""
     lines: list[str] = []
-    maps: dict[str, yamlio.SourceMap] = {}
     for result in results:
         for case in result.failed:
             expected = case.case
             lines.append(
-                f"FAIL {case.origin.path}:{_line(root, case, maps)} "
+                f"FAIL {case.origin.path}:{where.get(case.origin, 1)} "
                 f"{expected.name!r} in {expected.region}"
             )
             want = f"  expected: {expected.action}"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from modctl.errors import UnknownBundleError
 from modctl.model import Bundle, ListDef, Origin, Rule
+
+WORKING_TREE = "working tree"
 
 SAMPLES = 5
 RULE_FIELDS = ("action", "mode", "regions", "severity", "queue", "description", "when")
@@ -175,3 +179,24 @@ def _list_change(old: ListDef, new: ListDef) -> ListChange | None:
     if change.added or change.removed or change.changed or change.kind_before:
         return change
     return None
+
+
+def between(root: Path, bundle: str, before: str, after: str | None) -> BundleDiff:
+    """The diff of `bundle` from git revision `before` to `after` (None: the working tree); a
+    side without the bundle counts as an empty bundle, both sides without it is an error."""
+    from modctl.source.workspace import load
+
+    def version(rev: str | None) -> Bundle | None:
+        try:
+            return load(root, [bundle], rev=rev).bundle(bundle)
+        except UnknownBundleError:
+            return None
+
+    old, new = version(before), version(after)
+    if old is None and new is None:
+        raise UnknownBundleError(
+            f"no bundle named {bundle!r} at {before} nor at {after or WORKING_TREE}"
+        )
+    return diff(
+        old or empty_bundle(bundle), new or empty_bundle(bundle), before, after or WORKING_TREE
+    )

@@ -18,6 +18,7 @@ from modctl.errors import UsageError
 from modctl.findings import Finding
 from modctl.lint import schema
 from modctl.lint.catalogue import finding
+from modctl.model import Origin
 from modctl.source.repo import SourceFile, inside
 
 CACHE_DIR = ".modctl-cache"
@@ -42,6 +43,21 @@ class Loaded:
         """Content hash: the cache key."""
         content = self.source.kind.encode() + b"\0" + self.raw
         return hashlib.blake2b(content, digest_size=20).hexdigest()
+
+
+def lines(root: Path, origins: Iterable[Origin]) -> dict[Origin, int]:
+    """The line where each origin is written (1 when its file can no longer be read)."""
+    maps: dict[str, yamlio.SourceMap | None] = {}
+    found = {}
+    for origin in origins:
+        if origin.path not in maps:
+            try:
+                maps[origin.path] = yamlio.SourceMap(yamlio.read_text(inside(root, origin.path)))
+            except (yamlio.YamlError, UsageError):
+                maps[origin.path] = None
+        source = maps[origin.path]
+        found[origin] = source.position(origin.pointer)[0] if source is not None else 1
+    return found
 
 
 def read_all(root: Path, files: Iterable[SourceFile]) -> dict[str, Loaded]:

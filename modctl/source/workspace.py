@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from modctl.errors import ChecksFailedError, UsageError
+from modctl.errors import ChecksFailedError, UnknownBundleError, UsageError, suggest
 from modctl.gitio import repository
-from modctl.lint.names import suggest
 from modctl.model import Bundle, Config
 from modctl.source.files import Cache, Loaded, parse_all, read_all
 from modctl.source.repo import (
@@ -62,7 +61,7 @@ def _check_names(wanted: list[str], known: list[str], where: str) -> None:
     for name in wanted:
         if name not in known:
             listing = ", ".join(known) or "none"
-            raise UsageError(
+            raise UnknownBundleError(
                 f"no bundle named {name!r}{where}{suggest(name, known)} (bundles: {listing})"
             )
 
