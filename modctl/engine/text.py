@@ -9,14 +9,16 @@ from typing import Any
 
 # Python's case-insensitive `i` also matches the dotless i (U+0131) and the dotted capital I
 # (U+0130), which casefolding keeps apart: the first stays as it is, the second becomes i and a
-# combining dot, which breaks the word.
-_DOTTED_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+# combining dot above (U+0307), which breaks the word. Dropping that dot can only join letters,
+# never split an ASCII atom, so the prefilter still lets through every text its regex matches.
+_DOTTED_I = str.maketrans({"\u0131": "i", "\u0307": ""})
 
 
 def fold(text: str) -> str:
     """Text as the regex prefilter searches it: casefolded, with the dotless i and the dotted
     capital I as plain i, so that every literal a case-insensitive regex can match is in it."""
-    return text.translate(_DOTTED_I).casefold()
+    folded = text.casefold()
+    return folded if folded.isascii() else folded.translate(_DOTTED_I)
 
 
 def normalize(text: str) -> str:
