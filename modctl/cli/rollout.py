@@ -264,34 +264,30 @@ def rollback_command(
     _run(ctx, bundle, "rollback", mutate, options, undo, release=to)
 
 
-@freeze_app.command("freeze")
-def freeze_command(
-    ctx: typer.Context,
-    region: Regions = None,
-    every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
-    actor: Actor = None,
-    reason: Reason = None,
-    incident: Incident = None,
-    dry_run: DryRun = False,
-    output: OutputOption = Output.text,
-) -> None:
-    """Stop starting and promoting canaries in regions (rollback stays allowed)."""
-    _freeze(ctx, region, every, True, WriteOptions(actor, reason, incident, dry_run, output))
+def _freezing(frozen: bool) -> Callable[..., None]:
+    def command(
+        ctx: typer.Context,
+        region: Regions = None,
+        every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
+        actor: Actor = None,
+        reason: Reason = None,
+        incident: Incident = None,
+        dry_run: DryRun = False,
+        output: OutputOption = Output.text,
+    ) -> None:
+        options = WriteOptions(actor, reason, incident, dry_run, output)
+        _freeze(ctx, region, every, frozen, options)
+
+    command.__doc__ = (
+        "Stop starting and promoting canaries in regions (rollback stays allowed)."
+        if frozen
+        else "Let canaries start and move again."
+    )
+    return command
 
 
-@unfreeze_app.command("unfreeze")
-def unfreeze_command(
-    ctx: typer.Context,
-    region: Regions = None,
-    every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
-    actor: Actor = None,
-    reason: Reason = None,
-    incident: Incident = None,
-    dry_run: DryRun = False,
-    output: OutputOption = Output.text,
-) -> None:
-    """Let canaries start and move again."""
-    _freeze(ctx, region, every, False, WriteOptions(actor, reason, incident, dry_run, output))
+freeze_app.command("freeze")(_freezing(True))
+unfreeze_app.command("unfreeze")(_freezing(False))
 
 
 def _freeze(
