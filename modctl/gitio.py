@@ -48,11 +48,9 @@ KEEP = frozenset(
 )
 
 
-def environment(
-    extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment git runs in: `base` (default: this process's) without the GIT_* variables
-    that redirect git, with untranslated messages, plus `extra`."""
+    that redirect git, and with untranslated messages."""
     env = {
         key: value
         for key, value in (os.environ if base is None else base).items()
@@ -62,7 +60,6 @@ def environment(
     }
     env.pop("LANGUAGE", None)
     env["LC_ALL"] = "C"
-    env.update(extra or {})
     return env
 
 

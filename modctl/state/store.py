@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from modctl import gitio
-from modctl.errors import ConflictError, GitError, ModctlError, RefusedError
+from modctl.errors import ConflictError, GitError, ModctlError, RefusedError, UsageError
 from modctl.gitio import ZERO, Git
 from modctl.state import journal
 from modctl.state.journal import Entry
@@ -241,8 +241,6 @@ class Store:
         return journal.read(self.git, self.ref, since)
 
     def sync(self) -> str:
-        from modctl.errors import UsageError
-
         if self.remote is None:
             raise UsageError("no remote: name one as `state.remote` in modctl.yaml")
         try:
