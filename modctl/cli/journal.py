@@ -10,6 +10,7 @@ import typer
 from modctl.cli._app import command_app, context_of
 from modctl.cli.options import Output, OutputOption
 from modctl.errors import ExitCode, UsageError
+from modctl.reports import to_json
 
 render_app = command_app()
 sync_app = command_app()
@@ -47,7 +48,7 @@ def render_command(
     if output is Output.json:
         typer.echo(rendered.decode(), nl=False)
     else:
-        typer.echo(json.dumps(json.loads(rendered), indent=2, ensure_ascii=False))
+        typer.echo(to_json(json.loads(rendered)))
 
 
 @sync_app.command("sync")
@@ -57,7 +58,7 @@ def sync_command(ctx: typer.Context, output: OutputOption = Output.text) -> None
     context = context_of(ctx)
     done = context.store.sync()
     if output is Output.json:
-        typer.echo(json.dumps({"result": done, "tip": context.store.tip()}, indent=2))
+        typer.echo(to_json({"result": done, "tip": context.store.tip()}))
     else:
         typer.echo(done.capitalize() + ".")
 
@@ -70,7 +71,7 @@ def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text)
 
     result = verify(context_of(ctx))
     if output is Output.json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        typer.echo(to_json(result.to_dict()))
     elif result.violation is not None:
         typer.echo(f"audit failed at commit {result.violation}", err=True)
     else:

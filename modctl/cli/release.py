@@ -40,7 +40,7 @@ def cut_command(
 ) -> None:
     """Cut a release from the committed bundle: validated, tested, tagged, recorded."""
     from modctl import yamlio
-    from modctl.reports.journal import as_json
+    from modctl.reports import to_json
     from modctl.state import release
 
     context = context_of(ctx)
@@ -58,7 +58,7 @@ def cut_command(
     for warning in result.warnings:
         typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
     if output is Output.json:
-        typer.echo(as_json(result.to_dict()))
+        typer.echo(to_json(result.to_dict()))
         return
     if dry_run:
         typer.echo(
@@ -82,11 +82,12 @@ def list_command(
     output: OutputOption = Output.text,
 ) -> None:
     """List releases, oldest first per bundle."""
-    from modctl.reports.journal import as_json, releases_text
+    from modctl.reports import to_json
+    from modctl.reports.journal import releases_text
     from modctl.state.files import manifests
 
     found = manifests(context_of(ctx).store.read(), bundle)
-    typer.echo(as_json(found) if output is Output.json else releases_text(found))
+    typer.echo(to_json(found) if output is Output.json else releases_text(found))
 
 
 @app.command("show")
@@ -99,7 +100,7 @@ def show_command(
     """Show one release: manifest, notes, test summary."""
     from modctl import yamlio
     from modctl.errors import UsageError
-    from modctl.reports.journal import as_json
+    from modctl.reports import to_json
     from modctl.state.files import manifests
     from modctl.state.status import deployments
 
@@ -112,7 +113,7 @@ def show_command(
         raise UsageError(f"no release {version} of {bundle} (releases: {known})")
     deployed = deployments(snapshot, context.config, bundle, version)
     if output is Output.json:
-        typer.echo(as_json({**manifest, "deployed": deployed}))
+        typer.echo(to_json({**manifest, "deployed": deployed}))
         return
     typer.echo(yamlio.dump(manifest).rstrip())
     where = [f"{region} {role}" for region, role in deployed.items()]

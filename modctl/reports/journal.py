@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from modctl.reports import to_json
 from modctl.state.journal import Entry
 
 LOG_HEADERS = ["TIME", "ACTION", "BUNDLE", "REGION", "RELEASE", "ACTOR", "INCIDENT", "SUMMARY"]
@@ -33,7 +33,7 @@ def log_text(entries: list[Entry]) -> str:
 
 
 def log_json(entries: list[Entry]) -> str:
-    return json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False)
+    return to_json([e.to_dict() for e in entries])
 
 
 def releases_text(manifests: list[dict[str, Any]]) -> str:
@@ -53,7 +53,3 @@ def releases_text(manifests: list[dict[str, Any]]) -> str:
         for m in manifests
     ]
     return str(tabulate(rows, headers=RELEASE_HEADERS, tablefmt="plain"))
-
-
-def as_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)

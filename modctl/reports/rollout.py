@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from modctl.reports import to_json
 from modctl.state.operations import Outcome
 
 
@@ -18,7 +18,7 @@ def outcome_text(outcome: Outcome, undo: str | None) -> str:
 
 
 def outcome_json(outcome: Outcome, undo: str | None) -> str:
-    return json.dumps({**outcome.to_dict(), "undo": undo}, indent=2)
+    return to_json({**outcome.to_dict(), "undo": undo})
 
 
 def status_text(rows: list[dict[str, Any]]) -> str:
@@ -45,7 +45,7 @@ def status_text(rows: list[dict[str, Any]]) -> str:
 
 
 def status_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2)
+    return to_json(rows)
 
 
 def _hotpatches(row: dict[str, Any]) -> str:
