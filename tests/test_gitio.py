@@ -196,3 +196,15 @@ def test_a_lock_left_by_a_killed_writer_is_named_with_what_to_do(tmp_path: Path)
     assert run_git(root, "rev-parse", "modctl-state") == before
     lock.unlink()
     assert modctl("--repo", root, "unfreeze", "--region", "SG").returncode == 0
+
+
+def test_a_missing_object_on_the_state_branch_is_one_clear_line(tmp_path: Path) -> None:
+    root = commit_minimal(tmp_path)
+    assert modctl("--repo", root, "freeze", "--region", "SG").returncode == 0
+    blob = run_git(root, "rev-parse", "modctl-state:regions/SG/_region.yaml").strip()
+    (root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    damaged = modctl("--repo", root, "rollout", "status")
+    assert damaged.returncode == 2, damaged.stderr
+    assert "regions/SG/_region.yaml" in damaged.stderr
+    assert "`git fsck` shows what is missing" in damaged.stderr
+    assert "Traceback" not in damaged.stderr

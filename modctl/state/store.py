@@ -90,18 +90,23 @@ class Store:
         while trees:
             found = cat.read_objects([oid for _prefix, oid in trees])
             level = []
-            for (prefix, _oid), tree in zip(trees, found, strict=True):
-                assert tree is not None
+            for (prefix, tree_oid), tree in zip(trees, found, strict=True):
+                if tree is None:
+                    raise _damaged(commit, prefix or "/", tree_oid)
                 for mode, name, oid in gitio.tree_entries(tree.data):
                     if mode == "40000":
                         level.append((f"{prefix}{name}/", oid))
                     else:
                         blobs.append((f"{prefix}{name}", oid))
             trees = level
-        contents = cat.read_many([oid for _path, oid in blobs])
-        return Snapshot(
-            commit, {path: data or b"" for (path, _oid), data in zip(blobs, contents, strict=True)}
-        )
+        files = {}
+        for (path, oid), data in zip(
+            blobs, cat.read_many([oid for _path, oid in blobs]), strict=True
+        ):
+            if data is None:
+                raise _damaged(commit, path, oid)
+            files[path] = data
+        return Snapshot(commit, files)
 
     def write(self, transition: Transition) -> Entry:
         """Apply `transition` as one commit on the state branch; return its entry, with the commit.
@@ -247,6 +252,13 @@ class Store:
             return self.remote.sync()
         finally:
             self.drop_scratch()
+
+
+def _damaged(commit: str, path: str, oid: str) -> GitError:
+    return GitError(
+        f"the state branch at {commit[:12]} names {path} as object {oid[:12]}, which the "
+        "repository does not have; it is damaged: `git fsck` shows what is missing"
+    )
 
 
 def _data(content: bytes) -> bytes:
