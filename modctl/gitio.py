@@ -103,8 +103,11 @@ class Git:
         self._cat: CatFile | None = None
         self._settings: dict[str, str] | None = None
 
-    def call(self, *args: str, stdin: bytes | None = None) -> Done:
-        """Run git; never raises for a non-zero exit status (the caller decides by it)."""
+    def call(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> Done:
+        """Run git, with the variables `env` added to its environment; never raises for a
+        non-zero exit status (the caller decides by it)."""
         try:
             done = subprocess.run(
                 ["git", *args],
@@ -112,7 +115,7 @@ class Git:
                 input=stdin,
                 capture_output=True,
                 check=False,
-                env=environment(),
+                env={**environment(), **(env or {})},
             )
         except FileNotFoundError:
             raise GitError(
@@ -122,15 +125,19 @@ class Git:
             raise GitError(f"{self.cwd} is not a folder") from None
         return Done(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
 
-    def run(self, *args: str, stdin: bytes | None = None) -> bytes:
+    def run(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> bytes:
         """Run git; its stdout, or GitError (with the exit status) when it fails."""
-        done = self.call(*args, stdin=stdin)
+        done = self.call(*args, stdin=stdin, env=env)
         if done.status != 0:
             raise failure(args, done)
         return done.stdout
 
-    def text(self, *args: str, stdin: bytes | None = None) -> str:
-        return self.run(*args, stdin=stdin).decode()
+    def text(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
+        return self.run(*args, stdin=stdin, env=env).decode()
 
     def cat(self) -> CatFile:
         """The invocation's one `cat-file --batch` reader, started on first use."""

@@ -53,12 +53,13 @@ def test_a_commit_without_trailers(history: Path, runner: CliRunner) -> None:
 
 
 def test_changed_artifact(history: Path, runner: CliRunner) -> None:
-    bad = write(history, {"artifacts/demo/0.1.0.json": b"{}"}, Entry("render", "x", "tamper"))
+    tamper = Entry("rollback", "x", "tamper", bundle="demo", region="SG", release="0.1.1")
+    bad = write(history, {"artifacts/demo/0.1.0.json": b"{}"}, tamper)
     code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert (
-        f"{bad[:12]} 'tamper': artifacts/demo/0.1.0.json was changed or removed after it was written"
-        in out
+        f"{bad[:12]} 'tamper': it writes artifacts/demo/0.1.0.json, which `rollback` does not "
+        "touch here" in out
     )
 
 
@@ -73,22 +74,20 @@ def test_moved_tag(history: Path, runner: CliRunner) -> None:
     assert "tag modctl/demo/0.1.0 does not point at the release's source commit" in out
 
 
-def test_stable_changed_by_something_else_than_promote_or_rollback(
-    history: Path, runner: CliRunner
-) -> None:
+def test_stable_changed_by_a_freeze(history: Path, runner: CliRunner) -> None:
     state = yamlio.loads(Store(history).read().files["regions/SG/demo.yaml"].decode())
     state["stable"] = "0.1.1"
     write(
         history,
         {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
-        Entry("freeze", "x", "sneak a release in"),
+        Entry("freeze", "x", "sneak a release in", region="SG"),
     )
     code, out = run(runner, history, "audit", "verify")
     assert code == 1
-    assert "stable in SG changed from 0.1.0 to 0.1.1 by 'freeze'" in out
+    assert "it writes regions/SG/demo.yaml, which `freeze` does not touch here" in out
 
 
-def test_promote_while_frozen(history: Path, runner: CliRunner) -> None:
+def test_start_while_frozen(history: Path, runner: CliRunner) -> None:
     snapshot: Snapshot = Store(history).read()
     state = yamlio.loads(snapshot.files["regions/SG/demo.yaml"].decode())
     state["canary"] = {
@@ -101,18 +100,19 @@ def test_promote_while_frozen(history: Path, runner: CliRunner) -> None:
     write(
         history,
         {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
-        Entry("promote", "x", "promote anyway"),
+        Entry("start", "x", "start anyway", bundle="demo", region="SG", release="0.1.1"),
     )
     code, out = run(runner, history, "audit", "verify")
     assert code == 1
-    assert "promote in SG while the region was frozen" in out
+    assert "start does not apply to its parent's state: region SG is frozen" in out
 
 
 def test_deploy_that_does_not_match_the_region_state(history: Path, runner: CliRunner) -> None:
-    write(history, {"deploy/SG/demo.json": b"{}"}, Entry("render", "x", "hand-made deploy"))
+    hand = Entry("freeze", "x", "hand-made deploy", region="SG")
+    write(history, {"deploy/SG/demo.json": b"{}"}, hand)
     code, out = run(runner, history, "audit", "verify")
     assert code == 1
-    assert "deploy/SG/demo.json differs from what its region state renders to" in out
+    assert "it writes deploy/SG/demo.json, which `freeze` does not touch here" in out
 
 
 def test_a_state_file_written_around_modctl_is_one_clear_line(
@@ -129,4 +129,4 @@ def test_a_state_file_written_around_modctl_is_one_clear_line(
         assert "Traceback" not in out
     code, out = run(runner, history, "audit", "verify")
     assert code == 1
-    assert "'hand edit': regions/SG/demo.yaml on the state branch is unreadable" in out
+    assert "'hand edit': it writes regions/SG/demo.yaml, which `freeze` does not touch" in out

@@ -127,10 +127,12 @@ def test_first_write_while_another_clone_creates_the_remote_state_branch(
     store = Store(b, remote="origin")
     call = store.git.call
 
-    def other_writer_first(*args: str, stdin: bytes | None = None) -> Done:
+    def other_writer_first(
+        *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    ) -> Done:
         if args[0] == "ls-remote" and Store(remote).tip() is None:
             Store(a, remote="origin").write(put("a.json"))  # type: ignore[arg-type]
-        return call(*args, stdin=stdin)
+        return call(*args, stdin=stdin, env=env)
 
     store.git.call = other_writer_first  # type: ignore[method-assign]
     store.write(put("b.json"))  # type: ignore[arg-type]
@@ -183,3 +185,5 @@ def test_two_clones_writing_at_once(clones: tuple[Path, Path, Path]) -> None:
         assert synced.returncode == 0, synced.stderr
         assert synced.stdout.strip() in ("Already in sync.", "Fast-forwarded to origin."), root.name
         assert Store(root).tip() == remote_tip
+        audited = modctl("--repo", root, "audit", "verify")
+        assert audited.stdout == f"{len(jobs)} state commits verified.\n", audited.stderr

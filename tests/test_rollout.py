@@ -166,7 +166,7 @@ def test_full_rollout_renders_deploy_and_journals(released: git.Repo, runner: Cl
     ]
     journal = Store(root).journal()
     assert [e.action for e in journal] == ["promote", "start", "release", "release"]
-    assert journal[0].reason == "(forced past min_bake)"
+    assert (journal[0].forced, journal[0].reason) == ("min_bake", None)
     assert journal[1].reason == "first rollout"
 
 

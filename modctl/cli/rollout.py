@@ -58,6 +58,7 @@ def _run(
     options: WriteOptions,
     undo: Callable[[list[str]], str | None] | None,
     release: str | None = None,
+    forced: str | None = None,
 ) -> None:
     from modctl.state.operations import change
 
@@ -69,6 +70,7 @@ def _run(
         mutate,
         journal_of(context, options),
         release=release,
+        forced=forced,
         dry_run=options.dry_run,
     )
     report(outcome, options, undo(outcome.regions) if undo else None)
@@ -121,17 +123,17 @@ def promote_command(
     """Move the canary to the next step of its wave; at 100% it becomes stable."""
     from modctl.state import rollout
 
-    why = f"{reason or ''} (forced past min_bake)".strip() if force else reason
     _run(
         ctx,
         bundle,
         "promote",
         lambda s: rollout.promote(s, region, full=full, force=force),
-        WriteOptions(actor, why, incident, dry_run, output),
+        WriteOptions(actor, reason, incident, dry_run, output),
         lambda _: (
             f"modctl rollout abort {bundle} --region {region}, or once stable: "
             f"modctl rollback {bundle} --region {region}"
         ),
+        forced="min_bake" if force else None,
     )
 
 

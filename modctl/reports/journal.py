@@ -25,7 +25,7 @@ def log_text(entries: list[Entry]) -> str:
             e.release or "",
             e.actor,
             e.incident or "",
-            e.summary,
+            e.summary + (f" (forced past {e.forced})" if e.forced else ""),
         ]
         for e in entries
     ]

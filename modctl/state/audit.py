@@ -1,33 +1,29 @@
-"""`modctl audit verify`: replay the state branch and check what it promises.
+"""`modctl audit verify`: replay the whole state branch and check what it promises.
 
-Every commit carries Modctl trailers (nothing was written around modctl); release manifests and
-artifacts are written once and never change; every artifact matches its manifest's digest and
-its release tag points at the manifest's source commit; every region state change is one a
-rollout command can make (canary weights on the wave's steps, a new stable only by promoting the
-canary or rolling back to a release, nothing started or promoted in a frozen region); and the
-rendered deploy/ files at the tip are what the region states render to.
+The branch is linear, one command per commit. For every commit, oldest first: it carries the
+Modctl trailers; the command its `Modctl-Action` trailer names, run on the parent's state at the
+commit's time by the same pure functions the commands use, writes exactly the files the commit
+wrote (region states, freezes, and `deploy/` rendered from them), so a forged state change fails
+however its trailers read; and a release's manifest, artifact, digest and tag agree, and the
+artifact is what the release's source commit builds to. A state that cannot be read is a finding
+on its commit, never an internal error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from modctl.context import Context
-from modctl.errors import UsageError
-from modctl.gitio import Git
+from modctl.errors import ModctlError
 from modctl.state import artifact
-from modctl.state.files import (
-    artifact_file,
-    deploy_file,
-    frozen,
-    manifest_file,
-    read_yaml,
-    region_state,
-    tag_name,
-)
-from modctl.state.render import render
-from modctl.state.rollout import RegionState
-from modctl.state.store import Entry, Store
+from modctl.state.files import artifact_file, manifest_file, read_yaml, tag_name
+from modctl.state.journal import Entry
+from modctl.state.replay import Mismatch, recover
+from modctl.state.store import Change, Snapshot, Store
+
+# What reading a state file that modctl did not write can raise, besides ModctlError.
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 
 @dataclass
@@ -57,100 +53,94 @@ class Audit:
 
 
 def verify(context: Context) -> Audit:
-    config = context.config
-    store = Store(context.root, config.state_branch, git=context.git)
-    entries = list(reversed(store.journal()))
-    git = context.git
-    steps = {region: wave.steps for wave in config.waves for region in wave.regions}
+    store = Store(context.root, context.config.state_branch, git=context.git)
+    history = store.history()
+    entries = {entry.commit: entry for entry in store.journal()}
+    changes = store.changes([commit for commit, _parents in history])
     files: dict[str, bytes] = {}
-    for entry in entries:
-        assert entry.commit is not None
-        changed = store.changed_files(entry.commit)
+    parent: str | None = None
+    for commit, parents in history:
+        entry = entries.get(commit)
         try:
-            problem = _check(entry, files, changed, steps, git)
-        except UsageError as exc:  # a state file modctl did not write
-            problem = exc.message
+            problem = _check(context, Snapshot(parent, files), entry, parents, changes[commit])
+        except ModctlError as exc:
+            problem = f"its state cannot be read: {exc.message}"
+        except UNREADABLE as exc:
+            problem = f"its state cannot be read: {type(exc).__name__}: {exc}"
         if problem:
-            return Audit(len(entries), Violation(entry.commit, entry.summary, problem))
-        for path, content in changed.items():
+            summary = entry.summary if entry else ""
+            return Audit(len(history), Violation(commit, summary, problem))
+        for path, content in changes[commit].files.items():
             if content is None:
                 files.pop(path, None)
             else:
                 files[path] = content
-    if entries:
-        tip = store.read()
-        for path, content in tip.files.items():
-            parts = path.split("/")
-            if parts[0] == "regions" and not parts[2].startswith("_"):
-                state = region_state(path, content)
-                deploy = deploy_file(state.region, state.bundle)
-                expected = render(tip, state, store.last_written(deploy))
-                deployed = tip.files.get(deploy)
-                if deployed != expected:
-                    last = entries[-1]
-                    assert last.commit is not None
-                    return Audit(
-                        len(entries),
-                        Violation(
-                            last.commit,
-                            last.summary,
-                            f"{deploy} differs from what its region state renders to",
-                        ),
-                    )
-    return Audit(len(entries), None)
+        parent = commit
+    return Audit(len(history), None)
 
 
 def _check(
-    entry: Entry,
-    before: dict[str, bytes],
-    changed: dict[str, bytes | None],
-    steps: dict[str, tuple[int, ...]],
-    git: Git,
+    context: Context,
+    parent: Snapshot,
+    entry: Entry | None,
+    parents: list[str],
+    change: Change,
 ) -> str | None:
-    if not entry.action or not entry.actor:
+    if len(parents) > 1:
+        return (
+            "a merge commit: modctl writes the state branch one command per commit and never "
+            "merges, so a merge can bring in any change"
+        )
+    if entry is None or not entry.action or not entry.actor:
         return "no Modctl-Action or Modctl-Actor trailer: written around modctl"
-    for path, content in sorted(changed.items()):
-        parts = path.split("/")
-        if parts[0] in ("releases", "artifacts") and path in before:
-            return f"{path} was changed or removed after it was written; releases are immutable"
-        if parts[0] == "releases" and content is not None:
-            manifest = read_yaml(path, content)
-            bundle, version = parts[1], manifest["version"]
-            data = changed.get(artifact_file(bundle, version))
-            if data is None:
-                return f"{path} has no artifact written with it"
-            if artifact.digest(data) != manifest["digest"]:
-                return f"artifact of {bundle} {version} does not match its digest"
-            tag = tag_name(bundle, version)
-            if git.tag_target(tag) != manifest["source_commit"]:
-                return f"tag {tag} does not point at the release's source commit"
-        if parts[0] == "regions" and not parts[2].startswith("_") and content is not None:
-            problem = _transition(entry, before, path, content, steps)
-            if problem:
-                return problem
+    if change.irregular:
+        return f"it writes {change.irregular[0]} as something other than a regular file"
+    if entry.time is None:
+        return "it has no commit time"
+    moment = datetime.fromisoformat(entry.time).astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        recover(parent, entry, change.files, context.config, moment)
+    except Mismatch as exc:
+        return exc.problem
+    if entry.action == "release":
+        return _release(context, entry, change.files)
     return None
 
 
-def _transition(
-    entry: Entry,
-    before: dict[str, bytes],
-    path: str,
-    content: bytes,
-    steps: dict[str, tuple[int, ...]],
-) -> str | None:
-    new = region_state(path, content)
-    old_raw = before.get(path)
-    old = region_state(path, old_raw) if old_raw else RegionState(new.bundle, new.region)
-    if new.canary is not None and new.canary.weight not in steps.get(new.region, ()):
-        return f"canary weight {new.canary.weight}% in {new.region} is not a step of its wave"
-    is_frozen = frozen(before, new.region)
-    if is_frozen and entry.action in ("start", "promote"):
-        return f"{entry.action} in {new.region} while the region was frozen"
-    if new.stable != old.stable:
-        promoted = old.canary is not None and new.stable == old.canary.version
-        released = new.stable is not None and manifest_file(new.bundle, new.stable) in before
-        if not (entry.action == "promote" and promoted) and not (
-            entry.action == "rollback" and released
-        ):
-            return f"stable in {new.region} changed from {old.stable} to {new.stable} by {entry.action!r}"
+def _release(context: Context, entry: Entry, files: dict[str, bytes | None]) -> str | None:
+    """The manifest, artifact, digest and tag of a release agree, and the artifact is what its
+    source commit builds to."""
+    bundle, version = entry.bundle or "", entry.release or ""
+    path = manifest_file(bundle, version)
+    manifest = read_yaml(path, files[path] or b"")
+    data = files[artifact_file(bundle, version)] or b""
+    if not isinstance(manifest, dict):
+        return f"{path} is not a release manifest"
+    for key, want in (("bundle", bundle), ("version", version)):
+        if manifest.get(key) != want:
+            return f"{path} says {key} {manifest.get(key)!r}, its commit says {want!r}"
+    if artifact.digest(data) != manifest.get("digest"):
+        return f"artifact of {bundle} {version} does not match its digest"
+    source = str(manifest.get("source_commit"))
+    tag = tag_name(bundle, version)
+    target = context.git.tag_target(tag)
+    if target is None:
+        return f"tag {tag} is missing here; `modctl sync` fetches release tags"
+    if target != source:
+        return f"tag {tag} does not point at the release's source commit {source[:12]}"
+    return _rebuilt(context, bundle, version, source, data)
+
+
+def _rebuilt(context: Context, bundle: str, version: str, source: str, data: bytes) -> str | None:
+    from modctl.source import workspace
+
+    try:
+        loaded = workspace.load(context.root, [bundle], rev=source)
+    except ModctlError as exc:
+        return f"release {bundle} {version} cannot be built again from {source[:12]}: {exc.message}"
+    built = artifact.build(loaded.bundle(bundle), loaded.config, version, source)
+    if artifact.canonical(built) != data:
+        return (
+            f"artifact of {bundle} {version} is not what its source commit {source[:12]} builds to"
+        )
     return None

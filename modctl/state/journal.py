@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from modctl.gitio import Git
 
-TRAILERS = ("Action", "Bundle", "Region", "Release", "Incident", "Actor", "Reason")
+TRAILERS = ("Action", "Bundle", "Region", "Release", "Incident", "Actor", "Reason", "Forced")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Entry:
     release: str | None = None
     incident: str | None = None
     reason: str | None = None
+    forced: str | None = None  # the check a command was told to skip, e.g. min_bake
     commit: str | None = None
     time: str | None = None
 

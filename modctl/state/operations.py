@@ -108,35 +108,60 @@ def change(
     journal: Journal,
     *,
     release: str | None = None,
+    forced: str | None = None,
     dry_run: bool = False,
 ) -> Outcome:
     """Apply a rollout transition of `bundle` as one state commit (or preview it)."""
     config = context.config
-    moment = context.now()
+    moment = now(context)
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        s = situation(snapshot, config, bundle, moment)
-        summary = mutate(s)
-        files: dict[str, bytes | None] = {}
-        for region, state in sorted(s.changed.items()):
-            files[region_file(region, bundle)] = yamlio.dump(state.to_dict()).encode()
-            files[deploy_file(region, bundle)] = render(snapshot, state, moment)
-        entry = Entry(
-            action,
-            journal.actor,
-            summary,
-            bundle=bundle,
-            region=",".join(sorted(s.changed)) or None,
-            release=release or s.release,
-            incident=journal.incident,
-            reason=journal.reason,
+        return transitioned(
+            snapshot, config, bundle, action, mutate, journal, moment, release, forced
         )
-        return files, entry
 
-    return _write(context.store, transition, dry_run)
+    return _write(context.store, transition, moment, dry_run)
 
 
-def _write(store: Store, transition: Transition, dry_run: bool) -> Outcome:
+def now(context: Context) -> datetime:
+    """The moment a write acts at, in whole seconds: what its commit records as its time."""
+    return context.now().replace(microsecond=0)
+
+
+def transitioned(
+    snapshot: Snapshot,
+    config: Config,
+    bundle: str,
+    action: str,
+    mutate: Callable[[Situation], str],
+    journal: Journal,
+    moment: datetime,
+    release: str | None = None,
+    forced: str | None = None,
+) -> tuple[dict[str, bytes | None], Entry]:
+    """The files a rollout transition writes on `snapshot` at `moment`, and its journal entry.
+    Pure: `audit verify` and `sync` replay recorded commands through it."""
+    s = situation(snapshot, config, bundle, moment)
+    summary = mutate(s)
+    files: dict[str, bytes | None] = {}
+    for region, state in sorted(s.changed.items()):
+        files[region_file(region, bundle)] = yamlio.dump(state.to_dict()).encode()
+        files[deploy_file(region, bundle)] = render(snapshot, state, moment)
+    entry = Entry(
+        action,
+        journal.actor,
+        summary,
+        bundle=bundle,
+        region=",".join(sorted(s.changed)) or None,
+        release=release or s.release,
+        incident=journal.incident,
+        reason=journal.reason,
+        forced=forced,
+    )
+    return files, entry
+
+
+def _write(store: Store, transition: Transition, moment: datetime, dry_run: bool) -> Outcome:
     """Preview the transition on the current state, or write it; report the files it wrote."""
     if dry_run:
         snapshot = store.read()
@@ -150,7 +175,7 @@ def _write(store: Store, transition: Transition, dry_run: bool) -> Outcome:
         written.update(files)
         return files, entry
 
-    entry = store.write(recording)
+    entry = store.write(recording, moment)
     return Outcome(entry.summary, entry.commit, written, warnings=store.warnings)
 
 
@@ -170,22 +195,31 @@ def set_freeze(
         raise UsageError(
             f"unknown region {unknown[0]!r}; modctl.yaml declares {', '.join(config.regions)}"
         )
-    moment = stamp(context.now())
-    word = "freeze" if frozen else "unfreeze"
+    moment = now(context)
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        files: dict[str, bytes | None] = {}
-        for region in targets:
-            body = Freeze(frozen, moment if frozen else None, journal.reason if frozen else None)
-            files[freeze_file(region)] = yamlio.dump(body.__dict__).encode()
-        entry = Entry(
-            word,
-            journal.actor,
-            f"{word} {', '.join(targets)}",
-            region=",".join(targets),
-            incident=journal.incident,
-            reason=journal.reason,
-        )
-        return files, entry
+        return froze(targets, frozen, journal, moment)
 
-    return _write(context.store, transition, dry_run)
+    return _write(context.store, transition, moment, dry_run)
+
+
+def froze(
+    regions: list[str], frozen: bool, journal: Journal, moment: datetime
+) -> tuple[dict[str, bytes | None], Entry]:
+    """The files a freeze (or unfreeze) of `regions` writes at `moment`, and its journal entry."""
+    word = "freeze" if frozen else "unfreeze"
+    # The reason as its trailer records it, so that a replay of the journal writes the same file.
+    reason = " ".join(journal.reason.split()) if journal.reason else None
+    files: dict[str, bytes | None] = {}
+    for region in regions:
+        body = Freeze(frozen, stamp(moment) if frozen else None, reason if frozen else None)
+        files[freeze_file(region)] = yamlio.dump(body.__dict__).encode()
+    entry = Entry(
+        word,
+        journal.actor,
+        f"{word} {', '.join(regions)}",
+        region=",".join(regions),
+        incident=journal.incident,
+        reason=journal.reason,
+    )
+    return files, entry

@@ -13,9 +13,9 @@ from typing import Any
 
 from modctl import yamlio
 from modctl.context import Context
-from modctl.engine.cases import run_cases
+from modctl.engine.cases import BundleResult, run_cases
 from modctl.errors import ChecksFailedError, RefusedError, UsageError
-from modctl.gitio import repository
+from modctl.gitio import Git, repository
 from modctl.source import workspace
 from modctl.state import artifact
 from modctl.state.files import artifact_file, manifest_file, manifests, semver, tag_name
@@ -48,6 +48,26 @@ class Cut:
             "state_commit": self.state_commit,
             "dry_run": self.dry_run,
         }
+
+
+def _tag(git: Git, tag: str, commit: str, message: str) -> bool:
+    """Tag the release's source commit; whether the tag is new (an existing one must agree)."""
+    target = git.tag_target(tag)
+    if target is not None and target != commit:
+        raise RefusedError(
+            f"tag {tag} already points at {target[:12]}; delete it or choose another version"
+        )
+    if target is None:
+        git.create_tag(tag, commit, message)
+    return target is None
+
+
+def _tests(results: BundleResult) -> dict[str, Any]:
+    return {
+        "cases": len(results.cases),
+        "passed": len(results.cases) - len(results.failed),
+        "rule_coverage": round(results.coverage, 1),
+    }
 
 
 def next_version(existing: list[str], bump: str) -> str:
@@ -102,6 +122,7 @@ def cut(
     store = context.store
     existing = [m["version"] for m in manifests(store.read(), bundle)]
     version = version or next_version(existing, bump)
+    moment = context.now().replace(microsecond=0)
     if version in existing:
         raise RefusedError(
             f"release {version} of {bundle} already exists; use --bump patch or choose another "
@@ -118,25 +139,14 @@ def cut(
         "digest": digest,
         "notes": notes,
         "author": actor,
-        "created": stamp(context.now()),
-        "tests": {
-            "cases": len(results.cases),
-            "passed": len(results.cases) - len(results.failed),
-            "rule_coverage": round(results.coverage, 1),
-        },
+        "created": stamp(moment),
+        "tests": _tests(results),
     }
     tag = tag_name(bundle, version)
     result = Cut(bundle, version, digest, commit, tag, manifest, dry_run=dry_run)
     if dry_run:
         return result
-    target = git.tag_target(tag)
-    if target is not None and target != commit:
-        raise RefusedError(
-            f"tag {tag} already points at {target[:12]}; delete it or choose another version"
-        )
-    created_tag = target is None
-    if created_tag:
-        git.create_tag(tag, commit, f"modctl release {bundle} {version}\n\n{notes}".strip())
+    created_tag = _tag(git, tag, commit, f"modctl release {bundle} {version}\n\n{notes}".strip())
 
     def record(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
         if version in [m["version"] for m in manifests(snapshot, bundle)]:
@@ -157,7 +167,7 @@ def cut(
         return files, entry
 
     try:
-        result.state_commit = store.write(record).commit
+        result.state_commit = store.write(record, moment).commit
         result.warnings = store.warnings
     except BaseException:
         if created_tag:

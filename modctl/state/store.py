@@ -26,7 +26,7 @@ from modctl.gitio import ZERO, Git
 from modctl.state import journal
 from modctl.state.journal import Entry
 
-__all__ = ["Entry", "Snapshot", "Store", "Transition", "actor"]
+__all__ = ["Change", "Entry", "Snapshot", "Store", "Transition", "actor"]
 
 RETRIES = 30
 LOCK_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -38,6 +38,15 @@ class Snapshot:
 
     commit: str | None
     files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Change:
+    """What one commit changed: each file's new content (None: deleted), and the paths it
+    wrote as something other than a regular file."""
+
+    files: dict[str, bytes | None] = field(default_factory=dict)
+    irregular: list[str] = field(default_factory=list)
 
 
 # A transition gets the current state and returns the files to write (None deletes) and the
@@ -108,8 +117,11 @@ class Store:
             files[path] = data
         return Snapshot(commit, files)
 
-    def write(self, transition: Transition) -> Entry:
+    def write(self, transition: Transition, when: datetime | None = None) -> Entry:
         """Apply `transition` as one commit on the state branch; return its entry, with the commit.
+
+        `when` is the moment the transition acted at (UTC, whole seconds): the commit records it
+        as its time, so that `audit verify` replays the transition at that very moment.
 
         Without a remote, the local branch is the truth: the commit is made on its tip and the
         branch moved with compare-and-swap. With a remote, the remote is the truth (see
@@ -128,7 +140,7 @@ class Store:
                         "another writer changed the state first and this change no longer "
                         f"applies: {exc.message}"
                     ) from None
-                commit = self.commit(base, changes, entry.message())
+                commit = self.commit(base, changes, entry.message(), when)
                 if self.remote and online:
                     done = self.remote.publish(commit, base)
                 else:
@@ -143,14 +155,25 @@ class Store:
             f"the state branch kept moving: lost the race {RETRIES} times; try again"
         )
 
-    def commit(self, parent: str | None, changes: dict[str, bytes | None], message: str) -> str:
-        """Write `changes` on top of `parent` as a commit (not yet on any branch); its id."""
+    def commit(
+        self,
+        parent: str | None,
+        changes: dict[str, bytes | None],
+        message: str,
+        when: datetime | None = None,
+    ) -> str:
+        """Write `changes` on top of `parent` as a commit (not yet on any branch); its id. The
+        commit's time is `when` (UTC) when given."""
         ident = self.settings.get("GIT_COMMITTER_IDENT")
         if not ident:
             raise GitError(
                 "git does not know who you are; run `git config --global user.email "
                 "you@example.com` and `git config --global user.name 'Your Name'`"
             )
+        date = None
+        if when is not None:
+            date = f"{int(when.replace(tzinfo=timezone.utc).timestamp())} +0000"
+            ident = f"{ident.rsplit(' ', 2)[0]} {date}"
         scratch = f"{self.scratch}-{len(self._scratch)}"
         stream = [f"commit {scratch}\nmark :1\ncommitter {ident}\n".encode()]
         stream.append(_data(message.encode()))
@@ -171,7 +194,8 @@ class Store:
             # fast-import cannot sign: the same tree and message again, signed by commit-tree.
             args = ["commit-tree", f"{commit}^{{tree}}", "-S"]
             args += ["-p", parent] if parent else []
-            commit = self.git.text(*args, stdin=message.encode()).strip()
+            dated = {"GIT_COMMITTER_DATE": date} if date else None
+            commit = self.git.text(*args, stdin=message.encode(), env=dated).strip()
         return commit
 
     def move(self, commit: str, expected: str | None, summary: str) -> bool:
@@ -233,6 +257,45 @@ class Store:
         contents = self.git.cat().read_many(f"{commit}:{path}" for path in wanted)
         changed.update(zip(wanted, contents, strict=True))
         return changed
+
+    def history(self) -> list[tuple[str, list[str]]]:
+        """Every commit along the branch's first parents, oldest first, with its parents."""
+        if self.tip() is None:
+            return []
+        listing = self.git.text("rev-list", "--first-parent", "--reverse", "--parents", self.ref)
+        return [(line.split()[0], line.split()[1:]) for line in listing.splitlines()]
+
+    def changes(self, commits: list[str]) -> dict[str, Change]:
+        """What each commit changed against its first parent, from one `diff-tree`."""
+        request = "".join(f"{commit}\n" for commit in commits).encode()
+        tokens = self.git.run(
+            "diff-tree", "--stdin", "-r", "-z", "--root", "--no-renames", stdin=request
+        ).split(b"\0")
+        found = {commit: Change() for commit in commits}
+        current = ""
+        wanted: list[tuple[str, str, str]] = []
+        index = 0
+        while index < len(tokens):
+            token = tokens[index].decode()
+            index += 1
+            if not token.startswith(":"):
+                current = token
+                continue
+            path = tokens[index].decode(errors="replace")
+            index += 1
+            _old_mode, mode, _old, oid, status = token[1:].split()
+            if status == "D":
+                found[current].files[path] = None
+            elif mode != "100644":
+                found[current].irregular.append(path)
+            else:
+                wanted.append((current, path, oid))
+        contents = self.git.cat().read_many(oid for _commit, _path, oid in wanted)
+        for (commit, path, oid), content in zip(wanted, contents, strict=True):
+            if content is None:
+                raise _damaged(commit, path, oid)
+            found[commit].files[path] = content
+        return found
 
     def last_written(self, path: str) -> datetime:
         """When the state branch last changed `path` (UTC, without time zone)."""

@@ -1,0 +1,211 @@
+"""Replaying recorded commands: a state commit's journal entry names the command that made it, and
+running that command on the commit's parent state, at the commit's time and by the same pure
+functions the commands use, must give exactly the commit's change.
+
+`audit verify` checks every commit so; `sync` runs each local command again on the remote's newer
+state. A few parameters are not in the journal (`promote --full`, `rollback --to`): the one that
+reproduces the commit on its own parent is the one the command had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from modctl import yamlio
+from modctl.errors import RefusedError, UsageError
+from modctl.model import Config
+from modctl.state import rollout
+from modctl.state.files import artifact_file, manifest_file, manifests
+from modctl.state.journal import Entry
+from modctl.state.operations import Journal, froze, transitioned
+from modctl.state.rollout import Situation
+from modctl.state.store import Snapshot
+
+ROLLOUT = ("start", "promote", "pause", "resume", "abort", "rollback")
+ACTIONS = (*ROLLOUT, "freeze", "unfreeze", "release")
+
+Files = dict[str, bytes | None]
+
+
+class Mismatch(Exception):
+    """A commit is not what its recorded command makes; the message says how."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Command:
+    """A recorded command, with the parameters that reproduced its commit."""
+
+    entry: Entry
+    moment: datetime
+    full: bool = False  # promote --full
+    to: str | None = None  # rollback --to
+    released: dict[str, bytes] = field(default_factory=dict)  # release: manifest and artifact
+
+    @property
+    def action(self) -> str:
+        return self.entry.action
+
+    def run(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
+        """The files the command writes on `snapshot`, and its entry; RefusedError (or
+        UsageError) when it does not apply there."""
+        e = self.entry
+        journal = Journal(e.actor, e.reason, e.incident)
+        if e.action in ("freeze", "unfreeze"):
+            return froze(e.regions, e.action == "freeze", journal, self.moment)
+        if e.action == "release":
+            return self._release(snapshot)
+        if not e.bundle:
+            raise UsageError(f"{e.action} names no bundle (no Modctl-Bundle trailer)")
+        mutate = self._mutation()
+        return transitioned(
+            snapshot, config, e.bundle, e.action, mutate, journal, self.moment, forced=e.forced
+        )
+
+    def _mutation(self) -> Callable[[Situation], str]:
+        e = self.entry
+        if e.action == "start":
+            version = e.release
+            if not version or not e.regions:
+                raise UsageError("start names no release or no region")
+            return lambda s: rollout.start(s, version, e.regions)
+        if len(e.regions) != 1:
+            raise UsageError(f"{e.action} must name one region, not {len(e.regions)}")
+        region = e.regions[0]
+        if e.action == "promote":
+            force = e.forced == "min_bake"
+            return lambda s: rollout.promote(s, region, full=self.full, force=force)
+        if e.action in ("pause", "resume"):
+            return lambda s: rollout.pause(s, region, paused=e.action == "pause")
+        if e.action == "abort":
+            return lambda s: rollout.abort(s, region)
+        return lambda s: rollout.rollback(s, region, self.to)
+
+    def _release(self, snapshot: Snapshot) -> tuple[Files, Entry]:
+        e = self.entry
+        if not e.bundle or not e.release:
+            raise UsageError("release names no bundle or no version")
+        if e.release in [m["version"] for m in manifests(snapshot, e.bundle)]:
+            raise RefusedError(f"release {e.release} of {e.bundle} exists already")
+        entry = Entry(
+            "release",
+            e.actor,
+            f"release {e.bundle} {e.release}",
+            bundle=e.bundle,
+            release=e.release,
+            incident=e.incident,
+            reason=e.reason,
+        )
+        return dict(self.released), entry
+
+
+def recover(
+    parent: Snapshot, entry: Entry, changes: Files, config: Config, moment: datetime
+) -> Command:
+    """The command that made `changes` on `parent`, as its entry records it; Mismatch when
+    the entry's command does not make exactly that change."""
+    if entry.action not in ACTIONS:
+        raise Mismatch(f"{entry.action!r} is not a modctl command")
+    refusals: list[str] = []
+    problems: list[str] = []
+    for command in _variants(entry, changes, moment):
+        try:
+            files, made = command.run(parent, config)
+        except (RefusedError, UsageError) as exc:
+            refusals.append(exc.message)
+            continue
+        # A file written as it was is no change: git records none.
+        files = {path: data for path, data in files.items() if parent.files.get(path) != data}
+        problem = difference(entry, made, files, changes)
+        if problem is None:
+            return command
+        problems.append(problem)
+    if problems:
+        raise Mismatch(problems[0])
+    wrote = ", ".join(sorted(changes)[:3]) or "nothing"
+    raise Mismatch(
+        f"it changes {wrote}, but {entry.action} does not apply to its parent's state: "
+        f"{refusals[0]}"
+    )
+
+
+def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Command]:
+    base = Command(replace(entry, commit=None, time=None), moment)
+    if entry.action == "promote":
+        yield base
+        yield replace(base, full=True)
+    elif entry.action == "rollback":
+        yield base
+        yield replace(base, to=entry.release)
+    elif entry.action == "release":
+        wanted = {
+            manifest_file(entry.bundle or "", entry.release or ""),
+            artifact_file(entry.bundle or "", entry.release or ""),
+        }
+        kept = {path: content for path, content in changes.items() if path in wanted and content}
+        yield replace(base, released=kept)
+    else:
+        yield base
+
+
+def difference(entry: Entry, made: Entry, expected: Files, observed: Files) -> str | None:
+    """How a commit (`entry`, `observed`) differs from what its command makes (`made`,
+    `expected`); None when it does not."""
+    verb = f"`{entry.action}`"
+    for path in sorted(observed.keys() - expected.keys()):
+        did = "deletes" if observed[path] is None else "writes"
+        return f"it {did} {path}, which {verb} does not touch here"
+    for path in sorted(expected.keys() - observed.keys()):
+        return f"it does not write {path}, which {verb} writes"
+    # State files first: a deploy/ file that differs follows from them.
+    for path in sorted(expected, key=lambda path: (path.startswith("deploy/"), path)):
+        want, got = expected[path], observed[path]
+        if want == got:
+            continue
+        if got is None:
+            return f"it deletes {path}, which {verb} writes"
+        if path.startswith("deploy/"):
+            return f"{path} differs from what its region state renders to"
+        if want is not None and path.endswith(".yaml"):
+            problem = _field_difference(want, got, verb)
+            if problem:
+                return f"{path}: {problem}"
+            continue
+        return f"{path} differs from what {verb} writes"
+    for key in ("summary", "bundle", "region", "release", "forced"):
+        if getattr(made, key) != getattr(entry, key):
+            return (
+                f"its {key} says {getattr(entry, key)!r}, but {verb} here is {getattr(made, key)!r}"
+            )
+    return None
+
+
+def _field_difference(want: bytes, got: bytes, verb: str) -> str | None:
+    try:
+        theirs = yamlio.loads(yamlio.decode(got))
+    except yamlio.YamlError:
+        return "not YAML that modctl writes"
+    return _data_difference(theirs, yamlio.loads(yamlio.decode(want)), verb, "")
+
+
+def _data_difference(theirs: Any, mine: Any, verb: str, prefix: str) -> str | None:
+    if isinstance(theirs, dict) and isinstance(mine, dict):
+        for key in theirs:
+            if key not in mine:
+                return f"{prefix}{key} is {theirs[key]!r}, a key modctl never writes"
+        for key in mine:
+            if key not in theirs:
+                return f"{prefix}{key} is missing; {verb} makes {mine[key]!r}"
+            found = _data_difference(theirs[key], mine[key], verb, f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    if theirs != mine:
+        return f"{prefix.rstrip('.') or 'the file'} is {theirs!r} where {verb} makes {mine!r}"
+    return None
