@@ -267,6 +267,61 @@ class Git:
         return head
 
 
+def git_dir(start: Path) -> Path | None:
+    """The git directory of the repository holding `start`, found on disk as the git processes
+    modctl starts would find it (from the folder up, stopping at a file system boundary, GIT_DIR
+    ignored), without starting git; None outside any repository, when `.git` names no
+    repository, or when another user owns it (git refuses those too)."""
+    try:
+        here = start.resolve()
+        device = here.stat().st_dev
+        for folder in (here, *here.parents):
+            if folder.stat().st_dev != device:
+                return None
+            dotgit = folder / ".git"
+            if dotgit.is_file():
+                found = _gitfile_target(dotgit)
+                return found if found is not None and _ours(found) else None
+            for candidate in (dotgit, folder):
+                if _is_git_directory(candidate):
+                    return candidate if _ours(candidate) else None
+    except OSError:
+        return None
+    return None
+
+
+def _gitfile_target(gitfile: Path) -> Path | None:
+    """Where a `.git` file (a linked worktree's, a submodule's) points, if that is a repository."""
+    content = gitfile.read_bytes().decode(errors="replace")
+    if not content.startswith("gitdir: "):
+        return None
+    target = (gitfile.parent / content[len("gitdir: ") :].strip()).resolve()
+    return target if _is_git_directory(target) else None
+
+
+def _is_git_directory(path: Path) -> bool:
+    """git's own test: a HEAD that names a ref or a commit, and `objects/` and `refs/` in the
+    common directory (a linked worktree's `commondir` says where that is)."""
+    try:
+        head = (path / "HEAD").read_bytes()
+    except OSError:
+        return False
+    if not (head.startswith(b"ref: refs/") or _is_object_id(head.strip())):
+        return False
+    common = path
+    if (path / "commondir").is_file():
+        common = path / (path / "commondir").read_bytes().decode(errors="replace").strip()
+    return (common / "objects").is_dir() and (common / "refs").is_dir()
+
+
+def _is_object_id(text: bytes) -> bool:
+    return len(text) in (40, 64) and all(c in b"0123456789abcdef" for c in text)
+
+
+def _ours(path: Path) -> bool:
+    return not hasattr(os, "geteuid") or path.stat().st_uid == os.geteuid()
+
+
 def repository(path: Path, what: str) -> tuple[Git, str]:
     """git at the top of the work tree holding `path`, and where `path` sits in it as a POSIX
     prefix ('' at the top, else ending in '/'); GitError outside any repository."""

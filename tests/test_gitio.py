@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from modctl.errors import GitError
-from modctl.gitio import Git, environment, repository
-from tests.conftest import MINIMAL, MODCTL, commit_minimal, modctl, run_git
+from modctl.gitio import Git, environment, git_dir, repository
+from tests.conftest import MINIMAL, MODCTL, commit_minimal, modctl, run_git, write_files
 
 
 def test_environment_drops_variables_that_redirect_git() -> None:
@@ -208,3 +209,79 @@ def test_a_missing_object_on_the_state_branch_is_one_clear_line(tmp_path: Path) 
     assert "regions/SG/_region.yaml" in damaged.stderr
     assert "`git fsck` shows what is missing" in damaged.stderr
     assert "Traceback" not in damaged.stderr
+
+
+def _plain(tmp_path: Path) -> Path:
+    return write_files(tmp_path / "plain", MINIMAL)
+
+
+def _top(tmp_path: Path) -> Path:
+    return commit_minimal(tmp_path / "repo")
+
+
+def _subfolder(tmp_path: Path) -> Path:
+    """modctl.yaml in a folder of a larger repository."""
+    root = write_files(tmp_path / "repo" / "moderation", MINIMAL)
+    run_git(tmp_path / "repo", "init", "-q")
+    return root
+
+
+def _linked_worktree(tmp_path: Path) -> Path:
+    run_git(commit_minimal(tmp_path / "repo"), "worktree", "add", "-q", str(tmp_path / "linked"))
+    return tmp_path / "linked"
+
+
+def _submodule(tmp_path: Path) -> Path:
+    inner = commit_minimal(tmp_path / "inner")
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    run_git(outer, "init", "-q")
+    run_git(outer, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "m")
+    return outer / "m"
+
+
+def _bare(tmp_path: Path) -> Path:
+    run_git(tmp_path, "init", "-q", "--bare", "bare.git")
+    return tmp_path / "bare.git"
+
+
+def _broken_gitfile(tmp_path: Path) -> Path:
+    root = write_files(tmp_path / "repo", MINIMAL)
+    (root / ".git").write_text("gitdir: ../nowhere\n")
+    return root
+
+
+def _not_a_repository_inside_one(tmp_path: Path) -> Path:
+    commit_minimal(tmp_path / "repo")
+    inner = write_files(tmp_path / "repo" / "inner", MINIMAL)
+    (inner / ".git").mkdir()
+    (inner / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    return inner
+
+
+LAYOUTS = {
+    "plain folder": _plain,
+    "top of a work tree": _top,
+    "subfolder": _subfolder,
+    "linked worktree": _linked_worktree,
+    "submodule": _submodule,
+    "bare repository": _bare,
+    "broken .git file": _broken_gitfile,
+    ".git folder that is no repository": _not_a_repository_inside_one,
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_git_dir_is_where_git_finds_it(tmp_path: Path, layout: Callable[[Path], Path]) -> None:
+    """Read from disk without starting git, and the same answer as git's."""
+    folder = layout(tmp_path)
+    done = subprocess.run(
+        ["git", "rev-parse", "--absolute-git-dir"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment(),
+    )
+    expected = Path(done.stdout.strip()).resolve() if done.returncode == 0 else None
+    assert git_dir(folder) == expected
