@@ -172,6 +172,8 @@ def main() -> None:
         schemas = Path(tmp) / "schemas"
         schemas.mkdir()
         size = generate(root, args.rules, args.files)
+        # The parse cache lives in the git directory: without one, modctl runs uncached.
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
         files = {
             kind: sorted(str(p) for g in globs for p in root.glob(g))
             for kind, globs in KINDS.items()
@@ -196,7 +198,7 @@ def main() -> None:
             return total
 
         baseline = check_jsonschema()
-        cache = root / ".modctl-cache"
+        cache = root / ".git" / "modctl" / "cache"
         cold = best([modctl, "validate"], root, args.repeat, lambda: shutil.rmtree(cache, True))
         no_cache = best([modctl, "validate", "--no-cache"], root, args.repeat)
         timed([modctl, "validate"], root)  # fills the cache

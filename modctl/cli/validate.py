@@ -43,7 +43,7 @@ def validate_command(
         typer.Option("--explain", metavar="CODE", help="Explain a finding code and exit."),
     ] = None,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Parse every file again; ignore .modctl-cache.")
+        bool, typer.Option("--no-cache", help="Parse every file again; ignore the parse cache.")
     ] = False,
     jobs: Annotated[
         int | None,

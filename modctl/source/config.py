@@ -29,12 +29,12 @@ def config_at(git: Git | Path, rev: str = "HEAD") -> Config:
     loaded = Loaded(SourceFile(CONFIG_NAME, "config"), found.data)
     # The same content passed the schema before (here or in `modctl validate`): the parse cache
     # has it, keyed by content, and the schema validator need not even be imported.
-    cache = Cache(reader.cwd)
-    data = cache.parsed(loaded)
+    cache = Cache.of(reader.cwd)
+    data = cache.parsed(loaded) if cache is not None else None
     findings: list[Finding] = []
     if data is None:
         data, findings = parse(loaded.source, loaded.raw)
-        if data is not None and not findings:
+        if cache is not None and data is not None and not findings:
             cache.keep(loaded, data)
     if data is not None and not findings:
         config = Config.from_data(data, CONFIG_NAME)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +21,6 @@ from modctl.lint.catalogue import finding
 from modctl.model import Origin
 from modctl.source.repo import SourceFile, inside
 
-CACHE_DIR = ".modctl-cache"
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 
 
@@ -40,9 +39,8 @@ class Loaded:
 
     @cached_property
     def digest(self) -> str:
-        """Content hash: the cache key."""
-        content = self.source.kind.encode() + b"\0" + self.raw
-        return hashlib.blake2b(content, digest_size=20).hexdigest()
+        """The content hash of the source bytes."""
+        return hashlib.blake2b(self.raw, digest_size=20).hexdigest()
 
 
 def lines(root: Path, origins: Iterable[Origin]) -> dict[Origin, int]:
@@ -135,37 +133,53 @@ def _parse_many(items: list[Loaded], jobs: int | None) -> list[tuple[Any, list[F
 
 
 class Cache:
-    """Parsed documents and whole reports of clean runs, keyed by content hash, under
-    `<repo>/.modctl-cache`. Entries are JSON, never pickle, so a cache folder committed by
-    someone else cannot run code; unreadable entries are ignored.
+    """Parsed documents and whole reports of clean runs, in the repository's git directory
+    (`<git dir>/modctl/cache`), where no commit can bring them.
+
+    An entry is found by a key made of modctl's version, the schemas, the file kind and the
+    content hash of the source, and it records each of them: an entry that does not match what is
+    being read in every part (copied, forged, from another version, cut short) is ignored, and
+    overwritten by the next clean run. Entries are JSON, never pickle, and are written to a
+    temporary file first, so a killed run never leaves half an entry under an entry's name.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, folder: Path) -> None:
         from modctl import schemas
 
-        self.base = root / CACHE_DIR
-        self.folder = self.base / f"v{__version__}-{schemas.fingerprint()}"
+        self.folder = folder
+        self.made_by = {"modctl": __version__, "schemas": schemas.fingerprint()}
         self.used: set[str] = set()
+        self.trusted: set[str] = set()
         self.writable = True
 
-    @staticmethod
-    def run_key(loaded: dict[str, Loaded], extra: Iterable[str]) -> str:
+    @classmethod
+    def of(cls, root: Path) -> Cache | None:
+        """The cache of the repository holding `root`; None outside git: a plain folder runs
+        without a cache rather than write into the files it checks."""
+        from modctl.gitio import git_dir
+
+        found = git_dir(root)
+        return None if found is None else cls(found / "modctl" / "cache")
+
+    def key(self, *parts: str) -> str:
         digest = hashlib.blake2b(digest_size=20)
-        for rel in sorted(loaded):
-            digest.update(f"{rel}\0{loaded[rel].digest}\0".encode())
-        for part in extra:
+        for part in (self.made_by["modctl"], self.made_by["schemas"], *parts):
             digest.update(f"{part}\0".encode())
-        return "run-" + digest.hexdigest()
+        return digest.hexdigest()
+
+    def run_key(self, loaded: dict[str, Loaded], extra: list[str]) -> str:
+        sources = [part for rel in sorted(loaded) for part in (rel, *self._made_of(loaded[rel]))]
+        return "run-" + self.key("run", str(len(loaded)), *sources, *extra)
 
     def parsed(self, item: Loaded) -> Any:
-        return self._get(item.digest)
+        return self._get(self._parsed_key(item), self._parsed_record(item))
 
     def keep(self, item: Loaded, data: Any) -> None:
         """Keep one schema-valid document, parsed."""
-        self._put(item.digest, data)
+        self._put(self._parsed_key(item), self._parsed_record(item), data)
 
-    def report(self, key: str) -> list[Finding] | None:
-        found = self._get(key)
+    def report(self, loaded: dict[str, Loaded], extra: list[str]) -> list[Finding] | None:
+        found = self._get(self.run_key(loaded, extra), self._run_record(loaded, extra))
         if not isinstance(found, list):
             return None
         try:
@@ -174,35 +188,68 @@ class Cache:
             return None
 
     def remember(
-        self, loaded: dict[str, Loaded], key: str, findings: list[Finding], *, prune: bool
+        self, loaded: dict[str, Loaded], extra: list[str], findings: list[Finding], *, prune: bool
     ) -> None:
         """Keep a clean run: every parsed file and the report. Called only when nothing failed."""
         for item in loaded.values():
             if item.ok:
-                self._put(item.digest, item.data)
-        self._put(key, [f.to_dict() for f in findings])
+                self.keep(item, item.data)
+        record = self._run_record(loaded, extra)
+        self._put(self.run_key(loaded, extra), record, [f.to_dict() for f in findings])
         if prune and self.folder.is_dir():
             for entry in self.folder.glob("*.json"):
                 if entry.stem not in self.used:
                     entry.unlink(missing_ok=True)
+            for left in self.folder.glob(".*.tmp"):  # from runs killed while writing
+                left.unlink(missing_ok=True)
 
-    def _get(self, key: str) -> Any:
+    def _parsed_key(self, item: Loaded) -> str:
+        return self.key(*self._made_of(item))
+
+    @staticmethod
+    def _made_of(item: Loaded) -> list[str]:
+        return [item.source.kind, item.digest]
+
+    @staticmethod
+    def _parsed_record(item: Loaded) -> dict[str, Any]:
+        return {"kind": item.source.kind, "source": item.digest}
+
+    def _run_record(self, loaded: dict[str, Loaded], extra: list[str]) -> dict[str, Any]:
+        return {
+            "sources": {rel: self._made_of(item) for rel, item in loaded.items()},
+            "extra": extra,
+        }
+
+    def _get(self, key: str, record: dict[str, Any]) -> Any:
         try:
-            return json.loads((self.folder / f"{key}.json").read_bytes())
+            entry = json.loads((self.folder / f"{key}.json").read_bytes())
         except (OSError, ValueError):
             return None
-
-    def _put(self, key: str, data: Any) -> None:
+        expected = {"key": key, **self.made_by, **record}
+        if (
+            not isinstance(entry, dict)
+            or entry.keys() != {*expected, "data"}
+            or any(entry[name] != value for name, value in expected.items())
+        ):
+            return None
         self.used.add(key)
-        target = self.folder / f"{key}.json"
-        if not self.writable or target.exists():
+        self.trusted.add(key)
+        return entry["data"]
+
+    def _put(self, key: str, record: dict[str, Any], data: Any) -> None:
+        self.used.add(key)
+        if not self.writable or key in self.trusted:
             return
+        entry = {"key": key, **self.made_by, **record, "data": data}
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
         try:
             if not self.folder.is_dir():
                 self._create()
-            tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-            os.replace(tmp, target)
+            handle, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.folder)
+            with os.fdopen(handle, "wb") as out:
+                out.write(text)
+            os.replace(tmp, self.folder / f"{key}.json")
+            self.trusted.add(key)
         except OSError as exc:
             self.writable = False
             import logging
@@ -210,11 +257,7 @@ class Cache:
             logging.getLogger(__name__).debug("cache disabled: %s", exc)
 
     def _create(self) -> None:
-        self.base.mkdir(exist_ok=True)
-        (self.base / ".gitignore").write_text("# created by modctl\n*\n")
-        (self.base / "CACHEDIR.TAG").write_text(
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "CACHEDIR.TAG").write_text(
             "Signature: 8a477f597d28d172789f06886806bc55\n# modctl cache\n"
         )
-        for old in self.base.glob("v*"):
-            shutil.rmtree(old, ignore_errors=True)
-        self.folder.mkdir()

@@ -30,18 +30,16 @@ def validate(
 ) -> Report:
     selection = select(root, paths or [])
     loaded = read_all(selection.root, selection.files)
-    cache = Cache(selection.root) if use_cache else None
-    run_key = Cache.run_key(
-        loaded, [f"bundle {name}" for name in selection.bundles] + [s.rel for s in selection.stray]
-    )
+    cache = Cache.of(selection.root) if use_cache else None
+    extra = [f"bundle {name}" for name in selection.bundles] + [s.rel for s in selection.stray]
     if cache is not None:
-        cached = cache.report(run_key)
+        cached = cache.report(loaded, extra)
         if cached is not None:
             return Report(findings=cached, files=sorted(loaded))
     parse_all(loaded, cache, jobs)
     report = Report(analyse(selection, loaded).findings, files=sorted(loaded))
     if cache is not None and not report.errors:
-        cache.remember(loaded, run_key, report.findings, prune=selection.whole_repo)
+        cache.remember(loaded, extra, report.findings, prune=selection.whole_repo)
     return report
 
 

@@ -39,7 +39,7 @@ def load(root: Path, names: list[str] | None = None, *, rev: str | None = None) 
         _check_names(wanted, known, "")
         selection = select(root, [root / "strategies" / n for n in wanted] or [root / CONFIG_NAME])
         loaded = read_all(selection.root, selection.files)
-        parse_all(loaded, Cache(root))
+        parse_all(loaded, Cache.of(root))
     else:
         selection, loaded = _from_revision(root, names, rev)
         wanted = selection.bundles
