@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from modctl import yamlio
 from modctl.cli import app
-from modctl.errors import ConflictError
 from modctl.gitio import Done
 from modctl.state.store import Entry, Snapshot, Store
 from tests.conftest import commit_minimal, modctl, run_git
@@ -66,46 +65,6 @@ def test_rejected_push_is_applied_again_on_the_new_tip(clones: tuple[Path, Path,
     assert len(calls) == 2
     assert set(remote_files(remote)) == {"seed.json", "a.json", "b.json"}
     assert len(Store(remote).journal()) == 3
-
-
-def test_unreachable_remote_keeps_the_local_commit_and_sync_finishes(
-    clones: tuple[Path, Path, Path], runner: CliRunner
-) -> None:
-    remote, a, b = clones
-    repo_b = git.Repo(b)
-    repo_b.remotes.origin.set_url(str(remote.parent / "gone.git"))
-    store = Store(b, remote="origin")
-    entry = store.write(put("b.json"))  # type: ignore[arg-type]
-    assert store.warnings
-    assert "is unreachable" in store.warnings[-1]
-    assert "run `modctl sync` once the remote is back" in store.warnings[-1]
-    assert Store(b).tip() == entry.commit
-    Store(a, remote="origin").write(put("a.json"))  # type: ignore[arg-type]
-    repo_b.remotes.origin.set_url(str(remote))
-    result = runner.invoke(app, ["--repo", str(b), "sync"])
-    assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Replayed 1 local change(s) on top of origin and pushed."
-    assert set(remote_files(remote)) == {"a.json", "b.json"}
-    assert [e.summary for e in Store(remote).journal()] == ["write b.json", "write a.json"]
-    again = runner.invoke(app, ["--repo", str(b), "sync"])
-    assert again.output.strip() == "Already in sync."
-
-
-def test_both_sides_changing_one_file_is_a_conflict(
-    clones: tuple[Path, Path, Path], runner: CliRunner
-) -> None:
-    remote, a, b = clones
-    repo_b = git.Repo(b)
-    repo_b.remotes.origin.set_url(str(remote.parent / "gone.git"))
-    Store(b, remote="origin").write(put("same.json", b"b"))  # type: ignore[arg-type]
-    Store(a, remote="origin").write(put("same.json", b"a"))  # type: ignore[arg-type]
-    repo_b.remotes.origin.set_url(str(remote))
-    result = runner.invoke(app, ["--repo", str(b), "sync"])
-    assert result.exit_code == 3
-    assert "both changed same.json" in result.output
-    with pytest.raises(ConflictError, match="diverged; run `modctl sync`"):
-        Store(b, remote="origin").write(put("other.json"))  # type: ignore[arg-type]
-    assert remote_files(remote)["same.json"] == b"a"
 
 
 def test_release_and_rollout_push_to_the_remote(

@@ -168,3 +168,14 @@ def context_of(ctx: typer.Context, start: Path | None = None) -> Context:
     if options.context is None:
         options.context = Context.discover(options.repo or start)
     return options.context
+
+
+def reading_context(ctx: typer.Context) -> Context:
+    """The context of a command that reads the state branch: it warns, in one line, when the
+    local branch is missing or behind what git last fetched of the remote's."""
+    context = context_of(ctx)
+    remote = context.store.remote
+    stale = remote.stale() if remote is not None else None
+    if stale:
+        typer.secho(f"modctl: warning: {stale}", err=True, fg="yellow", bold=True)
+    return context

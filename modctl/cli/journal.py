@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, reading_context
 from modctl.cli.options import Output, OutputOption
 from modctl.errors import ExitCode, UsageError
 from modctl.reports import to_json
+
+
+class Keep(str, Enum):
+    remote = "remote"
+    local = "local"
+
 
 render_app = command_app()
 sync_app = command_app()
@@ -34,7 +41,7 @@ def render_command(
     JSON for people, or with --output json the exact bytes written to deploy/."""
     from modctl.state.files import deploy_file
 
-    context = context_of(ctx)
+    context = reading_context(ctx)
     config = context.config
     if region not in config.regions:
         raise UsageError(
@@ -52,15 +59,42 @@ def render_command(
 
 
 @sync_app.command("sync")
-def sync_command(ctx: typer.Context, output: OutputOption = Output.text) -> None:
-    """Reconcile the state branch with the remote named in modctl.yaml: fetch, fast-forward,
-    push, or replay local changes made while the remote was unreachable."""
+def sync_command(
+    ctx: typer.Context,
+    keep: Annotated[
+        Keep | None,
+        typer.Option(
+            "--keep",
+            help="When local changes no longer apply on the remote's state: take the remote's "
+            "state and drop them all (remote), or replay only if every one still applies (local).",
+        ),
+    ] = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Reconcile the state branch with the remote named in modctl.yaml: fetch (with release
+    tags), fast-forward, push, or run local changes made while the remote was unreachable again
+    on its newer state. A local change that no longer applies there is dropped (exit 3) and kept
+    on a BRANCH-rejected/... branch."""
+    from modctl.state.sync import sync
+
     context = context_of(ctx)
-    done = context.store.sync()
+    done = sync(context.store, context.config, keep.value if keep else None)
     if output is Output.json:
-        typer.echo(to_json({"result": done, "tip": context.store.tip()}))
+        typer.echo(to_json(done.to_dict()))
     else:
-        typer.echo(done.capitalize() + ".")
+        typer.echo(done.result[0].upper() + done.result[1:] + ".")
+        if done.dropped:
+            typer.echo(
+                f"Dropped {len(done.dropped)} local change(s); the local branch as it was is "
+                f"kept on {done.kept_at} (`git log {done.kept_at}`):",
+                err=True,
+            )
+            for dropped in done.dropped:
+                typer.echo(f"  {dropped.commit[:12]} {dropped.summary}: {dropped.why}", err=True)
+    for warning in context.store.warnings:
+        typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
+    if done.dropped and keep is not Keep.remote:
+        raise typer.Exit(int(ExitCode.CONFLICT))
 
 
 @audit_app.command("verify")
@@ -69,7 +103,7 @@ def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text)
     legal region transitions, deploy/ matching the region states. Exit 1 at the first offence."""
     from modctl.state.audit import verify
 
-    result = verify(context_of(ctx))
+    result = verify(reading_context(ctx))
     if output is Output.json:
         typer.echo(to_json(result.to_dict()))
     elif result.violation is not None:
@@ -102,5 +136,5 @@ def log_command(
     from modctl.state.journal import Filter
 
     wanted = Filter(bundle, region, incident, action, actor)
-    entries = [e for e in context_of(ctx).store.journal(since=since) if wanted(e)]
+    entries = [e for e in reading_context(ctx).store.journal(since=since) if wanted(e)]
     typer.echo(log_json(entries) if output is Output.json else log_text(entries))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, reading_context
 from modctl.cli.options import Actor, Incident, Output, OutputOption, Reason
 
 app = command_app(help="Cut, list and show releases.", no_args_is_help=True)
@@ -86,7 +86,7 @@ def list_command(
     from modctl.reports.journal import releases_text
     from modctl.state.files import manifests
 
-    found = manifests(context_of(ctx).store.read(), bundle)
+    found = manifests(reading_context(ctx).store.read(), bundle)
     typer.echo(to_json(found) if output is Output.json else releases_text(found))
 
 
@@ -104,7 +104,7 @@ def show_command(
     from modctl.state.files import manifests
     from modctl.state.status import deployments
 
-    context = context_of(ctx)
+    context = reading_context(ctx)
     snapshot = context.store.read()
     found = manifests(snapshot, bundle)
     manifest = next((m for m in found if m["version"] == version), None)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, reading_context
 from modctl.cli.options import (
     Actor,
     DryRun,
@@ -212,7 +212,7 @@ def status_command(
     from modctl.reports import rollout as render
     from modctl.state.status import status_rows
 
-    context = context_of(ctx)
+    context = reading_context(ctx)
     store = context.store
     shown: str | None = None
     try:

@@ -28,9 +28,12 @@ def deploy_file(region: str, bundle: str) -> str:
     return f"deploy/{region}/{bundle}.json"
 
 
+TAGS = "modctl/"  # release tags live under refs/tags/modctl/
+
+
 def tag_name(bundle: str, version: str) -> str:
     """The git tag on a release's source commit."""
-    return f"modctl/{bundle}/{version}"
+    return f"{TAGS}{bundle}/{version}"
 
 
 def region_file(region: str, bundle: str) -> str:

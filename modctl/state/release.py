@@ -167,7 +167,7 @@ def cut(
         return files, entry
 
     try:
-        result.state_commit = store.write(record, moment).commit
+        result.state_commit = store.write(record, moment, (tag,)).commit
         result.warnings = store.warnings
     except BaseException:
         if created_tag:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from modctl import gitio
 from modctl.errors import ConflictError, GitError
+from modctl.state.files import TAGS
 
 if TYPE_CHECKING:
     from modctl.state.store import Store
@@ -31,6 +32,8 @@ class Remote:
         self.name = name
         self.git = store.git
         self._url: str | None = None
+        self.seen: str | None = None  # the remote's tip as last fetched
+        self.tags: dict[str, tuple[str, str]] = {}  # release tags as last fetched
 
     def base(self) -> tuple[str | None, bool]:
         """The commit to build on, and whether the remote is there to push to."""
@@ -51,10 +54,34 @@ class Remote:
             "replay the local changes on top of the remote's"
         )
 
-    def publish(self, commit: str, base: str | None) -> bool:
-        """Push `commit` (made on `base`); then move the local branch up to it. False when the
-        remote moved first."""
-        pushed = self.push(commit)
+    def stale(self) -> str | None:
+        """Why the local state branch may not show the remote's state, from what git last
+        fetched (no network): missing here, behind, or diverged; None when it is current."""
+        tracking = self.git.resolve(f"refs/remotes/{self.name}/{self.store.branch}")
+        local = self.store.tip()
+        if tracking is None or tracking == local:
+            return None
+        if local is None:
+            return (
+                f"there is no local state branch yet, but {self.name} has one: run `modctl sync` "
+                "to fetch it"
+            )
+        if self.git.is_ancestor(tracking, local):
+            return None
+        if self.git.is_ancestor(local, tracking):
+            return (
+                f"the local state branch is behind {self.name}'s: run `modctl sync` to bring it "
+                "up to date"
+            )
+        return (
+            f"the local state branch and {self.name}'s have diverged: run `modctl sync` to "
+            "replay the local changes on top of the remote's"
+        )
+
+    def publish(self, commit: str, base: str | None, tags: tuple[str, ...] = ()) -> bool:
+        """Push `commit` (made on `base`), and `tags` with it, all or nothing; then move the
+        local branch up to it. False when the remote moved first."""
+        pushed = self.push(commit, tags)
         if pushed is False:
             return False
         if pushed is None:
@@ -69,17 +96,20 @@ class Remote:
                 return True
         return True
 
-    def fetch(self) -> str | None:
-        """Fetch the remote state branch; its tip, or None when the remote has none yet. Raises
-        GitError when the remote cannot be reached.
+    def fetch(self, tags: bool = False) -> str | None:
+        """Fetch the remote state branch (and with `tags`, its release tags into `self.tags`);
+        its tip, or None when the remote has none yet. Raises GitError when the remote cannot
+        be reached.
 
-        Each fetch lands in a ref of its own and leaves nothing behind, so writers running at
+        Each fetch lands in refs of its own and leaves nothing behind, so writers running at
         once in one clone never contend for a remote-tracking ref's lock.
         """
         ref = self.store.ref
         scratch = f"refs/modctl/fetch/{os.getpid()}-{random.getrandbits(32):08x}"
-        args = ("fetch", "--quiet", "--no-write-fetch-head", "--refmap=", self.name)
-        done = self.git.call(*args, f"+{ref}:{scratch}")
+        args = ("fetch", "--quiet", "--no-write-fetch-head", "--no-tags", "--refmap=", self.name)
+        specs = [f"+{ref}:{scratch}/tip"]
+        specs += [f"+refs/tags/{TAGS}*:{scratch}/tags/*"] if tags else []
+        done = self.git.call(*args, *specs)
         for _ in range(RETRIES):
             if done.status == 0:
                 break
@@ -88,33 +118,85 @@ class Remote:
             # is there after all (another writer just created it: fetch again).
             looked = self.git.call("ls-remote", "--exit-code", self.name, ref)
             if looked.status == 2:
+                self.seen = None
                 return None
             if looked.status != 0:
                 raise gitio.failure(args, done)
-            done = self.git.call(*args, f"+{ref}:{scratch}")
+            done = self.git.call(*args, *specs)
         else:
             raise gitio.failure(args, done)
-        tip = self.git.resolve(scratch)
-        self.git.call("update-ref", "-d", scratch)
-        return tip
+        fetched = self._refs(scratch)
+        self.git.call(
+            "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in fetched).encode()
+        )
+        self.tags = {
+            TAGS + name.removeprefix(f"{scratch}/tags/"): target
+            for name, target in fetched.items()
+            if name.startswith(f"{scratch}/tags/")
+        }
+        self.seen = fetched[f"{scratch}/tip"][1]
+        return self.seen
 
-    def push(self, commit: str | None = None) -> bool | None:
-        """Push `commit` (default: the local branch) to the remote branch, fast-forward only.
-        True when pushed, False when rejected (the remote moved), None when unreachable."""
+    def _refs(self, prefix: str) -> dict[str, tuple[str, str]]:
+        """Each ref under `prefix`: the object it names and the commit that object leads to."""
+        listing = self.git.text(
+            "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", prefix
+        )
+        found = {}
+        for line in listing.splitlines():
+            name, oid, *peeled = line.split()
+            found[name] = (oid, peeled[0] if peeled else oid)
+        return found
+
+    def push(self, commit: str | None = None, tags: tuple[str, ...] = ()) -> bool | None:
+        """Push `commit` (default: the local branch) to the remote branch, fast-forward only,
+        with the release tags `tags`, atomically. True when pushed, False when rejected because
+        the remote moved since the last fetch, None when unreachable; ConflictError when the
+        remote refused it although it did not move (a server hook, a protected branch)."""
         ref = self.store.ref
+        specs = [f"{commit or ref}:{ref}"] + [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
         # Push to the URL, not the remote's name, so git touches no remote-tracking ref here.
-        done = self.git.call("push", "--porcelain", self.url(), f"{commit or ref}:{ref}")
+        done = self.git.call("push", "--porcelain", "--atomic", self.url(), *specs)
         # Porcelain ref lines are "<flag>\t<from>:<to>\t<summary>"; "!" means rejected.
-        lines = done.stdout.decode(errors="replace").splitlines()
-        flags = [line.split("\t", 1)[0] for line in lines if "\t" in line]
-        if "!" in flags:
+        lines = [
+            line.split("\t")
+            for line in done.stdout.decode(errors="replace").splitlines()
+            if line.count("\t") >= 2
+        ]
+        flags = {to.rpartition(":")[2]: (flag, summary) for flag, to, summary, *_ in lines}
+        flag, summary = flags.get(ref, ("", ""))
+        if any(f == "!" for f, _ in flags.values()):
+            looked = self.git.call("ls-remote", self.url(), ref)
+            there = looked.stdout.decode().split()[0] if looked.stdout.strip() else None
+            if looked.status == 0 and there == self.seen:
+                said = [
+                    line.removeprefix("remote:").strip()
+                    for line in done.stderr.splitlines()
+                    if line.startswith("remote:") and line.removeprefix("remote:").strip()
+                ]
+                why = "; ".join(said) or " ".join(s for _, s in flags.values() if s) or summary
+                raise ConflictError(
+                    f"{self.name} refused the push of the state branch ({why}); nothing was "
+                    "written there: ask whoever runs the remote, or fix what its hook names"
+                )
             return False  # rejected: the remote's branch moved (or its lock was held) first
         if done.status != 0:
             self._warn_offline(gitio.failure(("push",), done).message)
             return None
         # "=" means the remote already had this very commit: a writer that made the same change
         # in the same second got there first, so ours is a lost race, not a success.
-        return "=" not in flags
+        return flag != "="
+
+    def push_tags(self, tags: tuple[str, ...]) -> None:
+        """Push release tags alone (ones made while the remote was unreachable), atomically."""
+        specs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
+        done = self.git.call("push", "--porcelain", "--atomic", self.url(), *specs)
+        if done.status != 0:
+            raise ConflictError(
+                f"could not push release tags to {self.name}: "
+                f"{gitio.failure(('push',), done).message}; `modctl audit verify` there names "
+                "a release whose tag is missing or points elsewhere"
+            )
 
     def url(self) -> str:
         if self._url is None:
@@ -126,60 +208,3 @@ class Remote:
             f"remote {self.name} is unreachable ({why}); the change is committed locally only: "
             "run `modctl sync` once the remote is back"
         )
-
-    def sync(self) -> str:
-        """Reconcile with the remote: fast-forward, push, or replay local-only commits on top of
-        the remote's tip when both moved. Returns what it did."""
-        remote_tip = self.fetch()
-        local = self.store.tip()
-        if local is None:
-            if remote_tip is not None:
-                self.store.move(remote_tip, None, "fetch the remote's state")
-            return "fetched the remote's state" if remote_tip else "nothing to sync"
-        if remote_tip is None or self.git.is_ancestor(remote_tip, local):
-            if remote_tip == local:
-                return "already in sync"
-            if self.push() is not True:
-                why = self.store.warnings[-1] if self.store.warnings else "rejected"
-                raise ConflictError(f"could not push to {self.name}: {why}")
-            return f"pushed local changes to {self.name}"
-        if self.git.is_ancestor(local, remote_tip):
-            self.store.move(remote_tip, local, "fast-forward to the remote")
-            return f"fast-forwarded to {self.name}"
-        replayed = self._replay(local, remote_tip)
-        if self.push() is not True:
-            raise ConflictError(
-                f"replayed {replayed} local change(s) but the push to {self.name} failed; "
-                "run `modctl sync` again"
-            )
-        return f"replayed {replayed} local change(s) on top of {self.name} and pushed"
-
-    def _replay(self, local: str, remote_tip: str) -> int:
-        done = self.git.call("merge-base", local, remote_tip)
-        # No merge base: the local branch was started while the remote was unreachable.
-        base = done.stdout.decode().strip() if done.status == 0 else None
-        if base is None:
-            theirs = set(self.store.read(remote_tip).files)
-            ours = set(self.store.read(local).files)
-            mine = self.git.text("rev-list", "--reverse", local).split()
-        else:
-            theirs = set(self._names("diff", "--name-only", "-z", base, remote_tip))
-            ours = set(self._names("diff", "--name-only", "-z", base, local))
-            mine = self.git.text("rev-list", "--reverse", f"{base}..{local}").split()
-        clash = sorted(theirs & ours)
-        if clash:
-            raise ConflictError(
-                f"the local state and {self.name}'s both changed {', '.join(clash[:3])}; "
-                "decide which holds, then redo the local change"
-            )
-        head = remote_tip
-        for commit in mine:
-            files = self.store.changed_files(commit)
-            message = self.git.text("log", "-1", "--format=%B", commit)
-            head = self.store.commit(head, files, message)
-        if not self.store.move(head, local, "replay local changes on top of the remote"):
-            raise ConflictError("the local state branch moved during sync; run `modctl sync` again")
-        return len(mine)
-
-    def _names(self, *args: str) -> list[str]:
-        return [name for name in self.git.text(*args).split("\0") if name]

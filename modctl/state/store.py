@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from modctl import gitio
-from modctl.errors import ConflictError, GitError, ModctlError, RefusedError, UsageError
+from modctl.errors import ConflictError, GitError, ModctlError, RefusedError
 from modctl.gitio import ZERO, Git
 from modctl.state import journal
 from modctl.state.journal import Entry
@@ -117,11 +117,14 @@ class Store:
             files[path] = data
         return Snapshot(commit, files)
 
-    def write(self, transition: Transition, when: datetime | None = None) -> Entry:
+    def write(
+        self, transition: Transition, when: datetime | None = None, tags: tuple[str, ...] = ()
+    ) -> Entry:
         """Apply `transition` as one commit on the state branch; return its entry, with the commit.
 
         `when` is the moment the transition acted at (UTC, whole seconds): the commit records it
-        as its time, so that `audit verify` replays the transition at that very moment.
+        as its time, so that `audit verify` replays the transition at that very moment. `tags`
+        (release tags) go to the remote with the commit, all or nothing.
 
         Without a remote, the local branch is the truth: the commit is made on its tip and the
         branch moved with compare-and-swap. With a remote, the remote is the truth (see
@@ -142,7 +145,7 @@ class Store:
                     ) from None
                 commit = self.commit(base, changes, entry.message(), when)
                 if self.remote and online:
-                    done = self.remote.publish(commit, base)
+                    done = self.remote.publish(commit, base, tags)
                 else:
                     done = self.move(commit, base, entry.summary)
                 if done:
@@ -307,14 +310,6 @@ class Store:
         if self.tip() is None:
             return []
         return journal.read(self.git, self.ref, since)
-
-    def sync(self) -> str:
-        if self.remote is None:
-            raise UsageError("no remote: name one as `state.remote` in modctl.yaml")
-        try:
-            return self.remote.sync()
-        finally:
-            self.drop_scratch()
 
 
 def _damaged(commit: str, path: str, oid: str) -> GitError:
