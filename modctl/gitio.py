@@ -225,6 +225,11 @@ class Git:
             raise GitError(f"{path} does not exist at {rev}")
         return done.stdout.decode().strip()
 
+    def worktree_of(self, ref: str) -> str | None:
+        """The work tree where the branch `ref` is checked out, if it is."""
+        done = self.call("for-each-ref", "--format=%(worktreepath)", ref)
+        return (done.stdout.decode(errors="replace").strip() or None) if done.status == 0 else None
+
     def tag_target(self, name: str) -> str | None:
         """The commit a tag points to, or None when there is no such tag."""
         return self.resolve(f"refs/tags/{name}")

@@ -120,6 +120,12 @@ CHECKS: dict[str, Check] = {
             "A declared field cannot also hold other declared fields (`seller` and `seller.id`); `id` and `region` are strings when declared; `label` is the backtest label, not a field.",
         ),
         Check(
+            "C008",
+            E,
+            "state branch is a source branch",
+            "`state.branch` names the branch checked out in a work tree, or a branch that holds `modctl.yaml` (where bundles live). modctl moves the state branch without a checkout, so it must be a branch of its own (the default is `modctl-state`).",
+        ),
+        Check(
             "B001",
             E,
             "bundle.yaml missing",

@@ -11,7 +11,7 @@ from modctl.lint import bundle as bundle_lint
 from modctl.lint import config as config_lint
 from modctl.lint import logic
 from modctl.lint.catalogue import finding
-from modctl.model import Bundle, Config, build_bundle
+from modctl.model import DEFAULT_STATE_BRANCH, Bundle, Config, build_bundle
 from modctl.source.files import Cache, Loaded, parse_all, read_all
 from modctl.source.repo import CONFIG_NAME, Selection, select
 
@@ -35,12 +35,46 @@ def validate(
     if cache is not None:
         cached = cache.report(loaded, extra)
         if cached is not None:
-            return Report(findings=cached, files=sorted(loaded))
+            return Report(
+                findings=cached + _state_branch(selection.root, loaded), files=sorted(loaded)
+            )
     parse_all(loaded, cache, jobs)
     report = Report(analyse(selection, loaded).findings, files=sorted(loaded))
     if cache is not None and not report.errors:
         cache.remember(loaded, extra, report.findings, prune=selection.whole_repo)
+    # Not cached: it depends on the repository's branches, not on the files.
+    report.findings += _state_branch(selection.root, loaded)
     return report
+
+
+def _state_branch(root: Path, loaded: dict[str, Loaded]) -> list[Finding]:
+    """C008 when `state.branch` is the checked-out branch or one that holds modctl.yaml."""
+    config = loaded.get(CONFIG_NAME)
+    if config is None or not config.raw:
+        return []
+    try:
+        data = config.data if config.data is not None else yamlio.loads(yamlio.decode(config.raw))
+        branch = str(((data or {}).get("state") or {}).get("branch") or DEFAULT_STATE_BRANCH)
+    except (yamlio.YamlError, AttributeError):
+        return []
+    from modctl.gitio import Git
+
+    git = Git(root)
+    ref = f"refs/heads/{branch}"
+    where = git.worktree_of(ref)
+    if where:
+        why = f"the branch checked out in {where}"
+    elif git.call("cat-file", "-e", f"{ref}:{CONFIG_NAME}").status == 0:
+        why = f"a branch that holds {CONFIG_NAME}, where bundles live"
+    else:
+        return []
+    message = (
+        f"state.branch {branch!r} is {why}; modctl moves the state branch without a checkout, "
+        "so give it a branch of its own (the default is modctl-state)"
+    )
+    located = finding("C008", CONFIG_NAME, message, ("state", "branch"))
+    source = yamlio.SourceMap(yamlio.decode(config.raw))
+    return [located.located(*source.position(located.pointer))]
 
 
 def analyse(

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from modctl import gitio
-from modctl.errors import ConflictError, GitError, ModctlError, RefusedError
+from modctl.errors import ConflictError, GitError, ModctlError, RefusedError, UsageError
 from modctl.gitio import ZERO, Git
 from modctl.state import journal
 from modctl.state.journal import Entry
@@ -130,6 +130,7 @@ class Store:
         branch moved with compare-and-swap. With a remote, the remote is the truth (see
         `modctl.state.remote`).
         """
+        self.refuse_checked_out()
         try:
             for attempt in range(RETRIES):
                 base, online = self.remote.base() if self.remote else (self.tip(), False)
@@ -157,6 +158,17 @@ class Store:
         raise ConflictError(
             f"the state branch kept moving: lost the race {RETRIES} times; try again"
         )
+
+    def refuse_checked_out(self) -> None:
+        """Writes move the branch without a checkout: refuse while a work tree has it out,
+        whose files would stay behind (and whose next commit would undo the write)."""
+        where = self.git.worktree_of(self.ref)
+        if where:
+            raise UsageError(
+                f"the state branch {self.branch} is checked out in {where}; check out another "
+                "branch there, or give the state a branch of its own (state.branch in "
+                "modctl.yaml, default modctl-state)"
+            )
 
     def commit(
         self,

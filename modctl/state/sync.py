@@ -61,6 +61,7 @@ def sync(store: Store, config: Config, keep: str | None = None) -> Synced:
         raise UsageError("no remote: name one as `state.remote` in modctl.yaml")
     if keep is not None and keep not in KEEP:
         raise UsageError(f"--keep takes remote or local, not {keep!r}")
+    store.refuse_checked_out()
     try:
         synced = _sync(store, store.remote, config, keep)
     finally:
