@@ -40,6 +40,7 @@ class Config:
     state_branch: str = DEFAULT_STATE_BRANCH
     remote: str | None = None
     path: str = "modctl.yaml"
+    blob: str | None = None  # the git blob it was read from, when read from git
 
     @classmethod
     def from_data(cls, data: dict[str, Any], path: str = "modctl.yaml") -> Config:

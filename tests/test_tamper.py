@@ -346,3 +346,31 @@ def test_a_region_state_right_but_its_deploy_file_hand_made(steps: Path) -> None
         + trailers("promote", bundle="demo", region="SG", release="0.1.0"),
     )
     audit_names(steps, commit, "deploy/SG/demo.json differs from what its region state renders")
+
+
+def test_a_later_change_of_the_waves_keeps_the_past_verifiable(live: Path) -> None:
+    """Each rollout commit records the modctl.yaml it obeyed: changing the waves, steps or bake
+    time afterwards does not turn the past into findings."""
+    config = MINIMAL["modctl.yaml"].replace("steps: [10, 100]", "steps: [5, 100]")
+    write_files(live, {"modctl.yaml": config.replace("rollout:\n", "rollout:\n  min_bake: 2h\n")})
+    run_git(live, "commit", "-qam", "slower pilot")
+    code, out = run(CliRunner(), live, "audit", "verify")
+    assert (code, out) == (0, "9 state commits verified.\n")
+
+
+def test_a_config_nobody_committed_cannot_excuse_a_forgery(steps: Path) -> None:
+    permissive = MINIMAL["modctl.yaml"].replace("steps: [10, 100]", "steps: [1, 50, 100]")
+    blob = steps / ".git" / "forged-config"
+    blob.write_text(permissive)
+    oid = run_git(steps, "hash-object", "-w", str(blob)).strip()
+    snapshot = state_of(steps)
+    state = region(snapshot, "SG")
+    assert state.canary is not None
+    jumped = RegionState(**{**state.__dict__, "canary": Canary(state.canary.version, 50, 1, WHEN)})
+    commit = forge(
+        steps,
+        with_state(snapshot, jumped),
+        "promote demo 0.1.0 canary to 50% in SG\n\n"
+        + trailers("promote", bundle="demo", region="SG", release="0.1.0", config=oid),
+    )
+    audit_names(steps, commit, f"it names modctl.yaml blob {oid[:12]}, which no commit")

@@ -7,6 +7,7 @@ small (no bundle loading).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from modctl.errors import ChecksFailedError, UsageError
@@ -22,10 +23,16 @@ from modctl.source.repo import CONFIG_NAME, SourceFile
 def config_at(git: Git | Path, rev: str = "HEAD") -> Config:
     """The `modctl.yaml` of the folder `git` runs in (or of a strategy repository's root), as
     committed at `rev`."""
+    return config_of(git, f"{rev}:./{CONFIG_NAME}", f"at {rev}")
+
+
+def config_of(git: Git | Path, spec: str, where: str) -> Config:
+    """The `modctl.yaml` that the git object `spec` holds (a blob, or `REV:PATH`); `where` says
+    in messages which one it is."""
     reader = git if isinstance(git, Git) else Git(git)
-    found = reader.cat().read(f"{rev}:./{CONFIG_NAME}")
+    found = reader.cat().read(spec)
     if found is None or found.kind != "blob":
-        raise UsageError(f"{CONFIG_NAME} is not committed at {rev}; commit it first")
+        raise UsageError(f"{CONFIG_NAME} is not committed {where}; commit it first")
     loaded = Loaded(SourceFile(CONFIG_NAME, "config"), found.data)
     # The same content passed the schema before (here or in `modctl validate`): the parse cache
     # has it, keyed by content, and the schema validator need not even be imported.
@@ -42,5 +49,31 @@ def config_at(git: Git | Path, rev: str = "HEAD") -> Config:
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if data is None or errors:
         first = errors[0] if errors else finding("Y001", CONFIG_NAME, "cannot be read")
-        raise ChecksFailedError(f"{CONFIG_NAME} at {rev} is invalid: {first.code} {first.message}")
-    return config
+        raise ChecksFailedError(f"{CONFIG_NAME} {where} is invalid: {first.code} {first.message}")
+    return replace(config, blob=found.oid)
+
+
+class Recorded:
+    """`modctl.yaml` as each state commit recorded it (its `Modctl-Config` blob), so that a replay
+    obeys the config the command obeyed, not today's. A blob must have been `modctl.yaml` in a
+    commit of the repository: a state commit cannot name a config nobody committed."""
+
+    def __init__(self, git: Git, current: Config) -> None:
+        self.git = git
+        self.current = current
+        self.seen: dict[str, Config] = {}
+
+    def of(self, blob: str | None) -> Config:
+        if not blob or blob == self.current.blob:
+            return self.current
+        if blob not in self.seen:
+            found = self.git.call(
+                "log", "--all", "--format=%H", "-1", f"--find-object={blob}", "--", CONFIG_NAME
+            )
+            if found.status != 0 or not found.stdout.strip():
+                raise UsageError(
+                    f"it names {CONFIG_NAME} blob {blob[:12]}, which no commit of this "
+                    f"repository has as its {CONFIG_NAME}"
+                )
+            self.seen[blob] = config_of(self.git, blob, f"as blob {blob[:12]}")
+        return self.seen[blob]

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from modctl.context import Context
 from modctl.errors import ModctlError
+from modctl.source.config import Recorded
 from modctl.state import artifact
 from modctl.state.files import artifact_file, manifest_file, read_yaml, tag_name
 from modctl.state.journal import Entry
@@ -57,12 +58,15 @@ def verify(context: Context) -> Audit:
     history = store.history()
     entries = {entry.commit: entry for entry in store.journal()}
     changes = store.changes([commit for commit, _parents in history])
+    configs = Recorded(context.git, context.config)
     files: dict[str, bytes] = {}
     parent: str | None = None
     for commit, parents in history:
         entry = entries.get(commit)
         try:
-            problem = _check(context, Snapshot(parent, files), entry, parents, changes[commit])
+            problem = _check(
+                context, configs, Snapshot(parent, files), entry, parents, changes[commit]
+            )
         except ModctlError as exc:
             problem = f"its state cannot be read: {exc.message}"
         except UNREADABLE as exc:
@@ -81,6 +85,7 @@ def verify(context: Context) -> Audit:
 
 def _check(
     context: Context,
+    configs: Recorded,
     parent: Snapshot,
     entry: Entry | None,
     parents: list[str],
@@ -99,7 +104,7 @@ def _check(
         return "it has no commit time"
     moment = datetime.fromisoformat(entry.time).astimezone(timezone.utc).replace(tzinfo=None)
     try:
-        recover(parent, entry, change.files, context.config, moment)
+        recover(parent, entry, change.files, configs.of(entry.config), moment)
     except Mismatch as exc:
         return exc.problem
     if entry.action == "release":

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 from modctl.gitio import Git
 
-TRAILERS = ("Action", "Bundle", "Region", "Release", "Incident", "Actor", "Reason", "Forced")
+TRAILERS = (
+    "Action",
+    "Bundle",
+    "Region",
+    "Release",
+    "Incident",
+    "Actor",
+    "Reason",
+    "Forced",
+    "Config",
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,7 @@ class Entry:
     incident: str | None = None
     reason: str | None = None
     forced: str | None = None  # the check a command was told to skip, e.g. min_bake
+    config: str | None = None  # the blob of the modctl.yaml a rollout command obeyed
     commit: str | None = None
     time: str | None = None
 

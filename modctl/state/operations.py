@@ -157,6 +157,7 @@ def transitioned(
         incident=journal.incident,
         reason=journal.reason,
         forced=forced,
+        config=config.blob,
     )
     return files, entry
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from modctl.errors import ConflictError, ModctlError, RefusedError, UsageError
 from modctl.model import Config
+from modctl.source.config import Recorded
 from modctl.state import journal
 from modctl.state.files import manifests, tag_name
 from modctl.state.remote import Remote
@@ -112,6 +113,7 @@ def _local_commands(
     span = f"{base}..{local}" if base else local
     commits = store.git.text("rev-list", "--first-parent", "--reverse", span).split()
     entries = {e.commit: e for e in journal.read(store.git, span)}
+    configs = Recorded(store.git, config)
     changes = store.changes(commits)
     files = dict(store.read(base).files) if base else {}
     parent = base
@@ -124,11 +126,13 @@ def _local_commands(
                 Snapshot(parent, files),
                 entry,
                 changes[commit].files,
-                config,
+                configs.of(entry.config),
                 moment.replace(tzinfo=None),
             )
         except Mismatch as exc:
             command = Dropped(commit, entry.summary, f"not what its command makes: {exc.problem}")
+        except ModctlError as exc:
+            command = Dropped(commit, entry.summary, exc.message)
         commands.append((commit, command))
         for path, content in changes[commit].files.items():
             if content is None:
