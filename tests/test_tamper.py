@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from modctl import yamlio
@@ -374,3 +376,63 @@ def test_a_config_nobody_committed_cannot_excuse_a_forgery(steps: Path) -> None:
         + trailers("promote", bundle="demo", region="SG", release="0.1.0", config=oid),
     )
     audit_names(steps, commit, f"it names modctl.yaml blob {oid[:12]}, which no commit")
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.floats(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+CANARY_KEYS = ("version", "weight", "step", "since", "paused")
+
+
+@given(
+    key=st.sampled_from(("stable", "history", "canary", "hotpatches", "bundle", "extra")),
+    value=yaml_values
+    | st.sampled_from(("0.1.0", "9.9.9", ["9.9.9"], ["0.1.0"], [], [{"id": "x"}], [{}])),
+    canary_key=st.sampled_from(CANARY_KEYS),
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_hostile_region_state_is_a_finding_never_a_crash(
+    live_once: Path, key: str, value: object, canary_key: str
+) -> None:
+    """A region state with any value anywhere: `audit verify` names the commit (exit 1), and the
+    commands that read it give one line (exit 2), never a traceback."""
+    root = live_once
+    tip = run_git(root, "rev-parse", BRANCH).strip()
+    try:
+        state = yamlio.loads(state_of(root).files["regions/SG/demo.yaml"].decode())
+        if key == "canary":
+            state["canary"] = dict.fromkeys(CANARY_KEYS, "2026-01-01T00:00:00Z") | {
+                canary_key: value
+            }
+        else:
+            state[key] = value
+        commit = forge(
+            root,
+            {"regions/SG/demo.yaml": yamlio.dump(state).encode()},
+            "pause demo canary in SG\n\n" + trailers("pause", bundle="demo", region="SG"),
+        )
+        out = audit_names(root, commit)
+        assert "regions/SG/demo.yaml" in out or "pause" in out
+        for args in (("rollout", "status"), ("rollback", "demo", "--region", "SG")):
+            code, out = run(CliRunner(), root, *args)
+            assert code in (0, 2, 4), (args, out)
+            assert "Traceback" not in out
+            assert "internal error" not in out
+    finally:
+        run_git(root, "update-ref", BRANCH, tip)
+
+
+@pytest.fixture(scope="module")
+def live_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = commit_minimal(tmp_path_factory.mktemp("hostile") / "repo")
+    runner = CliRunner()
+    for args in (
+        ("release", "cut", "demo"),
+        ("rollout", "start", "demo", "0.1.0"),
+    ):
+        assert run(runner, root, *args)[0] == 0
+    return root

@@ -12,7 +12,7 @@ from typing import Any
 
 from modctl import yamlio
 from modctl.errors import UsageError
-from modctl.state.rollout import RegionState
+from modctl.state.rollout import Freeze, RegionState, parse_stamp
 from modctl.state.store import Snapshot
 
 
@@ -72,19 +72,88 @@ def read_yaml(path: str, content: bytes) -> Any:
 
 def region_state(path: str, content: bytes) -> RegionState:
     data = read_yaml(path, content)
-    try:
-        return RegionState.from_dict(data)
-    except (KeyError, TypeError, AttributeError):
+    problem = _region_problem(data)
+    if problem:
         raise UsageError(
-            f"{path} on the state branch is not a region state; it was not written by modctl: "
+            f"{path} on the state branch is not a region state ({problem}); it was not written by "
+            "modctl: `modctl audit verify` names the commit"
+        )
+    return RegionState.from_dict(data)
+
+
+def freeze_state(path: str, content: bytes) -> Freeze:
+    data = read_yaml(path, content)
+    if not (
+        isinstance(data, dict)
+        and set(data) <= {"frozen", "since", "reason"}
+        and isinstance(data.get("frozen", False), bool)
+        and _stamp_or_none(data.get("since"))
+        and isinstance(data.get("reason"), (str, type(None)))
+    ):
+        raise UsageError(
+            f"{path} on the state branch is not a freeze; it was not written by modctl: "
             "`modctl audit verify` names the commit"
-        ) from None
+        )
+    return Freeze(**data)
+
+
+_REGION_KEYS = {"bundle", "region", "stable", "history", "canary", "hotpatches"}
+_CANARY_KEYS = {"version", "weight", "step", "since", "paused"}
+
+
+def _region_problem(data: Any) -> str | None:
+    """What keeps `data` from being a region state as modctl writes it; None when nothing."""
+    if not isinstance(data, dict):
+        return "not a mapping"
+    if not set(data) <= _REGION_KEYS or not {"bundle", "region"} <= set(data):
+        return f"its keys are {sorted(map(str, data))}"
+    if not all(isinstance(data[k], str) for k in ("bundle", "region")):
+        return "bundle and region must be names"
+    if not isinstance(data.get("stable"), (str, type(None))):
+        return "stable must be a version"
+    history = data.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(v, str) for v in history):
+        return "history must be a list of versions"
+    patches = data.get("hotpatches") or []
+    if not isinstance(patches, list) or not all(_is_hotpatch(p) for p in patches):
+        return "hotpatches must be a list of hot-patches"
+    canary = data.get("canary")
+    if canary is None:
+        return None
+    if not isinstance(canary, dict) or set(canary) != _CANARY_KEYS:
+        return "canary must have version, weight, step, since and paused"
+    kinds = {"version": str, "weight": int, "step": int, "paused": bool}
+    if not all(type(canary[k]) is kind for k, kind in kinds.items()):
+        return "canary values have the wrong types"
+    if not _stamp_or_none(canary["since"]) or canary["since"] is None:
+        return "canary.since must be a UTC time such as 2026-01-31T12:00:00Z"
+    return None
+
+
+def _is_hotpatch(patch: Any) -> bool:
+    """The keys render and status read are there, with the types they expect."""
+    return (
+        isinstance(patch, dict)
+        and all(isinstance(patch.get(key), str) for key in ("id", "op", "target"))
+        and isinstance(patch.get("expires"), str)
+        and _stamp_or_none(patch["expires"])
+    )
+
+
+def _stamp_or_none(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        parse_stamp(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
 
 
 def frozen(files: Mapping[str, bytes], region: str) -> bool:
     """Whether the state files `files` hold `region` frozen."""
     raw = files.get(freeze_file(region))
-    return bool(raw and (read_yaml(freeze_file(region), raw) or {}).get("frozen"))
+    return bool(raw and freeze_state(freeze_file(region), raw).frozen)
 
 
 def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, Any]]:

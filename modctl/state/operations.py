@@ -21,7 +21,7 @@ from modctl.state.files import (
     artifact_file,
     deploy_file,
     freeze_file,
-    read_yaml,
+    freeze_state,
     region_file,
     region_state,
     versions,
@@ -91,7 +91,7 @@ def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) ->
             states[region] = region_state(region_file(region, bundle), raw)
         frozen = snapshot.files.get(freeze_file(region))
         if frozen is not None:
-            freezes[region] = Freeze(**read_yaml(freeze_file(region), frozen))
+            freezes[region] = freeze_state(freeze_file(region), frozen)
     regions: tuple[str, ...] = ()
     if released:
         latest = snapshot.files.get(artifact_file(bundle, released[-1]))

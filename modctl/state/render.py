@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from modctl.errors import UsageError
 from modctl.state import artifact, hotpatch
 from modctl.state.files import artifact_file
 from modctl.state.rollout import RegionState
@@ -20,7 +21,12 @@ def render(snapshot: Snapshot, state: RegionState, now: datetime) -> bytes:
     def release(version: str | None) -> dict[str, Any] | None:
         if version is None:
             return None
-        data = snapshot.files[artifact_file(state.bundle, version)]
+        data = snapshot.files.get(artifact_file(state.bundle, version))
+        if data is None:
+            raise UsageError(
+                f"{state.bundle} {version} in {state.region} has no artifact on the state branch; "
+                "it was not written by modctl: `modctl audit verify` names the commit"
+            )
         built = json.loads(data)
         built["rules"] = [
             r for r in built["rules"] if r["regions"] is None or state.region in r["regions"]
