@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modctl import printable
+from modctl.errors import UsageError
 from modctl.gitio import Git
 
 TRAILERS = (
@@ -18,6 +20,30 @@ TRAILERS = (
     "Forced",
     "Config",
 )
+# What the user typed to set a trailer, for messages about its value.
+OPTIONS = {"actor": "--actor", "reason": "--reason", "incident": "--incident"}
+
+
+def problem(value: str) -> str | None:
+    """What keeps `value` from being one journal line a reader can see, or None."""
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        # Bytes that are not UTF-8 reach Python's argv and environment as lone surrogates.
+        return "is not UTF-8 text"
+    char = printable.unsafe(value)
+    if char is not None:
+        return f"holds the control character {printable.escape(char)}"
+    if not printable.visible(value):
+        return "has no visible character"
+    return None
+
+
+def check(name: str, value: str) -> str:
+    """`value`, or UsageError naming `name` (an option, a variable) when it is not one line of
+    visible, printable UTF-8 text."""
+    found = problem(value)
+    if found is not None:
+        raise UsageError(f"{name} {found}; the journal takes one line of visible, printable text")
+    return value
 
 
 @dataclass(frozen=True)
@@ -40,7 +66,17 @@ class Entry:
     def to_dict(self) -> dict[str, str | None]:
         return dict(self.__dict__)
 
+    def check(self) -> None:
+        """Refuse (UsageError) a summary or trailer value that is not one visible line of text:
+        every state commit's message is made here, so every writer is held to it."""
+        check("the summary", self.summary)
+        for key in TRAILERS:
+            value = getattr(self, key.lower())
+            if value:
+                check(OPTIONS.get(key.lower(), f"the {key.lower()}"), str(value))
+
     def message(self) -> str:
+        self.check()
         lines = [self.summary, ""]
         for key in TRAILERS:
             value = getattr(self, key.lower())

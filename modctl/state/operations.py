@@ -26,6 +26,7 @@ from modctl.state.files import (
     region_state,
     versions,
 )
+from modctl.state.journal import check
 from modctl.state.render import render
 from modctl.state.rollout import Freeze, RegionState, Situation, stamp
 from modctl.state.store import Entry, Snapshot, Store, Transition
@@ -79,6 +80,16 @@ class Journal:
     actor: str
     reason: str | None = None
     incident: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse, before any state is computed, what the journal would refuse."""
+        for name, value in (
+            ("--actor", self.actor),
+            ("--reason", self.reason),
+            ("--incident", self.incident),
+        ):
+            if value:
+                check(name, value)
 
 
 def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) -> Situation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from modctl import yamlio
@@ -19,6 +20,7 @@ from modctl.gitio import Git, repository
 from modctl.source import workspace
 from modctl.state import artifact
 from modctl.state.files import artifact_file, manifest_file, manifests, semver, tag_name
+from modctl.state.journal import check
 from modctl.state.rollout import stamp
 from modctl.state.store import Entry, Snapshot
 
@@ -93,21 +95,11 @@ def cut(
     incident: str | None = None,
     dry_run: bool = False,
 ) -> Cut:
+    reason = _reason(reason, incident, notes)
     root = context.root
     git, prefix = repository(root, "`modctl release cut`")
     folder = f"{prefix}strategies/{bundle}"
-    if not (root / "strategies" / bundle).is_dir():
-        workspace.load(root, [bundle])  # says which bundles exist
-    dirty = git.changed_paths([folder, f"{prefix}modctl.yaml"])
-    if dirty:
-        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
-        raise RefusedError(
-            f"{bundle} has changes that are not committed ({shown}); a release is always a "
-            "commit: commit or stash them first"
-        )
-    commit = git.resolve("HEAD")
-    if commit is None:
-        raise RefusedError("the repository has no commit yet; commit the bundle first")
+    commit = _committed(root, git, prefix, bundle)
     loaded = workspace.load(root, [bundle], rev=commit)
     model, config = loaded.bundle(bundle), loaded.config
     results = run_cases(model, config)
@@ -162,7 +154,7 @@ def cut(
             bundle=bundle,
             release=version,
             incident=incident,
-            reason=reason or notes or None,
+            reason=reason,
         )
         return files, entry
 
@@ -174,3 +166,31 @@ def cut(
             git.delete_tag(tag)
         raise
     return result
+
+
+def _committed(root: Path, git: Git, prefix: str, bundle: str) -> str:
+    """The commit to release from: HEAD, when the bundle and modctl.yaml are committed as they
+    are in the working tree."""
+    if not (root / "strategies" / bundle).is_dir():
+        workspace.load(root, [bundle])  # says which bundles exist
+    dirty = git.changed_paths([f"{prefix}strategies/{bundle}", f"{prefix}modctl.yaml"])
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise RefusedError(
+            f"{bundle} has changes that are not committed ({shown}); a release is always a "
+            "commit: commit or stash them first"
+        )
+    commit = git.resolve("HEAD")
+    if commit is None:
+        raise RefusedError("the repository has no commit yet; commit the bundle first")
+    return commit
+
+
+def _reason(reason: str | None, incident: str | None, notes: str) -> str | None:
+    """The journal's reason for a release (the notes on one line when no reason is given),
+    after checking what goes into the journal."""
+    if incident:
+        check("--incident", incident)
+    if reason:
+        return check("--reason", reason)
+    return check("--notes", " ".join(notes.split())) if notes.strip() else None

@@ -341,16 +341,24 @@ def _true(value: str) -> bool:
 
 def _email(settings: dict[str, str]) -> str:
     email = settings.get("user.email", "").strip()
-    if email:
-        return email
-    raise ModctlError(
-        "no actor: pass --actor, set MODCTL_ACTOR, or run "
-        "`git config --global user.email you@example.com`"
-    )
+    if not email:
+        raise ModctlError(
+            "no actor: pass --actor, set MODCTL_ACTOR, or run "
+            "`git config --global user.email you@example.com`"
+        )
+    if "\ufffd" in email:  # what git's configuration held was not UTF-8
+        raise UsageError(
+            "git's user.email is not UTF-8 text; the journal takes one line of visible, "
+            "printable text: pass --actor or fix it with `git config user.email`"
+        )
+    return journal.check("git's user.email", email)
 
 
 def actor(explicit: str | None, git: Git | Path) -> str:
-    """Who is acting: --actor, else MODCTL_ACTOR, else git's user.email."""
-    if explicit or os.environ.get("MODCTL_ACTOR"):
-        return explicit or os.environ["MODCTL_ACTOR"]
+    """Who is acting: --actor, else MODCTL_ACTOR, else git's user.email; UsageError when that
+    is not one line of visible, printable text."""
+    if explicit:
+        return journal.check("--actor", explicit)
+    if os.environ.get("MODCTL_ACTOR"):
+        return journal.check("MODCTL_ACTOR", os.environ["MODCTL_ACTOR"])
     return _email((git if isinstance(git, Git) else Git(git)).settings())

@@ -1,0 +1,151 @@
+"""The journal cannot be forged through its own format: trailer values are one line of visible,
+printable UTF-8 text, refused otherwise before anything is written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modctl.errors import UsageError
+from modctl.state.store import Entry, Snapshot, Store
+from tests.conftest import MODCTL, run_git
+
+RELEASED = (("release", "cut", "demo"),)
+
+# Values no trailer may hold: each would split a record of `modctl log`, start a new trailer,
+# move the terminal's cursor or colour it, or be nothing a reader can see.
+HOSTILE = {
+    "group-separator": "a\x1db",
+    "unit-separator": "a\x1fb",
+    "record-separator": "a\x1eb",
+    "escape-sequence": "\x1b[31mred",
+    "carriage-return": "a\rb",
+    "line-feed-trailer": "a\nModctl-Action: rollback",
+    "tab": "a\tb",
+    "delete": "a\x7fb",
+    "c1-control": "a\x9bb",
+    "next-line": "a\x85b",
+    "line-separator": "a\u2028b",
+    "paragraph-separator": "a\u2029b",
+    "bidi-override": "a\u202eb",
+    "space": " ",
+    "tab-only": "\t",
+    "zero-width-space": "\u200b",
+    "word-joiner": "\u2060",
+    "byte-order-mark": "\ufeff",
+    "combining-marks-only": "\u0301\u0302",
+    "ideographic-space": "\u3000",
+}
+
+
+def _tip(root: Path) -> str:
+    return run_git(root, "rev-parse", "modctl-state").strip()
+
+
+def _modctl(
+    root: Path, *args: str | bytes, env: dict[str, str | bytes] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """The installed modctl with raw arguments and environment (bytes that are not UTF-8 reach
+    it as they would from a shell)."""
+    environment: dict[str, str | bytes] = dict(os.environ)
+    environment.update(env or {})
+    return subprocess.run(
+        [str(MODCTL), "--repo", str(root), *args],
+        env=environment,  # type: ignore[arg-type]
+        capture_output=True,
+        check=False,
+    )
+
+
+def _refused(done: subprocess.CompletedProcess[bytes], name: str) -> None:
+    stderr = done.stderr.decode(errors="replace")
+    assert done.returncode == 2, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert stderr.startswith("modctl: error: "), stderr
+    assert name in stderr, stderr
+    assert "\x1b" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("option", ["--reason", "--incident", "--actor"])
+@pytest.mark.parametrize("value", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_hostile_trailer_value_is_refused(
+    repo_after: Callable[..., Path], option: str, value: str
+) -> None:
+    root = repo_after(*RELEASED)
+    before = _tip(root)
+    _refused(_modctl(root, "freeze", "--region", "SG", option, value), option)
+    assert _tip(root) == before
+
+
+@pytest.mark.parametrize("option", ["--reason", "--incident", "--actor"])
+def test_trailer_value_that_is_not_utf8_is_refused(
+    repo_after: Callable[..., Path], option: str
+) -> None:
+    root = repo_after(*RELEASED)
+    before = _tip(root)
+    _refused(_modctl(root, "freeze", "--region", "SG", option, b"caf\xe9"), option)
+    assert _tip(root) == before
+
+
+@pytest.mark.parametrize("value", [b"\xff", b" ", b"a\x1bb", "\u200b".encode()])
+def test_modctl_actor_that_is_not_one_visible_line_is_refused(
+    repo_after: Callable[..., Path], value: bytes
+) -> None:
+    root = repo_after(*RELEASED)
+    before = _tip(root)
+    _refused(_modctl(root, "freeze", "--region", "SG", env={"MODCTL_ACTOR": value}), "MODCTL_ACTOR")
+    assert _tip(root) == before
+
+
+@pytest.mark.parametrize("value", [b"\xff@example.com", b"a\x1b[31m@example.com"])
+def test_git_email_that_is_not_one_printable_line_is_refused(
+    repo_after: Callable[..., Path], value: bytes
+) -> None:
+    root = repo_after(*RELEASED)
+    before = _tip(root)
+    with (root / ".git" / "config").open("ab") as config:
+        config.write(b'[user]\n\temail = "' + value + b'"\n')
+    _refused(_modctl(root, "freeze", "--region", "SG"), "user.email")
+    assert _tip(root) == before
+
+
+def test_dry_run_refuses_what_the_write_would_refuse(repo_after: Callable[..., Path]) -> None:
+    root = repo_after(*RELEASED)
+    done = _modctl(root, "freeze", "--region", "SG", "--dry-run", "--reason", "a\x1bb")
+    _refused(done, "--reason")
+
+
+def test_release_notes_that_would_forge_the_journal_are_refused(
+    repo_after: Callable[..., Path],
+) -> None:
+    root = repo_after(*RELEASED)
+    before = _tip(root)
+    _refused(_modctl(root, "release", "cut", "demo", "--notes", "fine\x1b[2Jgone"), "--notes")
+    assert _tip(root) == before
+
+
+def test_release_notes_over_several_lines_still_make_one_reason(
+    repo_after: Callable[..., Path],
+) -> None:
+    root = repo_after(*RELEASED)
+    done = _modctl(root, "release", "cut", "demo", "--notes", "first line\n\nsecond line")
+    assert done.returncode == 0, done.stderr
+    assert Store(root).journal()[0].reason == "first line second line"
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "a\x1db", "\u200b", "x\udcff"])
+def test_library_writes_are_checked_where_every_trailer_passes(tmp_path: Path, value: str) -> None:
+    run_git(tmp_path, "init", "-q")
+    store = Store(tmp_path)
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        entry = Entry("freeze", "ops@example.com", "freeze SG", region="SG", incident=value)
+        return {"regions/SG/_region.yaml": b"frozen: true\n"}, entry
+
+    with pytest.raises(UsageError, match="incident"):
+        store.write(transition)
+    assert store.tip() is None
