@@ -3,6 +3,7 @@ printable UTF-8 text, refused otherwise before anything is written."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -149,3 +150,69 @@ def test_library_writes_are_checked_where_every_trailer_passes(tmp_path: Path, v
     with pytest.raises(UsageError, match="incident"):
         store.write(transition)
     assert store.tip() is None
+
+
+def _hand_made(root: Path, message: bytes) -> str:
+    """A state commit made with plain git (no modctl), on top of the branch, with `message`
+    exactly as given; the branch is moved to it."""
+    tip = _tip(root)
+    tree = run_git(root, "rev-parse", f"{tip}^{{tree}}").strip()
+    body = (
+        f"tree {tree}\nparent {tip}\nauthor A <a@example.com> 1700000000 +0000\n"
+        "committer A <a@example.com> 1700000000 +0000\n\n"
+    ).encode() + message
+    done = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+        cwd=root,
+        input=body,
+        capture_output=True,
+        check=True,
+    )
+    commit = done.stdout.decode().strip()
+    run_git(root, "update-ref", "refs/heads/modctl-state", commit)
+    return commit
+
+
+def _log(root: Path, *args: str) -> tuple[int, str, str]:
+    done = _modctl(root, "log", *args)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def test_log_separators_inside_values_stay_inside_them(repo_after: Callable[..., Path]) -> None:
+    """The separators `log` once parsed by, and a forged trailer behind one, are only text of
+    the value that holds them."""
+    root = repo_after(*RELEASED)
+    _hand_made(
+        root,
+        b"freeze SG\n\nModctl-Action: freeze\nModctl-Region: SG\nModctl-Actor: alice@example.com\n"
+        b"Modctl-Reason: a\x1fb\x1dc\x1eModctl-Actor: mallory\n",
+    )
+    code, out, err = _log(root, "--output", "json")
+    assert code == 0, err
+    entry = json.loads(out)[0]
+    assert entry["actor"] == "alice@example.com"
+    assert entry["reason"] == "a\x1fb\x1dc\x1eModctl-Actor: mallory"
+    assert [e["action"] for e in json.loads(out)] == ["freeze", "release"]
+
+
+@pytest.mark.parametrize(
+    ("trailers", "problem"),
+    [
+        (b"Modctl-Action: freeze\nModctl-Action: rollback\n", "Modctl-Action twice"),
+        (b"Modctl-Action: freeze\nModctl-Reason: caf\xe9\n", "not UTF-8"),
+    ],
+    ids=["action-twice", "not-utf8"],
+)
+def test_log_shows_a_commit_whose_trailers_cannot_be_read(
+    repo_after: Callable[..., Path], trailers: bytes, problem: str
+) -> None:
+    root = repo_after(*RELEASED)
+    commit = _hand_made(root, b"odd\n\nModctl-Actor: alice@example.com\n" + trailers)
+    code, out, err = _log(root, "--output", "json")
+    assert code == 0, err
+    entry = json.loads(out)[0]
+    assert entry["commit"] == commit
+    assert problem in entry["problem"]
+    code, out, err = _log(root)
+    assert code == 0, err
+    assert problem in out.splitlines()[1]

@@ -25,7 +25,9 @@ def log_text(entries: list[Entry]) -> str:
             e.release or "",
             e.actor,
             e.incident or "",
-            e.summary + (f" (forced past {e.forced})" if e.forced else ""),
+            e.summary
+            + (f" (forced past {e.forced})" if e.forced else "")
+            + (f" (trailers unreadable: {e.problem})" if e.problem else ""),
         ]
         for e in entries
     ]

@@ -62,6 +62,7 @@ class Entry:
     config: str | None = None  # the blob of the modctl.yaml a rollout command obeyed
     commit: str | None = None
     time: str | None = None
+    problem: str | None = None  # why its trailers cannot be read, for a commit read back
 
     def to_dict(self) -> dict[str, str | None]:
         return dict(self.__dict__)
@@ -110,26 +111,61 @@ class Filter:
 
 
 def read(git: Git, ref: str, since: str | None = None) -> list[Entry]:
-    """Every entry on `ref`, newest first, from one `git log`."""
+    """Every entry on `ref`, newest first, from one `git log`.
+
+    Fields and trailers are separated by NUL, which git never prints from a commit message (it
+    ends the message there), so no value can imitate a separator; each record ends with an
+    empty field. A commit whose trailers cannot be read is an entry with a `problem`.
+    """
     keys = ",".join(f"key=Modctl-{k}" for k in TRAILERS)
-    fmt = f"%H%x1f%cI%x1f%s%x1f%(trailers:{keys},unfold,separator=%x1e)%x1d"
-    args = ["log", f"--format={fmt}"] + ([f"--since={since}"] if since else []) + [ref, "--"]
-    out = git.text(*args)
+    fmt = f"%H%x00%cI%x00%s%x00%(trailers:{keys},unfold,separator=%x00)%x00"
+    args = ["log", "-z", f"--format={fmt}"] + ([f"--since={since}"] if since else []) + [ref, "--"]
+    fields = iter(git.run(*args).split(b"\0"))
     entries = []
-    for record in filter(None, (r.strip("\n") for r in out.split("\x1d"))):
-        commit, when, summary, trailers = record.split("\x1f")
-        values: dict[str, str] = {}
-        for trailer in filter(None, trailers.split("\x1e")):
-            key, _, value = trailer.partition(": ")
-            values[key.removeprefix("Modctl-").lower()] = value
-        entries.append(
-            Entry(
-                action=values.pop("action", ""),
-                actor=values.pop("actor", ""),
-                summary=summary,
-                commit=commit,
-                time=when,
-                **values,
-            )
-        )
+    for commit in fields:
+        if not commit:
+            continue  # the NUL that ends a record
+        when, summary = next(fields, b""), next(fields, b"")
+        trailers = list(iter(lambda: next(fields, b""), b""))
+        entries.append(_entry(commit.decode(), when.decode(), summary, trailers))
     return entries
+
+
+def _entry(commit: str, when: str, summary: bytes, trailers: list[bytes]) -> Entry:
+    problems = []
+    values: dict[str, str] = {}
+    twice: set[str] = set()
+    for raw in trailers:
+        key, _, value = raw.decode(errors="replace").partition(":")
+        key = key.strip()
+        name = key.lower().removeprefix("modctl-")
+        if not _utf8(raw):
+            problems.append(f"{key} is not UTF-8 text")
+        if name in values:
+            twice.add(name)
+            problems.append(f"{key} twice")
+        values[name] = value.strip()
+    for name in twice:
+        del values[name]  # which one the writer meant cannot be told
+    if not _utf8(summary):
+        problems.append("the subject is not UTF-8 text")
+    return Entry(
+        action=values.pop("action", ""),
+        actor=values.pop("actor", ""),
+        summary=summary.decode(errors="replace"),
+        commit=commit,
+        time=when,
+        problem="; ".join(dict.fromkeys(problems)) or None,
+        **{name: value for name, value in values.items() if name in _OPTIONAL},
+    )
+
+
+_OPTIONAL = {key.lower() for key in TRAILERS} - {"action", "actor"}
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
