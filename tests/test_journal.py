@@ -152,11 +152,11 @@ def test_library_writes_are_checked_where_every_trailer_passes(tmp_path: Path, v
     assert store.tip() is None
 
 
-def _hand_made(root: Path, message: bytes) -> str:
+def _hand_made(root: Path, message: bytes, tree: str | None = None) -> str:
     """A state commit made with plain git (no modctl), on top of the branch, with `message`
-    exactly as given; the branch is moved to it."""
+    exactly as given (and `tree`, default the tip's); the branch is moved to it."""
     tip = _tip(root)
-    tree = run_git(root, "rev-parse", f"{tip}^{{tree}}").strip()
+    tree = tree or run_git(root, "rev-parse", f"{tip}^{{tree}}").strip()
     body = (
         f"tree {tree}\nparent {tip}\nauthor A <a@example.com> 1700000000 +0000\n"
         "committer A <a@example.com> 1700000000 +0000\n\n"
@@ -216,3 +216,64 @@ def test_log_shows_a_commit_whose_trailers_cannot_be_read(
     code, out, err = _log(root)
     assert code == 0, err
     assert problem in out.splitlines()[1]
+
+
+def test_log_shows_escape_sequences_of_a_hand_made_commit_escaped(
+    repo_after: Callable[..., Path],
+) -> None:
+    root = repo_after(*RELEASED)
+    _hand_made(
+        root,
+        b"freeze \x1b]0;pwned\x07SG\n\nModctl-Action: freeze\nModctl-Region: SG\n"
+        b"Modctl-Actor: alice@example.com\nModctl-Reason: \x1b[31mred\xc2\x9b2J\n",
+    )
+    code, out, err = _log(root)
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert "freeze \\x1b]0;pwned\\x07SG" in out
+    code, out, err = _log(root, "--output", "json")
+    assert code == 0, err
+    assert "\x9b" not in out
+    assert json.loads(out)[0]["reason"] == "\x1b[31mred\x9b2J"
+
+
+def test_release_list_shows_a_hand_made_author_escaped(repo_after: Callable[..., Path]) -> None:
+    root = repo_after(*RELEASED)
+    manifest = run_git(root, "show", "modctl-state:releases/demo/0.1.0.yaml")
+    forged = manifest.replace("author: author@example.com", 'author: "\\e[2Jnew\\nline"')
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=root,
+            input=forged.encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    scratch = {**os.environ, "GIT_INDEX_FILE": str(root / ".git" / "scratch-index")}
+    run_git(root, "read-tree", "modctl-state", env=scratch)
+    run_git(
+        root, "update-index", "--cacheinfo", f"100644,{blob},releases/demo/0.1.0.yaml", env=scratch
+    )
+    tree = run_git(root, "write-tree", env=scratch).strip()
+    _hand_made(
+        root,
+        b"release demo 0.1.0\n\nModctl-Action: release\nModctl-Actor: a@example.com\n",
+        tree=tree,
+    )
+    done = _modctl(root, "release", "list")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "\x1b" not in out
+    assert "\\x1b[2Jnew\\nline" in out
+    assert len(out.splitlines()) == 2
+
+
+def test_error_quoting_user_input_escapes_it(repo_after: Callable[..., Path]) -> None:
+    root = repo_after(*RELEASED)
+    done = _modctl(root, "release", "show", "demo", "\x1b[2J\x1b]0;x\x07")
+    assert done.returncode == 2
+    assert b"\x1b" not in done.stderr and b"\x07" not in done.stderr
+    assert b"\\x1b[2J" in done.stderr

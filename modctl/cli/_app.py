@@ -10,14 +10,14 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from modctl import __version__
+from modctl import __version__, printable
 from modctl.cli.options import Output
 from modctl.errors import ExitCode, ModctlError
 
 if TYPE_CHECKING:
     from modctl.context import Context
 
-__all__ = ["Output", "app", "context_of"]
+__all__ = ["Output", "app", "context_of", "echo", "warn"]
 
 
 @dataclass
@@ -48,6 +48,17 @@ COMMANDS = {
     "sync": ("modctl.cli.journal", "sync_app"),
     "audit": ("modctl.cli.journal", "audit_app"),
 }
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print a report or a message: every character that could steer a terminal (escape
+    sequences, other controls, bidirectional overrides) is shown escaped, line breaks kept.
+    Values from outside (arguments, files, the state branch) reach the terminal only here."""
+    typer.echo(printable.lines(text), err=err, nl=nl)
+
+
+def warn(message: str) -> None:
+    typer.secho(f"modctl: warning: {printable.lines(message)}", err=True, fg="yellow", bold=True)
 
 
 def command_app(**settings: Any) -> typer.Typer:
@@ -91,13 +102,13 @@ class _Boundary(TyperGroup):
                 import logging
 
                 logging.getLogger("modctl").debug("modctl error", exc_info=True)
-            typer.echo(f"modctl: error: {exc.message}", err=True)
+            echo(f"modctl: error: {exc.message}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except Exception as exc:
             from modctl.cli.crash import save_traceback
 
             saved = save_traceback(exc)
-            typer.echo(
+            echo(
                 f"modctl: internal error: {type(exc).__name__}: {exc}; "
                 f"the full traceback is in {saved}; please report it",
                 err=True,
@@ -177,5 +188,5 @@ def reading_context(ctx: typer.Context) -> Context:
     remote = context.store.remote
     stale = remote.stale() if remote is not None else None
     if stale:
-        typer.secho(f"modctl: warning: {stale}", err=True, fg="yellow", bold=True)
+        warn(stale)
     return context

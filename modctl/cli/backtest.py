@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import Output, OutputOption
 
 app = command_app()
@@ -70,4 +70,4 @@ def backtest_command(
     )
     if show:
         typer.echo("\r\033[K", nl=False, err=True)
-    typer.echo(report.as_json(result) if output is Output.json else report.text(result))
+    echo(report.as_json(result) if output is Output.json else report.text(result))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import Output, OutputOption
 
 app = command_app()
@@ -31,4 +31,4 @@ def diff_command(
     from modctl.source.diff import between
 
     result = between(context_of(ctx).root, bundle, before, after)
-    typer.echo(report.as_json(result) if output is Output.json else report.text(result))
+    echo(report.as_json(result) if output is Output.json else report.text(result))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import Output, OutputOption
 
 app = command_app()
@@ -39,7 +39,7 @@ def explain_command(
     listing = _read_item(item)
     workspace = load(context_of(ctx).root, [bundle], rev=rev)
     results = explain_regions(workspace.bundle(bundle), workspace.config, listing, region)
-    typer.echo(report.as_json(results) if output is Output.json else report.text(results))
+    echo(report.as_json(results) if output is Output.json else report.text(results))
 
 
 def _read_item(source: str) -> dict[str, Any]:

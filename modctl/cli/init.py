@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app
+from modctl.cli._app import command_app, echo
 from modctl.cli.options import Output, OutputOption
 
 app = command_app()
@@ -32,4 +32,4 @@ def init_command(
     from modctl.source.scaffold import init
 
     result = init(directory, force=force, dry_run=dry_run)
-    typer.echo(report.as_json(result) if output is Output.json else report.text(result))
+    echo(report.as_json(result) if output is Output.json else report.text(result))

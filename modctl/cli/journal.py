@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of, reading_context
+from modctl.cli._app import command_app, context_of, echo, reading_context, warn
 from modctl.cli.options import Output, OutputOption
 from modctl.errors import ExitCode, UsageError
 from modctl.reports import to_json
@@ -55,7 +55,7 @@ def render_command(
     if output is Output.json:
         typer.echo(rendered.decode(), nl=False)
     else:
-        typer.echo(to_json(json.loads(rendered)))
+        echo(to_json(json.loads(rendered)))
 
 
 @sync_app.command("sync")
@@ -80,19 +80,19 @@ def sync_command(
     context = context_of(ctx)
     done = sync(context.store, context.config, keep.value if keep else None)
     if output is Output.json:
-        typer.echo(to_json(done.to_dict()))
+        echo(to_json(done.to_dict()))
     else:
-        typer.echo(done.result[0].upper() + done.result[1:] + ".")
+        echo(done.result[0].upper() + done.result[1:] + ".")
         if done.dropped:
-            typer.echo(
+            echo(
                 f"Dropped {len(done.dropped)} local change(s); the local branch as it was is "
                 f"kept on {done.kept_at} (`git log {done.kept_at}`):",
                 err=True,
             )
             for dropped in done.dropped:
-                typer.echo(f"  {dropped.commit[:12]} {dropped.summary}: {dropped.why}", err=True)
+                echo(f"  {dropped.commit[:12]} {dropped.summary}: {dropped.why}", err=True)
     for warning in context.store.warnings:
-        typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
+        warn(warning)
     if done.dropped and keep is not Keep.remote:
         raise typer.Exit(int(ExitCode.CONFLICT))
 
@@ -105,11 +105,11 @@ def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text)
 
     result = verify(reading_context(ctx))
     if output is Output.json:
-        typer.echo(to_json(result.to_dict()))
+        echo(to_json(result.to_dict()))
     elif result.violation is not None:
-        typer.echo(f"audit failed at commit {result.violation}", err=True)
+        echo(f"audit failed at commit {result.violation}", err=True)
     else:
-        typer.echo(f"{result.commits} state commits verified.")
+        echo(f"{result.commits} state commits verified.")
     if result.violation is not None:
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
@@ -137,4 +137,4 @@ def log_command(
 
     wanted = Filter(bundle, region, incident, action, actor)
     entries = [e for e in reading_context(ctx).store.journal(since=since) if wanted(e)]
-    typer.echo(log_json(entries) if output is Output.json else log_text(entries))
+    echo(log_json(entries) if output is Output.json else log_text(entries))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of, reading_context
+from modctl.cli._app import command_app, context_of, echo, reading_context, warn
 from modctl.cli.options import Actor, Incident, Output, OutputOption, Reason
 
 app = command_app(help="Cut, list and show releases.", no_args_is_help=True)
@@ -56,17 +56,15 @@ def cut_command(
         dry_run=dry_run,
     )
     for warning in result.warnings:
-        typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
+        warn(warning)
     if output is Output.json:
-        typer.echo(to_json(result.to_dict()))
+        echo(to_json(result.to_dict()))
         return
     if dry_run:
-        typer.echo(
-            f"Would release {bundle} {result.version} from commit {result.source_commit[:12]}:"
-        )
-        typer.echo(yamlio.dump(result.manifest).rstrip())
+        echo(f"Would release {bundle} {result.version} from commit {result.source_commit[:12]}:")
+        echo(yamlio.dump(result.manifest).rstrip())
         return
-    typer.echo(
+    echo(
         f"Released {bundle} {result.version} ({result.digest[:19]}...) from commit "
         f"{result.source_commit[:12]}; tagged {result.tag}; recorded as state commit "
         f"{(result.state_commit or '')[:12]}."
@@ -87,7 +85,7 @@ def list_command(
     from modctl.state.files import manifests
 
     found = manifests(reading_context(ctx).store.read(), bundle)
-    typer.echo(to_json(found) if output is Output.json else releases_text(found))
+    echo(to_json(found) if output is Output.json else releases_text(found))
 
 
 @app.command("show")
@@ -113,8 +111,8 @@ def show_command(
         raise UsageError(f"no release {version} of {bundle} (releases: {known})")
     deployed = deployments(snapshot, context.config, bundle, version)
     if output is Output.json:
-        typer.echo(to_json({**manifest, "deployed": deployed}))
+        echo(to_json({**manifest, "deployed": deployed}))
         return
-    typer.echo(yamlio.dump(manifest).rstrip())
+    echo(yamlio.dump(manifest).rstrip())
     where = [f"{region} {role}" for region, role in deployed.items()]
-    typer.echo(f"deployed: {', '.join(where) if where else 'nowhere yet'}")
+    echo(f"deployed: {', '.join(where) if where else 'nowhere yet'}")

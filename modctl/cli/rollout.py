@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of, reading_context
+from modctl.cli._app import command_app, context_of, echo, reading_context, warn
 from modctl.cli.options import (
     Actor,
     DryRun,
@@ -43,11 +43,11 @@ def report(outcome: Outcome, options: WriteOptions, undo: str | None) -> None:
     from modctl.reports import rollout as render
 
     for warning in outcome.warnings:
-        typer.secho(f"modctl: warning: {warning}", err=True, fg="yellow", bold=True)
+        warn(warning)
     if options.output is Output.json:
-        typer.echo(render.outcome_json(outcome, undo))
+        echo(render.outcome_json(outcome, undo))
     else:
-        typer.echo(render.outcome_text(outcome, undo))
+        echo(render.outcome_text(outcome, undo))
 
 
 def _run(
@@ -224,9 +224,9 @@ def status_command(
                 if watch and output is Output.text:
                     typer.echo("\033[2J\033[H", nl=False)
                 if output is Output.json:
-                    typer.echo(render.status_json(rows))
+                    echo(render.status_json(rows))
                 else:
-                    typer.echo(render.status_text(rows))
+                    echo(render.status_text(rows))
             if not watch:
                 return
             time.sleep(1.0)

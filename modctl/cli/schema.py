@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app
+from modctl.cli._app import command_app, echo
 from modctl.cli.options import Output, OutputOption
 
 app = command_app()
@@ -23,9 +23,9 @@ def schema_command(
     from modctl import schemas
 
     if name is not None:
-        typer.echo(schemas.text(name), nl=False)
+        echo(schemas.text(name), nl=False)
         return
     from modctl.reports import schema as report
 
     listing = schemas.SCHEMAS
-    typer.echo(report.as_json(listing) if output is Output.json else report.text(listing))
+    echo(report.as_json(listing) if output is Output.json else report.text(listing))

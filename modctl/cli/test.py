@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, echo
 from modctl.errors import ExitCode
 
 
@@ -55,11 +55,11 @@ def run_tests(
     workspace = load(root, bundles or None)
     results = [run_cases(b, workspace.config) for b in workspace.bundles.values()]
     if output is Format.json:
-        typer.echo(report.as_json(results))
+        echo(report.as_json(results))
     elif output is Format.junit:
-        typer.echo(report.junit(results))
+        echo(report.junit(results))
     else:
         failed = [case.origin for result in results for case in result.failed]
-        typer.echo(report.text(results, lines(root, failed), min_coverage))
+        echo(report.text(results, lines(root, failed), min_coverage))
     if any(r.failed or r.coverage < min_coverage for r in results):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))

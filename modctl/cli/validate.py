@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of
+from modctl.cli._app import command_app, context_of, echo
 from modctl.errors import ExitCode
 
 
@@ -59,7 +59,7 @@ def validate_command(
     if explain is not None:
         from modctl.lint.catalogue import named_check
 
-        typer.echo(formatters.explanation(named_check(explain)))
+        echo(formatters.explanation(named_check(explain)))
         return
     from modctl.source.validate import validate
 
@@ -68,6 +68,6 @@ def validate_command(
     report = validate(root, paths, use_cache=not no_cache, jobs=jobs)
     rendered = formatters.FORMATS[output.value](report, strict=strict)
     if rendered:
-        typer.echo(rendered)
+        echo(rendered)
     if report.failed(strict=strict):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modctl.reports import to_json
+from modctl.reports import cell, to_json
 from modctl.state.journal import Entry
 
 LOG_HEADERS = ["TIME", "ACTION", "BUNDLE", "REGION", "RELEASE", "ACTOR", "INCIDENT", "SUMMARY"]
@@ -31,7 +31,7 @@ def log_text(entries: list[Entry]) -> str:
         ]
         for e in entries
     ]
-    return str(tabulate(rows, headers=LOG_HEADERS, tablefmt="plain"))
+    return str(tabulate(_cells(rows), headers=LOG_HEADERS, tablefmt="plain"))
 
 
 def log_json(entries: list[Entry]) -> str:
@@ -54,4 +54,8 @@ def releases_text(manifests: list[dict[str, Any]]) -> str:
         ]
         for m in manifests
     ]
-    return str(tabulate(rows, headers=RELEASE_HEADERS, tablefmt="plain"))
+    return str(tabulate(_cells(rows), headers=RELEASE_HEADERS, tablefmt="plain"))
+
+
+def _cells(rows: list[list[Any]]) -> list[list[str]]:
+    return [[cell(value) for value in row] for row in rows]

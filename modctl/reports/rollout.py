@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modctl.reports import to_json
+from modctl.reports import cell, to_json
 from modctl.state.operations import Outcome
 
 
@@ -41,7 +41,11 @@ def status_text(rows: list[dict[str, Any]]) -> str:
         for r in rows
     ]
     headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", "", "HOT-PATCHES", "GATE"]
-    return str(tabulate(table, headers=headers, tablefmt="plain"))
+    return str(
+        tabulate(
+            [[cell(value) for value in row] for row in table], headers=headers, tablefmt="plain"
+        )
+    )
 
 
 def status_json(rows: list[dict[str, Any]]) -> str:
