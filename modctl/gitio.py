@@ -198,26 +198,35 @@ class Git:
                     next(fields, None)  # a rename or copy is followed by its source path
         return changed
 
-    def read_tree(self, rev: str, paths: list[str]) -> dict[str, bytes]:
-        """Every file under `paths` (repository paths) at `rev`, keyed by repository path."""
+    def read_tree(
+        self, rev: str, paths: list[str], *, max_bytes: int | None = None
+    ) -> tuple[dict[str, bytes], dict[str, int]]:
+        """Every file under `paths` (repository paths) at `rev`, keyed by repository path; files
+        over `max_bytes` are not read, only their sizes given (second dict)."""
         commit = self.resolve(rev)
         if commit is None:
             raise GitError(
                 f"revision {rev!r} does not exist; give a commit, branch or tag (see `git log`)"
             )
-        listing = self.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths)
+        listing = self.run("ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", *paths)
         entries = []
+        oversize = {}
         for entry in filter(None, listing.split(b"\0")):
             meta, path = entry.split(b"\t", 1)
-            _mode, kind, sha = meta.split()
-            if kind == b"blob":
+            _mode, kind, sha, size = meta.split()
+            if kind != b"blob":
+                continue
+            if max_bytes is not None and int(size) > max_bytes:
+                oversize[path.decode()] = int(size)
+            else:
                 entries.append((path.decode(), sha.decode()))
         blobs = self.cat().read_many([sha for _path, sha in entries])
-        return {
+        found = {
             path: blob
             for (path, _sha), blob in zip(entries, blobs, strict=True)
             if blob is not None
         }
+        return found, oversize
 
     def tree_of(self, rev: str, path: str) -> str:
         done = self.call("rev-parse", "--verify", "--quiet", f"{rev}:{path}")

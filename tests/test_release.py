@@ -128,6 +128,28 @@ def test_failing_tests_are_refused(repo: git.Repo, runner: CliRunner) -> None:
     assert nothing_written(repo)
 
 
+def test_bundle_that_validate_refuses_for_its_size_is_not_released(
+    repo: git.Repo, runner: CliRunner
+) -> None:
+    """A list over the file size limit, committed: `validate` refuses it (Y004), and so does
+    `release cut`, which reads the bundle from the commit instead of the working tree."""
+    root = Path(repo.working_dir)
+    items = "".join(f"  - word{n}\n" for n in range(1_000_000))
+    write_files(
+        root, {"strategies/demo/lists/huge.yaml": "name: huge\nkind: keywords\nitems:\n" + items}
+    )
+    repo.git.add(".")
+    repo.git.commit("-qm", "a huge list")
+    code, out = run(runner, root, "validate")
+    assert code == 1
+    (finding,) = [line for line in out.splitlines() if " error " in line]
+    assert finding.startswith("strategies/demo/lists/huge.yaml:1:1: error Y004 file is ")
+    code, out = run(runner, root, "release", "cut", "demo")
+    assert code == 1, out
+    assert finding in out.splitlines()
+    assert nothing_written(repo)
+
+
 def test_dry_run_writes_nothing(repo: git.Repo, runner: CliRunner) -> None:
     code, out = run(runner, Path(repo.working_dir), "release", "cut", "demo", "--dry-run")
     assert code == 0, out

@@ -71,13 +71,18 @@ def _read(root: Path, source: SourceFile) -> Loaded:
     try:
         size = path.stat().st_size
         if size > yamlio.MAX_FILE_BYTES:
-            limit = yamlio.MAX_FILE_BYTES // 1048576
-            message = f"file is {size / 1048576:.1f} MiB; the limit is {limit} MiB"
-            return Loaded(source, b"", findings=[finding("Y004", source.rel, message)])
+            return oversize(source, size)
         return Loaded(source, path.read_bytes())
     except OSError as exc:
         message = f"cannot read file: {exc.strerror or exc}"
         return Loaded(source, b"", findings=[finding("Y011", source.rel, message)])
+
+
+def oversize(source: SourceFile, size: int) -> Loaded:
+    """A file over the size limit, left unread, with its finding."""
+    limit = yamlio.MAX_FILE_BYTES // 1048576
+    message = f"file is {size / 1048576:.1f} MiB; the limit is {limit} MiB"
+    return Loaded(source, b"", findings=[finding("Y004", source.rel, message)])
 
 
 def parse_all(loaded: dict[str, Loaded], cache: Cache | None, jobs: int | None = None) -> None:

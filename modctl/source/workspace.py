@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from modctl import yamlio
 from modctl.errors import ChecksFailedError, UnknownBundleError, UsageError, suggest
 from modctl.gitio import repository
 from modctl.model import Bundle, Config
-from modctl.source.files import Cache, Loaded, parse_all, read_all
+from modctl.source.files import Cache, Loaded, oversize, parse_all, read_all
 from modctl.source.repo import (
     CONFIG_NAME,
     Selection,
@@ -70,14 +71,18 @@ def _from_revision(
     root: Path, names: list[str] | None, rev: str
 ) -> tuple[Selection, dict[str, Loaded]]:
     git, prefix = repository(root, "a git revision (--rev, --baseline)")
-    at_rev = git.read_tree(rev, [f"{prefix}{CONFIG_NAME}", f"{prefix}strategies"])
+    at_rev, too_big = git.read_tree(
+        rev, [f"{prefix}{CONFIG_NAME}", f"{prefix}strategies"], max_bytes=yamlio.MAX_FILE_BYTES
+    )
     files = {path[len(prefix) :]: content for path, content in at_rev.items()}
-    if CONFIG_NAME not in files:
+    sizes = {path[len(prefix) :]: size for path, size in too_big.items()}
+    paths = [*files, *sizes]
+    if CONFIG_NAME not in paths:
         raise UsageError(f"revision {rev} has no {CONFIG_NAME}")
     known = sorted(
         {
             rel.split("/")[1]
-            for rel in files
+            for rel in paths
             if rel.startswith("strategies/") and rel.count("/") >= 2
         }
     )
@@ -86,8 +91,12 @@ def _from_revision(
     selection = Selection(root, [SourceFile(CONFIG_NAME, "config")])
     for name in wanted:
         add_bundle_files(
-            selection, name, [rel for rel in files if rel.startswith(f"strategies/{name}/")]
+            selection, name, [rel for rel in paths if rel.startswith(f"strategies/{name}/")]
         )
-    loaded = {s.rel: Loaded(s, files[s.rel]) for s in selection.files}
+    # The same reading rules as the working tree's (files.read_all): too big is not read.
+    loaded = {
+        s.rel: Loaded(s, files[s.rel]) if s.rel in files else oversize(s, sizes[s.rel])
+        for s in selection.files
+    }
     parse_all(loaded, None)
     return selection, loaded
