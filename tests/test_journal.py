@@ -68,7 +68,8 @@ def _refused(done: subprocess.CompletedProcess[bytes], name: str) -> None:
     assert len(stderr.splitlines()) == 1, stderr
     assert stderr.startswith("modctl: error: "), stderr
     assert name in stderr, stderr
-    assert "\x1b" not in stderr and "Traceback" not in stderr
+    assert "\x1b" not in stderr
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("option", ["--reason", "--incident", "--actor"])
@@ -229,7 +230,9 @@ def test_log_shows_escape_sequences_of_a_hand_made_commit_escaped(
     )
     code, out, err = _log(root)
     assert code == 0, err
-    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\x9b" not in out
     assert "freeze \\x1b]0;pwned\\x07SG" in out
     code, out, err = _log(root, "--output", "json")
     assert code == 0, err
@@ -275,5 +278,6 @@ def test_error_quoting_user_input_escapes_it(repo_after: Callable[..., Path]) ->
     root = repo_after(*RELEASED)
     done = _modctl(root, "release", "show", "demo", "\x1b[2J\x1b]0;x\x07")
     assert done.returncode == 2
-    assert b"\x1b" not in done.stderr and b"\x07" not in done.stderr
+    assert b"\x1b" not in done.stderr
+    assert b"\x07" not in done.stderr
     assert b"\\x1b[2J" in done.stderr
