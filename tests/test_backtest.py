@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import resource
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ from typer.testing import CliRunner
 from modctl.backtest import run as backtest
 from modctl.backtest.data import DataError
 from modctl.cli import app
-from tests.conftest import write_files
+from tests.conftest import MODCTL, modctl, write_files
 
 ROWS: list[dict[str, Any]] = [
     {"id": "1", "region": "SG", "title": "Gucci bag", "price": 5, "label": "infringing"},
@@ -357,3 +361,145 @@ def test_progress_reports_rows_and_share_of_file(
     assert shares == sorted(shares)  # type: ignore[type-var]
     assert 0.2 < shares[0] < 0.3  # type: ignore[operator]
     assert shares[-1] == 1.0
+
+
+GOOD = b'{"id": "1", "region": "SG", "title": "Gucci bag", "price": 5}\n'
+
+# (file name, content, the bad row's line, what the message says): each file holds one bad row
+# among good ones; without --skip-bad it stops there (exit 2), with it the row is counted.
+BAD_ROWS: list[tuple[str, bytes, int, str]] = [
+    (
+        "not-utf8.jsonl",
+        GOOD + b'{"id": "2", "region": "SG", "title": "caf\xff"}\n' + GOOD,
+        2,
+        "not UTF-8 text (byte 0xff at column 42)",
+    ),
+    (
+        "nan.jsonl",
+        GOOD + b'{"id": "2", "region": "SG", "price": NaN}\n' + GOOD,
+        2,
+        "field 'price': NaN is not a finite number",
+    ),
+    (
+        "infinity.jsonl",
+        GOOD + b'{"id": "2", "region": "SG", "price": -Infinity}\n',
+        2,
+        "field 'price': -Infinity is not a finite number",
+    ),
+    (
+        "long-line.jsonl",
+        GOOD + b'{"id": "2", "region": "SG", "title": "' + b"a" * (2 << 20) + b'"}\n' + GOOD,
+        2,
+        "line is longer than 1 MiB, the limit for one listing",
+    ),
+    (
+        "not-utf8.csv",
+        b"id,region,title\n1,SG,Gucci\n2,SG,caf\xff\n3,SG,Prada\n",
+        3,
+        "not UTF-8 text (byte 0xff)",
+    ),
+    (
+        "nan.csv",
+        b"id,region,price\n1,SG,5\n2,SG,nan\n",
+        3,
+        "field 'price': NaN is not a finite number",
+    ),
+    (
+        "long-record.csv",
+        b"id,region,title\n1,SG,Gucci\n2,SG," + b"a" * (2 << 20) + b"\n3,SG,Prada\n",
+        3,
+        "record is longer than 1 MiB, the limit for one listing",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "message"), BAD_ROWS, ids=[case[0] for case in BAD_ROWS]
+)
+def test_bad_row_stops_or_is_skipped(
+    minimal_repo: Path, tmp_path: Path, name: str, content: bytes, line: int, message: str
+) -> None:
+    data = tmp_path / name
+    data.write_bytes(content)
+    done = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"modctl: error: {data}:{line}: {message} (pass --skip-bad to skip bad rows)\n"
+    )
+    done = modctl(
+        "--repo", minimal_repo, "backtest", "demo", "--data", data, "--skip-bad", "-o", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["skipped_rows"] == 1
+    assert report["rows"] == content.count(b"\n") - 1 - name.endswith(".csv")
+
+
+def test_csv_header_that_is_not_utf8_is_one_line_even_skipping_bad_rows(
+    minimal_repo: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "header.csv"
+    data.write_bytes(b"id,region,ti\xfftle\n1,SG,Gucci\n")
+    for extra in ([], ["--skip-bad"]):
+        done = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data, *extra)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == f"modctl: error: {data}:1: header: not UTF-8 text (byte 0xff)\n"
+
+
+def _limited(megabytes: int) -> Callable[[], None]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    return limit
+
+
+def test_a_line_of_a_gigabyte_is_skipped_without_reading_it_whole(
+    minimal_repo: Path, tmp_path: Path
+) -> None:
+    """A line of 1 GiB (a hole in a sparse file, so the disk holds nothing) in a process that may
+    use 600 MiB: read whole, it would not fit."""
+    data = tmp_path / "huge.jsonl"
+    with data.open("wb") as handle:
+        handle.write(GOOD)
+        handle.seek(1 << 30, os.SEEK_CUR)
+        handle.write(b"\n" + GOOD)
+    args = [str(MODCTL), "--repo", str(minimal_repo), "backtest", "demo", "--data", str(data)]
+    done = subprocess.run(
+        [*args, "--skip-bad", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=_limited(600),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["rows"], report["skipped_rows"]) == (2, 1)
+    done = subprocess.run(
+        args, capture_output=True, text=True, check=False, preexec_fn=_limited(600)
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"{data}:2: line is longer than 1 MiB" in done.stderr
+
+
+def test_parquet_text_that_is_not_utf8_is_a_bad_row(minimal_repo: Path, tmp_path: Path) -> None:
+    titles = pa.array([b"Gucci bag", b"caf\xff", b"plain"], pa.binary()).view(pa.string())
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": ["1", "2", "3"], "region": ["SG"] * 3, "title": titles}), path)
+    done = modctl("--repo", minimal_repo, "backtest", "demo", "--data", path)
+    assert done.returncode == 2, done.stderr
+    assert f"{path}:2: not UTF-8 text" in done.stderr
+    done = modctl(
+        "--repo", minimal_repo, "backtest", "demo", "--data", path, "--skip-bad", "-o", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["skipped_rows"] == 1
+
+
+def test_parquet_row_group_over_the_limit_is_refused_before_reading(
+    minimal_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": ["1"], "region": ["SG"], "title": ["x" * 5000]}), path)
+    monkeypatch.setattr("modctl.backtest.data.MAX_ROW_GROUP_BYTES", 4096)
+    with pytest.raises(DataError, match=r"row group 0 holds 0\.0 GiB uncompressed; the limit"):
+        backtest.run(minimal_repo, "demo", path)

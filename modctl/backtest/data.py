@@ -2,7 +2,9 @@
 
 Every row needs `id` and `region`; `label` is optional. Rows are dicts shaped like the items rules
 read (dotted CSV columns such as `seller.id` nest). A bad row raises DataError with its line
-number, or is counted and skipped with `skip_bad`.
+number, or is counted and skipped with `skip_bad`. Reading is bounded: a line (a CSV record) over
+MAX_LINE_BYTES is a bad row and is skipped without being held in memory, and a Parquet row group
+over MAX_ROW_GROUP_BYTES uncompressed is refused before it is read.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,12 +25,16 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
+from modctl import printable
 from modctl.engine.columnar import arrow_schema
 from modctl.errors import UsageError
 
 REQUIRED = ("id", "region")
 BATCH_BYTES = 4 << 20  # of JSON lines per batch
 BATCH_ROWS = 50_000  # of CSV or Parquet rows per batch
+MAX_LINE_BYTES = 1 << 20  # one listing: a JSON line, a CSV record (as the README says)
+MAX_ROW_GROUP_BYTES = 1 << 30  # one Parquet row group, uncompressed
+LINE_LIMIT = f"longer than {MAX_LINE_BYTES >> 20} MiB, the limit for one listing"
 Accepted = tuple[dict[str, Any], int]  # a checked listing, its label (1, 0, -1 for none)
 POSITIVE = {"infringing", "true", "1", "yes", "positive"}
 NEGATIVE = {"clean", "false", "0", "no", "negative"}
@@ -59,7 +67,7 @@ def label_of(item: dict[str, Any]) -> bool | None:
         return True
     if text in NEGATIVE:
         return False
-    raise ValueError(f"label {value!r} is neither infringing/true/1 nor clean/false/0")
+    raise ValueError(f"label {_shown(value)} is neither infringing/true/1 nor clean/false/0")
 
 
 def file_format(path: Path) -> str:
@@ -130,7 +138,7 @@ class Reader:
                 raise ValueError(f"missing {key!r}")
         if item["region"] not in self.regions:
             raise ValueError(
-                f"unknown region {item['region']!r} (modctl.yaml declares {', '.join(self.regions)})"
+                f"unknown region {_shown(item['region'])} (modctl.yaml declares {', '.join(self.regions)})"
             )
         problem = type_problem(item, self.fields)
         if problem is not None:
@@ -145,7 +153,7 @@ class Reader:
         if not isinstance(item["id"], str):
             item["id"] = str(item["id"])
         if not _encodable(item["id"]):
-            raise ValueError(f"id {item['id']!r} holds a lone surrogate, which is not text")
+            raise ValueError(f"id {_shown(item['id'])} holds a lone surrogate, which is not text")
         return label_of(item)
 
     def _batch(self, accepted: list[Accepted]) -> Batch:
@@ -185,7 +193,7 @@ class Reader:
             line = 1
             if start > 0:
                 line += _count_lines(handle, start - 1)
-                handle.readline()  # the rest of the line holding byte start-1 (may be just "\n")
+                _skip_line(handle)  # the rest of the line holding byte start-1 (may be just "\n")
                 line += 1
             position = handle.tell()
             while end is None or position < end:
@@ -195,21 +203,29 @@ class Reader:
                 if not chunk:
                     break
                 if not chunk.endswith(b"\n"):
-                    chunk += handle.readline()
-                position += len(chunk)
+                    chunk += handle.readline(MAX_LINE_BYTES + 1)
+                    if not chunk.endswith(b"\n") and _skip_line(handle):
+                        # A line over the limit: its head is kept to be reported, the rest skipped.
+                        chunk += b"\n"
+                position = handle.tell()
                 self.consumed = position
                 batch = self._parsed(chunk, options)
                 yield batch if batch is not None else self._line_by_line(chunk, line)
                 line += chunk.count(b"\n")
 
     def _parsed(self, chunk: bytes, options: Any) -> Batch | None:
+        if _longest_line(chunk) > MAX_LINE_BYTES:
+            return None
         read = pj.ReadOptions(use_threads=False, block_size=max(len(chunk), 1 << 16))
         try:
             table = pj.read_json(io.BytesIO(chunk), read_options=read, parse_options=options)
+            table.validate(full=True)  # Arrow takes strings that are not UTF-8 as they are
         except pa.ArrowException:
             return None
         if table.num_rows != chunk.count(b"\n") + (not chunk.endswith(b"\n")):
             return None  # blank lines, or two objects on one line, which JSON lines forbids
+        if any(_non_finite(_column(table, path)) for path in self.numbers):
+            return None  # NaN or Infinity, which Arrow reads and JSON does not have
         ids = table.column("id")
         if ids.null_count or pc.any(pc.equal(ids, "")).as_py():
             return None
@@ -227,8 +243,16 @@ class Reader:
         for number, raw in enumerate(chunk.split(b"\n"), first):
             if not raw.strip():
                 continue
+            if len(raw) > MAX_LINE_BYTES:
+                self._bad(number, f"line is {LINE_LIMIT}")
+                continue
             try:
-                item = json.loads(raw)
+                text = raw.decode()
+            except UnicodeDecodeError as exc:
+                self._bad(number, _not_utf8(raw, exc))
+                continue
+            try:
+                item = json.loads(text)
             except ValueError as exc:
                 self._bad(number, f"not JSON: {exc}")
                 continue
@@ -237,26 +261,39 @@ class Reader:
 
     def _csv(self) -> Iterator[tuple[int, Any]]:
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
-        with self.path.open("rb") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            header = reader.fieldnames or []
+        with self.path.open("rb") as raw:
+            # Bytes that are not UTF-8 are decoded to lone surrogates, so that the line holding
+            # them is the bad row, not the rest of the file.
+            text = io.TextIOWrapper(raw, "utf-8", errors="surrogateescape", newline="")
+            lines = _Lines(text)
+            reader = csv.DictReader(lines, delimiter=delimiter)
+            try:
+                header = reader.fieldnames or []
+            except (_BadLine, csv.Error) as exc:
+                raise DataError(f"{self.path}:1: header: {exc}") from None
             missing = [key for key in REQUIRED if key not in header]
             if missing:
+                shown = ", ".join(printable.shown(name) for name in header)
                 raise DataError(
-                    f"{self.path}:1: missing required column {missing[0]!r} (columns: {', '.join(header)})"
+                    f"{self.path}:1: missing required column {missing[0]!r} (columns: {shown})"
                 )
-            try:
-                for record in reader:
-                    self.consumed = raw.tell()
-                    line = reader.line_num
-                    try:
-                        yield line, self._typed(record)
-                    except ValueError as exc:
-                        self._bad(line, str(exc))
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{self.path}: not UTF-8 text ({exc.reason})") from None
-            except csv.Error as exc:
-                raise DataError(f"{self.path}:{reader.line_num}: {exc}") from None
+            while True:
+                lines.record = 0
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    return
+                except _BadLine as exc:
+                    self._bad(lines.number, str(exc))
+                    continue
+                except csv.Error as exc:
+                    self._bad(lines.number, str(exc))
+                    continue
+                self.consumed = raw.tell()
+                try:
+                    yield lines.number, self._typed(record)
+                except ValueError as exc:
+                    self._bad(lines.number, str(exc))
 
     def _typed(self, record: dict[str, str]) -> dict[str, Any]:
         item: dict[str, Any] = {}
@@ -278,10 +315,22 @@ class Reader:
         missing = [key for key in REQUIRED if key not in names]
         if missing:
             raise DataError(f"{self.path}: missing required column {missing[0]!r}")
+        metadata = table.metadata
+        for index in range(metadata.num_row_groups):
+            size = metadata.row_group(index).total_byte_size
+            if size > MAX_ROW_GROUP_BYTES:
+                raise DataError(
+                    f"{self.path}: row group {index} holds {size / 2**30:.1f} GiB uncompressed; "
+                    f"the limit is {MAX_ROW_GROUP_BYTES >> 30} GiB: write the file with smaller "
+                    "row groups (pyarrow: row_group_size)"
+                )
         number = 0
-        for batch in table.iter_batches():
-            for record in batch.to_pylist():
+        for batch in table.iter_batches(batch_size=BATCH_ROWS):
+            for record in _records(batch):
                 number += 1
+                if isinstance(record, UnicodeDecodeError):
+                    self._bad(number, f"not UTF-8 text ({record.reason})")
+                    continue
                 item: dict[str, Any] = {}
                 for column, value in record.items():
                     if value is not None:
@@ -296,13 +345,15 @@ def type_problem(item: dict[str, Any], fields: dict[str, str]) -> str | None:
         for depth, part in enumerate(path.split(".")):
             if value is not None and not isinstance(value, dict):
                 parent = ".".join(path.split(".")[:depth])
-                return f"field {parent!r}: {value!r} is not an object"
+                return f"field {parent!r}: {_shown(value)} is not an object"
             value = None if value is None else value.get(part)
         if value is not None and not _fits(value, field_type):
-            return f"field {path!r}: {value!r} is not {_A[field_type]}"
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"field {path!r}: {_shown(value)} is not a finite number"
+            return f"field {path!r}: {_shown(value)} is not {_A[field_type]}"
         texts = value if isinstance(value, list) else [value]
         if not all(_encodable(v) for v in texts if isinstance(v, str)):
-            return f"field {path!r}: {value!r} holds a lone surrogate, which is not text"
+            return f"field {path!r}: {_shown(value)} holds a lone surrogate, which is not text"
     return None
 
 
@@ -347,7 +398,9 @@ def _fits(value: Any, field_type: str) -> bool:
     if isinstance(value, bool):
         return field_type == "boolean"
     if field_type == "number":
-        return isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**1023)
+        if isinstance(value, float):
+            return math.isfinite(value)
+        return isinstance(value, int) and abs(value) < 2**1023
     if field_type == "integer":
         return isinstance(value, int) and -(2**63) <= value < 2**63
     if field_type == "string_list":
@@ -391,7 +444,7 @@ def _convert(column: str, text: str, field_type: str | None) -> Any:
             return int(text)
     except ValueError:
         raise ValueError(
-            f"column {column!r}: {text!r} is not {'an integer' if field_type == 'integer' else 'a number'}"
+            f"column {column!r}: {_shown(text)} is not {'an integer' if field_type == 'integer' else 'a number'}"
         ) from None
     if field_type == "boolean":
         lowered = text.strip().lower()
@@ -399,14 +452,114 @@ def _convert(column: str, text: str, field_type: str | None) -> Any:
             return True
         if lowered in ("false", "0", "no"):
             return False
-        raise ValueError(f"column {column!r}: {text!r} is not true or false")
+        raise ValueError(f"column {column!r}: {_shown(text)} is not true or false")
     if field_type == "string_list":
         if text.startswith("["):
             try:
                 value = json.loads(text)
             except ValueError:
-                raise ValueError(f"column {column!r}: {text!r} is not a JSON list") from None
+                raise ValueError(f"column {column!r}: {_shown(text)} is not a JSON list") from None
             if isinstance(value, list):
                 return value
         return [part.strip() for part in text.split("|") if part.strip()]
     return text
+
+
+class _BadLine(ValueError):
+    """A CSV line that is too long or not UTF-8; the CSV reader starts over after it."""
+
+
+class _Lines:
+    """The lines of a CSV file for the csv module, read at most MAX_LINE_BYTES at a time: a
+    record longer than that, or a line that is not UTF-8, raises _BadLine, after which the next
+    line is read as usual. `number` is the line last read, `record` the bytes of the record
+    being read (the caller resets it at each record)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.number = 0
+        self.record = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        # Characters count at least one byte each: encode only the lines that may be too long.
+        long = self.record + len(line) > MAX_LINE_BYTES // 4
+        self.record += len(line.encode(errors="surrogateescape")) if long else len(line)
+        if self.record > MAX_LINE_BYTES:
+            self.record = 0
+            while line and not line.endswith(("\n", "\r")):
+                line = self.text.readline(MAX_LINE_BYTES)
+            raise _BadLine(f"record is {LINE_LIMIT}")
+        undecoded = _UNDECODED.search(line)
+        if undecoded is not None:
+            raise _BadLine(f"not UTF-8 text (byte 0x{ord(undecoded.group()) - 0xDC00:02x})")
+        return line
+
+
+# What surrogateescape decodes a byte that is not UTF-8 to.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _records(batch: Any) -> Iterator[dict[str, Any] | UnicodeDecodeError]:
+    """The rows of a Parquet batch as dicts; a row holding text that is not UTF-8 as the error."""
+    try:
+        yield from batch.to_pylist()
+    except UnicodeDecodeError:
+        for index in range(batch.num_rows):
+            try:
+                yield batch.slice(index, 1).to_pylist()[0]
+            except UnicodeDecodeError as exc:
+                yield exc
+
+
+def _skip_line(handle: IO[bytes]) -> int:
+    """Skip to the start of the next line, a block at a time; the bytes skipped."""
+    skipped = 0
+    while True:
+        block = handle.readline(MAX_LINE_BYTES)
+        skipped += len(block)
+        if not block or block.endswith(b"\n"):
+            return skipped
+
+
+def _longest_line(chunk: bytes) -> int:
+    """The length of the longest line of `chunk`, line feeds not counted."""
+    if len(chunk) <= MAX_LINE_BYTES:
+        return len(chunk)
+    ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 0x0A)
+    bounds = np.concatenate(([-1], ends, [len(chunk)]))
+    return int(np.diff(bounds).max()) - 1
+
+
+def _column(table: Any, path: str) -> Any:
+    """The column of a (dotted) field of a table."""
+    top, *inner = path.split(".")
+    column = table.column(top)
+    for name in inner:
+        column = pc.struct_field(column, name)
+    return column
+
+
+def _non_finite(column: Any) -> bool:
+    return bool(pc.any(pc.or_(pc.is_nan(column), pc.is_inf(column))).as_py())
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+
+
+def _shown(value: Any) -> str:
+    """A value of a listing for a message: NaN and Infinity as JSON writes them, text escaped,
+    and cut when long."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return printable.shown(value)
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
