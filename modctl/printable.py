@@ -46,6 +46,11 @@ def shown(value: str, limit: int = 60) -> str:
     return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
+def cut(value: str, limit: int = 60) -> str:
+    """`value` for a message as it is when short (a path, a name), else as `shown` quotes it."""
+    return value if len(value) <= limit else shown(value, limit)
+
+
 def _visible(char: str) -> bool:
     return not (
         char.isspace()

@@ -83,6 +83,17 @@ def modctl(
     )
 
 
+def memory_limit(megabytes: int) -> Callable[[], None]:
+    """For `subprocess.run(preexec_fn=...)`: the child may map at most `megabytes` of memory,
+    so that reading something huge whole fails instead of succeeding slowly."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    return limit
+
+
 def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """What a git command that must succeed prints on standard output."""
     done = subprocess.run(

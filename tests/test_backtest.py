@@ -3,9 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from typer.testing import CliRunner
 from modctl.backtest import run as backtest
 from modctl.backtest.data import DataError
 from modctl.cli import app
-from tests.conftest import MODCTL, modctl, write_files
+from tests.conftest import MODCTL, memory_limit, modctl, write_files
 
 ROWS: list[dict[str, Any]] = [
     {"id": "1", "region": "SG", "title": "Gucci bag", "price": 5, "label": "infringing"},
@@ -446,13 +444,6 @@ def test_csv_header_that_is_not_utf8_is_one_line_even_skipping_bad_rows(
         assert done.stderr == f"modctl: error: {data}:1: header: not UTF-8 text (byte 0xff)\n"
 
 
-def _limited(megabytes: int) -> Callable[[], None]:
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
-
-    return limit
-
-
 def test_a_line_of_a_gigabyte_is_skipped_without_reading_it_whole(
     minimal_repo: Path, tmp_path: Path
 ) -> None:
@@ -469,13 +460,13 @@ def test_a_line_of_a_gigabyte_is_skipped_without_reading_it_whole(
         capture_output=True,
         text=True,
         check=False,
-        preexec_fn=_limited(600),
+        preexec_fn=memory_limit(600),
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["rows"], report["skipped_rows"]) == (2, 1)
     done = subprocess.run(
-        args, capture_output=True, text=True, check=False, preexec_fn=_limited(600)
+        args, capture_output=True, text=True, check=False, preexec_fn=memory_limit(600)
     )
     assert done.returncode == 2, done.stderr
     assert f"{data}:2: line is longer than 1 MiB" in done.stderr

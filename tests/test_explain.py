@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from modctl.cli import app
-from tests.conftest import write_files
+from tests.conftest import MODCTL, memory_limit, modctl, write_files
 
 TAKEDOWN = {
     "id": "L-1",
@@ -107,3 +109,58 @@ def test_shadow_rule_and_no_match_in_text(minimal_repo: Path, runner: CliRunner)
         "    - title contains no keyword of list brands",
     ]
     assert explain_demo({"region": "MY"}) == ["demo in MY: none", "  no rule matched or came close"]
+
+
+def test_endless_item_stops_at_the_listing_limit(minimal_repo: Path) -> None:
+    """`--item /dev/zero` never ends: reading it whole ran out of memory (exit 70)."""
+    done = subprocess.run(
+        [str(MODCTL), "--repo", str(minimal_repo), "explain", "demo", "--item", "/dev/zero"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        preexec_fn=memory_limit(600),
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "modctl: error: /dev/zero is longer than 1 MiB, the limit for one listing; "
+        "--item takes one listing as a JSON object\n"
+    )
+
+
+def test_huge_item_file_and_stdin_stop_at_the_listing_limit(
+    minimal_repo: Path, tmp_path: Path
+) -> None:
+    item = tmp_path / "item.json"
+    item.write_text(json.dumps({"id": "1", "region": "SG", "title": "x" * (2 << 20)}))
+    done = modctl("--repo", minimal_repo, "explain", "demo", "--item", item)
+    assert done.returncode == 2, done.stderr
+    assert "is longer than 1 MiB, the limit for one listing" in done.stderr
+    done = subprocess.run(
+        [str(MODCTL), "--repo", str(minimal_repo), "explain", "demo", "--item", "-"],
+        input=item.read_bytes(),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert b"- is longer than 1 MiB" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"id": "1", "price": NaN}', "NaN is not a number JSON has"),
+        (b'{"id": "1", "price": 1e999}', "1e999 is not a finite number"),
+        (b'{"id": "1", "title": "caf\xff"}', "is not UTF-8 text"),
+    ],
+    ids=["nan", "overflow", "not-utf8"],
+)
+def test_item_that_is_not_strict_json_is_refused(
+    minimal_repo: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    item = tmp_path / "item.json"
+    item.write_bytes(content)
+    done = modctl("--repo", minimal_repo, "explain", "demo", "--item", item)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert message in done.stderr

@@ -27,14 +27,14 @@ import pyarrow.parquet as pq
 
 from modctl import printable
 from modctl.engine.columnar import arrow_schema
+from modctl.engine.fields import LISTING_LIMIT, MAX_LISTING_BYTES
 from modctl.errors import UsageError
 
 REQUIRED = ("id", "region")
 BATCH_BYTES = 4 << 20  # of JSON lines per batch
 BATCH_ROWS = 50_000  # of CSV or Parquet rows per batch
-MAX_LINE_BYTES = 1 << 20  # one listing: a JSON line, a CSV record (as the README says)
+MAX_LINE_BYTES = MAX_LISTING_BYTES  # a JSON line, a CSV record (as the README says)
 MAX_ROW_GROUP_BYTES = 1 << 30  # one Parquet row group, uncompressed
-LINE_LIMIT = f"longer than {MAX_LINE_BYTES >> 20} MiB, the limit for one listing"
 Accepted = tuple[dict[str, Any], int]  # a checked listing, its label (1, 0, -1 for none)
 POSITIVE = {"infringing", "true", "1", "yes", "positive"}
 NEGATIVE = {"clean", "false", "0", "no", "negative"}
@@ -244,7 +244,7 @@ class Reader:
             if not raw.strip():
                 continue
             if len(raw) > MAX_LINE_BYTES:
-                self._bad(number, f"line is {LINE_LIMIT}")
+                self._bad(number, f"line is {LISTING_LIMIT}")
                 continue
             try:
                 text = raw.decode()
@@ -495,7 +495,7 @@ class _Lines:
             self.record = 0
             while line and not line.endswith(("\n", "\r")):
                 line = self.text.readline(MAX_LINE_BYTES)
-            raise _BadLine(f"record is {LINE_LIMIT}")
+            raise _BadLine(f"record is {LISTING_LIMIT}")
         undecoded = _UNDECODED.search(line)
         if undecoded is not None:
             raise _BadLine(f"not UTF-8 text (byte 0x{ord(undecoded.group()) - 0xDC00:02x})")

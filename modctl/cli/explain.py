@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from modctl import printable
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import Output, OutputOption
 
@@ -32,31 +32,27 @@ def explain_command(
 ) -> None:
     """Explain a decision: every matched rule with what fired (keyword, threshold, hash
     distance) and the rules that were one condition short."""
-    from modctl.engine.explain import explain_regions
+    from modctl.engine.explain import explain_regions, parse_item
     from modctl.reports import explain as report
     from modctl.source.workspace import load
 
-    listing = _read_item(item)
+    listing = parse_item(_read_item(item), printable.cut(item))
     workspace = load(context_of(ctx).root, [bundle], rev=rev)
     results = explain_regions(workspace.bundle(bundle), workspace.config, listing, region)
     echo(report.as_json(results) if output is Output.json else report.text(results))
 
 
-def _read_item(source: str) -> dict[str, Any]:
+def _read_item(source: str) -> bytes:
+    """The bytes of the listing file (or stdin for `-`), up to one byte past the limit."""
     import sys
 
+    from modctl.engine.fields import MAX_LISTING_BYTES
     from modctl.errors import UsageError
 
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        if source == "-":
+            return sys.stdin.buffer.read(MAX_LISTING_BYTES + 1)
+        with Path(source).open("rb") as handle:
+            return handle.read(MAX_LISTING_BYTES + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{source} is not UTF-8 text") from None
-    try:
-        item = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{source} is not JSON: {exc}") from None
-    if not isinstance(item, dict):
-        raise UsageError(f"{source} must hold one JSON object, the listing")
-    return item
+        raise UsageError(f"cannot read {printable.cut(source)}: {exc.strerror or exc}") from None

@@ -1,13 +1,16 @@
 """Why a listing got its decision: the reasons of every matched rule, and the rules that were one
-condition short. Pure: no I/O."""
+condition short, and the listing read from JSON. Pure: no I/O."""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from modctl.engine.compiler import CompiledRule, Decision, Evaluator, compile_bundle
 from modctl.engine.conditions import Ctx
+from modctl.engine.fields import LISTING_LIMIT, MAX_LISTING_BYTES
 from modctl.errors import UsageError, suggest
 from modctl.model import Bundle, Config
 
@@ -45,6 +48,35 @@ class Explanation:
             "matched": [m.to_dict() for m in self.matched],
             "almost_matched": [n.to_dict() for n in self.near],
         }
+
+
+def parse_item(raw: bytes, name: str) -> dict[str, Any]:
+    """The listing `raw` holds: one JSON object, in UTF-8, whose numbers are finite (what
+    `--item` reads, at most MAX_LISTING_BYTES). UsageError naming `name` otherwise."""
+    if len(raw) > MAX_LISTING_BYTES:
+        raise UsageError(f"{name} is {LISTING_LIMIT}; --item takes one listing as a JSON object")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+    try:
+        item = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except ValueError as exc:
+        raise UsageError(f"{name} is not JSON: {exc}") from None
+    if not isinstance(item, dict):
+        raise UsageError(f"{name} must hold one JSON object, the listing")
+    return item
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON has")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def explain_regions(

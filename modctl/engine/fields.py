@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 MISSING: Any = object()
+# The most one listing may take as JSON: an `explain --item`, a backtest's JSON line or CSV record.
+MAX_LISTING_BYTES = 1 << 20
+LISTING_LIMIT = f"longer than {MAX_LISTING_BYTES >> 20} MiB, the limit for one listing"
 
 
 def getter(path: str) -> Callable[[dict[str, Any]], Any]:
