@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from modctl.cli import app
 from modctl.source.scaffold import plan
-from tests.conftest import snapshot
+from tests.conftest import modctl, snapshot
 
 
 def test_init_creates_a_valid_committed_repository(tmp_path: Path, runner: CliRunner) -> None:
@@ -134,3 +134,33 @@ def test_init_json_output(tmp_path: Path, runner: CliRunner) -> None:
     assert data["created_repo"] is True
     assert data["commit"] == git.Repo(tmp_path).head.commit.hexsha
     assert sorted(data["files"]) == sorted(plan())
+
+
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]], ids=["write", "dry-run"])
+def test_init_refuses_a_folder_linked_outside_before_writing_anything(
+    tmp_path: Path, extra: list[str]
+) -> None:
+    target, outside = tmp_path / "repo", tmp_path / "elsewhere"
+    target.mkdir()
+    outside.mkdir()
+    (target / "strategies").symlink_to(outside)
+    done = modctl("init", target, *extra)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"modctl: error: {target}/strategies leads outside {target} (to {outside}); "
+        "modctl init writes only inside the repository: remove the link or choose another folder\n"
+    )
+    assert list(outside.iterdir()) == []
+    assert sorted(p.name for p in target.iterdir()) == ["strategies"]
+
+
+def test_init_force_never_writes_through_a_file_linked_outside(tmp_path: Path) -> None:
+    target, precious = tmp_path / "repo", tmp_path / "precious.txt"
+    target.mkdir()
+    precious.write_text("keep me\n")
+    (target / "modctl.yaml").symlink_to(precious)
+    done = modctl("init", target, "--force")
+    assert done.returncode == 2, done.stderr
+    assert "modctl.yaml leads outside" in done.stderr
+    assert precious.read_text() == "keep me\n"
+    assert sorted(p.name for p in target.iterdir()) == ["modctl.yaml"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modctl.errors import ModctlError, RefusedError
+from modctl.errors import ModctlError, RefusedError, UsageError
 from modctl.gitio import Git
 
 PRE_COMMIT_CONFIG = """\
@@ -74,6 +74,8 @@ def init(target: Path, *, force: bool = False, dry_run: bool = False) -> InitRes
     if target.exists() and not target.is_dir():
         raise ModctlError(f"{target} exists and is not a folder")
     files = plan()
+    for rel in files:
+        _check_inside(target, rel)
     existing = sorted(rel for rel in files if (target / rel).exists())
     if existing and not force:
         shown = ", ".join(existing[:3]) + (
@@ -104,3 +106,18 @@ def init(target: Path, *, force: bool = False, dry_run: bool = False) -> InitRes
         paths, "Create strategy repository with modctl init"
     )
     return result
+
+
+def _check_inside(target: Path, rel: str) -> None:
+    """Refuse (UsageError) when writing `rel` under `target` would follow a symbolic link out."""
+    if (target / rel).resolve().is_relative_to(target):
+        return
+    path = target
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink() and not path.resolve().is_relative_to(target):
+            break
+    raise UsageError(
+        f"{path} leads outside {target} (to {path.resolve()}); modctl init writes only inside "
+        "the repository: remove the link or choose another folder"
+    )
