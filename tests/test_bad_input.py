@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import git
 import pytest
 from typer.testing import CliRunner
 
 from modctl.cli import app
-from tests.conftest import snapshot, write_files
+from tests.conftest import modctl, snapshot, write_files
 
 RULES = "strategies/demo/rules/main.yaml"
 BILLION_LAUGHS = (
@@ -135,3 +136,51 @@ def test_unknown_format_is_a_usage_error(minimal_repo: Path, runner: CliRunner) 
     result = runner.invoke(app, ["--repo", str(minimal_repo), "validate", "--format", "xml"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+LONG = "a" * 5000
+# Each ended in an internal error (exit 70): the system refused a name too long to look up.
+TOO_LONG: dict[str, tuple[list[str], str]] = {
+    "repo": (["--repo", LONG, "validate"], "--repo 'aaaa"),
+    "validate-path": (["validate", f"strategies/{LONG}"], "PATHS 'strategies/aaaa"),
+    "backtest-data": (["backtest", "demo", "--data", LONG], "--data 'aaaa"),
+    "init-folder": (["init", LONG], "DIRECTORY 'aaaa"),
+    "release-bundle": (["release", "cut", LONG], "bundle name 'aaaa"),
+    "rollout-bundle": (["rollout", "start", LONG, "1.0.0"], "bundle name 'aaaa"),
+    "test-bundle": (["test", "demo", LONG], "bundle name 'aaaa"),
+}
+
+
+@pytest.mark.parametrize(("args", "named"), list(TOO_LONG.values()), ids=list(TOO_LONG))
+def test_name_of_five_thousand_characters_is_one_line(
+    committed_repo: git.Repo, args: list[str], named: str
+) -> None:
+    root = Path(committed_repo.working_dir)
+    before = snapshot(root)
+    done = modctl(*args, cwd=root)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"modctl: error: {named}"), line
+    assert re.search(r"\(50\d\d characters\)", line), line
+    assert len(line) < 250
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("option", ["diff", "--rev", "--baseline"])
+def test_revision_naming_a_path_outside_is_one_line(
+    committed_repo: git.Repo, option: str, tmp_path: Path
+) -> None:
+    root = Path(committed_repo.working_dir)
+    item = tmp_path / "item.json"
+    item.write_text('{"id": "1", "region": "SG", "title": "x"}')
+    args = {
+        "diff": ["diff", "demo", "HEAD:../../etc"],
+        "--rev": ["explain", "demo", "--item", str(item), "--rev", "HEAD:../../etc"],
+        "--baseline": ["backtest", "demo", "--data", str(item), "--baseline", "HEAD:../../etc"],
+    }[option]
+    done = modctl(*args, cwd=root)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "modctl: error: revision 'HEAD:../../etc' does not exist; give a commit, branch or tag "
+        "(see `git log`)\n"
+    )

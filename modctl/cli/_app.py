@@ -11,7 +11,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from modctl import __version__, printable
-from modctl.cli.options import Output
+from modctl.cli.options import Output, check_path
 from modctl.errors import ExitCode, ModctlError
 
 if TYPE_CHECKING:
@@ -160,7 +160,8 @@ def main_options(
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="modctl: %(name)s: %(message)s")
-    ctx.obj = Globals(repo=repo, verbose=verbose)
+    # Checked here, not by an option callback: the error boundary holds from here on.
+    ctx.obj = Globals(repo=check_path("--repo", repo), verbose=verbose)
 
 
 def _globals(ctx: Any) -> Globals:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, context_of, echo
-from modctl.cli.options import Output, OutputOption
+from modctl.cli.options import Output, OutputOption, bundle_name, checked_path
 
 app = command_app()
 
@@ -18,10 +18,14 @@ app = command_app()
 @app.command("backtest")
 def backtest_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle to evaluate.")],
+    bundle: Annotated[str, typer.Argument(help="Bundle to evaluate.", callback=bundle_name)],
     data: Annotated[
         Path,
-        typer.Option("--data", help="Listings: .jsonl, .csv or .parquet (with modctl[parquet])."),
+        typer.Option(
+            "--data",
+            help="Listings: .jsonl, .csv or .parquet (with modctl[parquet]).",
+            callback=checked_path,
+        ),
     ],
     baseline: Annotated[
         str | None,
@@ -32,7 +36,10 @@ def backtest_command(
     changes: Annotated[
         Path | None,
         typer.Option(
-            "--changes", metavar="OUT.csv", help="Write every changed decision to a CSV file."
+            "--changes",
+            metavar="OUT.csv",
+            help="Write every changed decision to a CSV file.",
+            callback=checked_path,
         ),
     ] = None,
     skip_bad: Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, context_of, echo
-from modctl.cli.options import Output, OutputOption
+from modctl.cli.options import Output, OutputOption, bundle_name
 
 app = command_app()
 
@@ -15,7 +15,7 @@ app = command_app()
 @app.command("diff")
 def diff_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle to compare.")],
+    bundle: Annotated[str, typer.Argument(help="Bundle to compare.", callback=bundle_name)],
     before: Annotated[str, typer.Argument(help="Git revision to compare from.")] = "HEAD",
     after: Annotated[
         str | None,

@@ -9,7 +9,7 @@ import typer
 
 from modctl import printable
 from modctl.cli._app import command_app, context_of, echo
-from modctl.cli.options import Output, OutputOption
+from modctl.cli.options import Output, OutputOption, bundle_name
 
 app = command_app()
 
@@ -17,7 +17,7 @@ app = command_app()
 @app.command("explain")
 def explain_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle that decided.")],
+    bundle: Annotated[str, typer.Argument(help="Bundle that decided.", callback=bundle_name)],
     item: Annotated[
         str, typer.Option("--item", metavar="FILE|-", help="The listing as JSON; - reads stdin.")
     ],

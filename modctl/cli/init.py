@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, echo
-from modctl.cli.options import Output, OutputOption
+from modctl.cli.options import Output, OutputOption, checked_path
 
 app = command_app()
 
@@ -16,7 +16,10 @@ app = command_app()
 @app.command("init")
 def init_command(
     directory: Annotated[
-        Path, typer.Argument(help="Folder to create or fill (default: the current one).")
+        Path,
+        typer.Argument(
+            help="Folder to create or fill (default: the current one).", callback=checked_path
+        ),
     ] = Path("."),
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files that already exist.")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, context_of, echo, reading_context, warn
-from modctl.cli.options import Output, OutputOption
+from modctl.cli.options import Output, OutputOption, bundle_name
 from modctl.errors import ExitCode, UsageError
 from modctl.reports import to_json
 
@@ -33,7 +33,7 @@ def audit_group() -> None:
 @render_app.command("render")
 def render_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
+    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
     region: Annotated[str, typer.Option("--region", "-r", help="Region.")],
     output: OutputOption = Output.text,
 ) -> None:

@@ -2,11 +2,56 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+
+from modctl import printable
+from modctl.errors import UsageError
+
+T = TypeVar("T")
+MAX_BUNDLE_NAME = 80  # as the bundle schema says
+
+
+def bundle_name(value: T) -> T:
+    """The door for bundle names given on the command line (one, or a list): a name longer
+    than any bundle's is refused in one line, before anything looks for it."""
+    for name in _each(value):
+        if len(str(name)) > MAX_BUNDLE_NAME:
+            raise UsageError(
+                f"bundle name {printable.shown(str(name))} is longer than {MAX_BUNDLE_NAME} "
+                "characters, the most a bundle name has"
+            )
+    return value
+
+
+def checked_path(param: typer.CallbackParam, value: T) -> T:
+    """The door for paths given on the command line (one, or a list): a path the system will
+    not even look up (a name too long, a folder it may not enter, a loop of links) is refused in
+    one line. A path that does not exist passes: the command says what it expected there."""
+    name = param.opts[0] if param.param_type_name == "option" else param.human_readable_name.upper()
+    return check_path(name, value)
+
+
+def check_path(name: str, value: T) -> T:
+    """`value`, or UsageError naming the option `name` (see `checked_path`)."""
+    for path in _each(value):
+        try:
+            os.stat(str(path))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise UsageError(f"{name} {printable.cut(str(path))}: {exc.strerror or exc}") from None
+    return value
+
+
+def _each(value: object) -> list[object]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 class Output(str, Enum):

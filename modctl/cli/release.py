@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, context_of, echo, reading_context, warn
-from modctl.cli.options import Actor, Incident, Output, OutputOption, Reason
+from modctl.cli.options import Actor, Incident, Output, OutputOption, Reason, bundle_name
 
 app = command_app(help="Cut, list and show releases.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ class Bump(str, Enum):
 @app.command("cut")
 def cut_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle to release.")],
+    bundle: Annotated[str, typer.Argument(help="Bundle to release.", callback=bundle_name)],
     version: Annotated[
         str | None, typer.Option("--version", metavar="X.Y.Z", help="Version to cut.")
     ] = None,
@@ -75,7 +75,8 @@ def cut_command(
 def list_command(
     ctx: typer.Context,
     bundle: Annotated[
-        str | None, typer.Argument(help="Only this bundle.", show_default=False)
+        str | None,
+        typer.Argument(help="Only this bundle.", show_default=False, callback=bundle_name),
     ] = None,
     output: OutputOption = Output.text,
 ) -> None:
@@ -91,7 +92,7 @@ def list_command(
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.")],
+    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
     version: Annotated[str, typer.Argument(help="Version.")],
     output: OutputOption = Output.text,
 ) -> None:

@@ -18,6 +18,7 @@ from modctl.cli.options import (
     Region,
     Regions,
     WriteOptions,
+    bundle_name,
 )
 from modctl.errors import UsageError
 
@@ -30,7 +31,7 @@ app = command_app(help="Stage releases as canaries, region by region.", no_args_
 rollback_app = command_app()
 freeze_app = command_app()
 unfreeze_app = command_app()
-Bundle = Annotated[str, typer.Argument(help="Bundle.")]
+Bundle = Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)]
 
 
 def journal_of(context: Context, options: WriteOptions) -> Journal:
@@ -199,7 +200,8 @@ def abort_command(
 def status_command(
     ctx: typer.Context,
     bundle: Annotated[
-        str | None, typer.Argument(help="Only this bundle.", show_default=False)
+        str | None,
+        typer.Argument(help="Only this bundle.", show_default=False, callback=bundle_name),
     ] = None,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="Render again whenever the state changes.")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, context_of, echo
+from modctl.cli.options import bundle_name
 from modctl.errors import ExitCode
 
 
@@ -25,7 +26,9 @@ def run_tests(
     ctx: typer.Context,
     bundles: Annotated[
         list[str] | None,
-        typer.Argument(help="Bundles to test (default: all).", show_default=False),
+        typer.Argument(
+            help="Bundles to test (default: all).", show_default=False, callback=bundle_name
+        ),
     ] = None,
     output: Annotated[
         Format,

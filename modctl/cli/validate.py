@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from modctl.cli._app import command_app, context_of, echo
+from modctl.cli.options import checked_path
 from modctl.errors import ExitCode
 
 
@@ -31,6 +32,7 @@ def validate_command(
             help="Files or folders to check (default: the whole repository). A file selects "
             "its whole bundle, since rules, lists and tests depend on each other.",
             show_default=False,
+            callback=checked_path,
         ),
     ] = None,
     output: Annotated[

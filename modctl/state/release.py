@@ -18,6 +18,7 @@ from modctl.engine.cases import BundleResult, run_cases
 from modctl.errors import ChecksFailedError, RefusedError, UsageError
 from modctl.gitio import Git, repository
 from modctl.source import workspace
+from modctl.source.repo import bundle_names
 from modctl.state import artifact
 from modctl.state.files import artifact_file, manifest_file, manifests, semver, tag_name
 from modctl.state.journal import check
@@ -171,7 +172,7 @@ def cut(
 def _committed(root: Path, git: Git, prefix: str, bundle: str) -> str:
     """The commit to release from: HEAD, when the bundle and modctl.yaml are committed as they
     are in the working tree."""
-    if not (root / "strategies" / bundle).is_dir():
+    if bundle not in bundle_names(root):
         workspace.load(root, [bundle])  # says which bundles exist
     dirty = git.changed_paths([f"{prefix}strategies/{bundle}", f"{prefix}modctl.yaml"])
     if dirty:
