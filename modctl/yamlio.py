@@ -9,6 +9,7 @@ files that have findings (:class:`SourceMap`).
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_NUMBER = 2**1023  # what a 64-bit float holds, with room to spare for arithmetic
 
 Path_ = tuple[str | int, ...]
 
@@ -89,14 +91,39 @@ class _Constructor(SafeConstructor):
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         value = str(self.construct_scalar(node))
+        digits = value.lstrip("+-").removeprefix("0x").removeprefix("0o")
+        if len(digits) > 400:  # past any double, and maybe past what int() converts
+            raise _out_of_range(node, f"integer of {len(digits)} digits is too large")
         if value.startswith("0o"):
-            return int(value[2:], 8)
-        if value.startswith("0x"):
-            return int(value[2:], 16)
-        return int(value, 10)
+            number = int(value[2:], 8)
+        elif value.startswith("0x"):
+            number = int(value[2:], 16)
+        else:
+            number = int(value, 10)
+        if abs(number) >= MAX_NUMBER:
+            raise _out_of_range(node, f"integer of {len(digits)} digits is too large")
+        return number
+
+    def construct_yaml_float(self, node: ScalarNode) -> float:
+        number = super().construct_yaml_float(node)
+        if not math.isfinite(number):
+            raise _out_of_range(node, f"number {node.value} is not finite")
+        return number
+
+
+def _out_of_range(node: ScalarNode, problem: str) -> YamlError:
+    mark = node.start_mark
+    return YamlError(
+        "Y012",
+        f"{problem}; numbers are finite and below 2**1023, as JSON and the engine's 64-bit "
+        "floats hold them (quote the value if it is text)",
+        mark.line + 1,
+        mark.column + 1,
+    )
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)  # type: ignore[type-var]
 # Only JSON's types: explicitly tagged timestamps, binaries, sets and pairs are refused.
 for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
     _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _Constructor.construct_undefined)  # type: ignore[type-var]

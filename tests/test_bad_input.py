@@ -44,6 +44,14 @@ BAD_FILES: list[tuple[str, str | bytes, str, str]] = [
         r"3:24",
     ),
     (
+        "five-thousand-digits",
+        f"- id: a\n  action: warn\n  params: {{max: {'9' * 5000}}}\n",
+        "Y012",
+        r"3:17",
+    ),
+    ("infinite-param", "- id: a\n  action: warn\n  params: {max: .inf}\n", "Y012", r"3:17"),
+    ("nan-param", "- id: a\n  action: warn\n  params: {max: .nan}\n", "Y012", r"3:17"),
+    (
         "catastrophic-regex",
         "- id: fake-brand\n  action: warn\n  when: {field: title, matches: '(a+)+$'}\n",
         "R008",

@@ -13,7 +13,8 @@ from modctl import yamlio
         ("a: yes\nb: off\n", {"a": "yes", "b": "off"}),
         ("a: true\nb: False\n", {"a": True, "b": False}),
         ("n: 0123\nh: 0x1F\no: 0o17\n", {"n": 123, "h": 31, "o": 15}),
-        ("f: 1.5e3\ng: .5\ni: .inf\n", {"f": 1500.0, "g": 0.5, "i": float("inf")}),
+        ("f: 1.5e3\ng: .5\ni: -1e300\n", {"f": 1500.0, "g": 0.5, "i": -1e300}),
+        ("big: %s\n" % ("9" * 300), {"big": int("9" * 300)}),
         ("d: 2026-11-25\n", {"d": "2026-11-25"}),
         ("x: ~\ny: null\n", {"x": None, "y": None}),
         ("brand: H&M\nstar: 5*\n", {"brand": "H&M", "star": "5*"}),
@@ -38,6 +39,13 @@ def test_scalars_resolve_as_yaml_1_2_core(text: str, expected: object) -> None:
         ("a: \x07\n", "Y001", 1, 4),
         ("# only a comment\n", "Y007", 1, 1),
         ("~\n", "Y007", 1, 1),
+        ("a: 1\nb: .inf\n", "Y012", 2, 4),
+        ("a: [1, -.Inf]\n", "Y012", 1, 8),
+        ("a: .nan\n", "Y012", 1, 4),
+        ("a: 1e999\n", "Y012", 1, 4),
+        ("a:\n  b: %s\n" % ("9" * 5000), "Y012", 2, 6),
+        ("a: 0x%s\n" % ("f" * 5000), "Y012", 1, 4),
+        ("a: -%s\n" % ("1" * 400), "Y012", 1, 4),
     ],
 )
 def test_refusals_are_located(text: str, code: str, line: int, column: int) -> None:
@@ -59,3 +67,17 @@ def test_source_map_points_at_values_and_keys() -> None:
     assert source.position(("rules", 0, "when", "lt"), key=True) == (3, 26)
     assert source.position(("rules", 0, "missing")) == (2, 5)
     assert yamlio.SourceMap("a: [").position(("a",)) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: .nan\n", "number .nan is not finite"),
+        ("a: -.inf\n", "number -.inf is not finite"),
+        ("a: 1e999\n", "number 1e999 is not finite"),
+        ("a: %s\n" % ("9" * 5000), "integer of 5000 digits is too large"),
+    ],
+)
+def test_numbers_out_of_range_are_named_as_such(text: str, message: str) -> None:
+    with pytest.raises(yamlio.YamlError, match=message):
+        yamlio.loads(text)

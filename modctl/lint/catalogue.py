@@ -75,6 +75,12 @@ CHECKS: dict[str, Check] = {
             "The file could not be read (permissions, or it vanished). Check the path.",
         ),
         Check(
+            "Y012",
+            E,
+            "number out of range",
+            "Numbers must be finite and below 2**1023: .inf, .nan and numbers that overflow (1e999, an integer of hundreds of digits) are refused, since JSON, which artifacts are written in, has no infinity or NaN, and rules compare numbers as 64-bit floats. Write a smaller number, or quote the value if it is text.",
+        ),
+        Check(
             "S001",
             E,
             "schema violation",
