@@ -283,10 +283,7 @@ class Reader:
                     record = next(reader)
                 except StopIteration:
                     return
-                except _BadLine as exc:
-                    self._bad(lines.number, str(exc))
-                    continue
-                except csv.Error as exc:
+                except (_BadLine, csv.Error) as exc:
                     self._bad(lines.number, str(exc))
                     continue
                 self.consumed = raw.tell()
