@@ -436,3 +436,22 @@ def live_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         assert run(runner, root, *args)[0] == 0
     return root
+
+
+def test_a_hand_written_trailer_with_an_escape_sequence(live: Path) -> None:
+    commit = forge(
+        live,
+        {"regions/MY/_region.yaml": b"frozen: false\nsince: null\nreason: null\n"},
+        "unfreeze MY\n\n" + trailers("unfreeze", region="MY", reason="\x1b[2Jall clear"),
+    )
+    out = audit_names(live, commit, "its Modctl-Reason trailer holds the control character")
+    assert "\x1b" not in out
+
+
+def test_a_trailer_given_twice(live: Path) -> None:
+    commit = forge(
+        live,
+        {"regions/MY/_region.yaml": b"frozen: false\nsince: null\nreason: null\n"},
+        "unfreeze MY\n\n" + trailers("unfreeze", region="MY") + "\nModctl-Actor: alice",
+    )
+    audit_names(live, commit, "its trailers cannot be read: Modctl-Actor twice")

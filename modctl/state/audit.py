@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from modctl.context import Context
 from modctl.errors import ModctlError
 from modctl.source.config import Recorded
-from modctl.state import artifact
+from modctl.state import artifact, journal
 from modctl.state.files import artifact_file, manifest_file, read_yaml, tag_name
-from modctl.state.journal import Entry
+from modctl.state.journal import TRAILERS, Entry
 from modctl.state.replay import Mismatch, recover
 from modctl.state.store import Change, Snapshot, Store
 
@@ -96,8 +96,15 @@ def _check(
             "a merge commit: modctl writes the state branch one command per commit and never "
             "merges, so a merge can bring in any change"
         )
+    if entry is not None and entry.problem:
+        return f"its trailers cannot be read: {entry.problem}"
     if entry is None or not entry.action or not entry.actor:
         return "no Modctl-Action or Modctl-Actor trailer: written around modctl"
+    for key in TRAILERS:
+        value = getattr(entry, key.lower())
+        found = journal.problem(value) if value else None
+        if found:
+            return f"its Modctl-{key} trailer {found}: modctl never writes that"
     if change.irregular:
         return f"it writes {change.irregular[0]} as something other than a regular file"
     if entry.time is None:
