@@ -176,7 +176,7 @@ def test_remote_writes_under_a_german_locale(tmp_path: Path) -> None:
     assert log.split("\n")[:3] == ["freeze GB", "freeze MY", "freeze SG"]
     # An unreachable remote: the change stays local, with the warning, in English.
     run_git(root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    offline = modctl("--repo", root, "freeze", "--region", "MY", env=env)
+    offline = modctl("--repo", root, "unfreeze", "--region", "MY", env=env)
     assert offline.returncode == 0, offline.stderr
     assert "remote origin is unreachable" in offline.stderr
     assert "does not appear to be a git repository" in offline.stderr

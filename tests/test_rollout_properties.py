@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from modctl.errors import RefusedError
 from modctl.model import Config, Origin, Wave
 from modctl.state.rollout import (
+    Canary,
     Freeze,
     RegionState,
     Situation,
@@ -126,3 +127,13 @@ class Rollouts(RuleBasedStateMachine):
 
 TestRollouts = Rollouts.TestCase
 TestRollouts.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+def test_without_min_bake_a_canary_from_a_clock_ahead_promotes() -> None:
+    """Another operator's clock ran ahead: the canary's `since` is later than now. With no
+    min_bake there is no wait to enforce, so promote is not refused."""
+    config = Config(regions=CONFIG.regions, fields=CONFIG.fields, waves=CONFIG.waves)
+    now = datetime(2026, 1, 1)
+    ahead = RegionState("b", "SG", None, (), Canary("1.0.0", 1, 0, "2026-01-01T00:05:00Z"))
+    s = Situation(config, "b", RELEASES, {"SG": ahead}, {}, now)
+    assert promote(s, "SG") == "promote b 1.0.0 canary to 10% in SG"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,13 @@ from typer.testing import CliRunner
 from modctl import yamlio
 from modctl.state.artifact import canonical, digest
 from modctl.state.render import render
-from modctl.state.rollout import Canary, RegionState, parse_stamp
+from modctl.state.rollout import Canary, RegionState, parse_stamp, stamp
 from modctl.state.store import Snapshot, Store
 from tests.conftest import MINIMAL, commit_minimal, run, run_git, write_files
 
 BRANCH = "refs/heads/modctl-state"
-WHEN = "2026-11-29T10:00:00Z"  # the forged commits' time
+# The forged commits' time: after anything the fixtures make, whenever the tests run.
+WHEN = stamp(datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=1))
 
 
 def trailers(action: str, **values: str) -> str:

@@ -25,7 +25,7 @@ from modctl.errors import UsageError
 if TYPE_CHECKING:
     from modctl.context import Context
     from modctl.state.operations import Journal, Outcome
-    from modctl.state.rollout import Situation
+    from modctl.state.rollout import Freeze, Situation
 
 app = command_app(help="Stage releases as canaries, region by region.", no_args_is_help=True)
 rollback_app = command_app()
@@ -268,30 +268,45 @@ def rollback_command(
     _run(ctx, bundle, "rollback", mutate, options, undo, release=to)
 
 
-def _freezing(frozen: bool) -> Callable[..., None]:
-    def command(
-        ctx: typer.Context,
-        region: Regions = None,
-        every: Annotated[bool, typer.Option("--all", help="Every region.")] = False,
-        actor: Actor = None,
-        reason: Reason = None,
-        incident: Incident = None,
-        dry_run: DryRun = False,
-        output: OutputOption = Output.text,
-    ) -> None:
-        options = WriteOptions(actor, reason, incident, dry_run, output)
-        _freeze(ctx, region, every, frozen, options)
-
-    command.__doc__ = (
-        "Stop starting and promoting canaries in regions (rollback stays allowed)."
-        if frozen
-        else "Let canaries start and move again."
-    )
-    return command
+Every = Annotated[bool, typer.Option("--all", help="Every region.")]
 
 
-freeze_app.command("freeze")(_freezing(True))
-unfreeze_app.command("unfreeze")(_freezing(False))
+@freeze_app.command("freeze")
+def freeze_command(
+    ctx: typer.Context,
+    region: Regions = None,
+    every: Every = False,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Stop starting and promoting canaries in regions (rollback stays allowed). A region
+    already frozen keeps its freeze."""
+    options = WriteOptions(actor, reason, incident, dry_run, output)
+    _freeze(ctx, region, every, True, options, force=False)
+
+
+@unfreeze_app.command("unfreeze")
+def unfreeze_command(
+    ctx: typer.Context,
+    region: Regions = None,
+    every: Every = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Also lift freezes made under another incident (recorded)."),
+    ] = False,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Let canaries start and move again. A freeze made under another incident than --incident
+    is lifted only with --force."""
+    options = WriteOptions(actor, reason, incident, dry_run, output)
+    _freeze(ctx, region, every, False, options, force=force)
 
 
 def _freeze(
@@ -300,7 +315,12 @@ def _freeze(
     every: bool,
     frozen: bool,
     options: WriteOptions,
+    *,
+    force: bool,
 ) -> None:
+    import shlex
+
+    from modctl.state.files import freeze_of
     from modctl.state.operations import set_freeze
 
     if not regions and not every:
@@ -311,7 +331,28 @@ def _freeze(
         None if every else regions,
         frozen,
         journal_of(context, options),
+        force=force,
         dry_run=options.dry_run,
     )
-    where = "--all" if every else " ".join(f"--region {r}" for r in regions or [])
-    report(outcome, options, f"modctl {'unfreeze' if frozen else 'freeze'} {where}")
+    changed = sorted({path.split("/")[1] for path in outcome.files})
+    if frozen:
+        # Lift just these freezes, under the incident they were made for.
+        where = " ".join(f"--region {r}" for r in changed)
+        match = f" --incident {shlex.quote(options.incident)}" if options.incident else ""
+        undo = f"modctl unfreeze {where}{match}" if changed else None
+    else:
+        holds = [(r, freeze_of(outcome.before, r)) for r in changed]
+        undo = "; ".join(_refreeze(region, hold) for region, hold in holds) or None
+    report(outcome, options, undo)
+
+
+def _refreeze(region: str, hold: Freeze) -> str:
+    """The command that puts `hold` back on `region` (its time and actor become the undo's)."""
+    import shlex
+
+    command = f"modctl freeze --region {region}"
+    if hold.reason:
+        command += f" --reason {shlex.quote(hold.reason)}"
+    if hold.incident:
+        command += f" --incident {shlex.quote(hold.incident)}"
+    return command

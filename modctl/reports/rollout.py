@@ -11,7 +11,10 @@ from modctl.state.operations import Outcome
 def outcome_text(outcome: Outcome, undo: str | None) -> str:
     if outcome.dry_run:
         return "\n".join([f"Would {outcome.summary}; the state would change:", *outcome.diff()])
-    lines = [f"Done: {outcome.summary} (state commit {(outcome.commit or '')[:12]})."]
+    lines = [f"{note[0].upper()}{note[1:]}." for note in outcome.notes]
+    if outcome.commit is None:
+        return "\n".join([*lines, "Nothing written."])
+    lines.append(f"Done: {outcome.summary} (state commit {outcome.commit[:12]}).")
     if undo:
         lines.append(f"Undo: {undo}")
     return "\n".join(lines)

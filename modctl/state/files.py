@@ -85,16 +85,22 @@ def freeze_state(path: str, content: bytes) -> Freeze:
     data = read_yaml(path, content)
     if not (
         isinstance(data, dict)
-        and set(data) <= {"frozen", "since", "reason"}
+        and set(data) <= {"frozen", "since", "reason", "actor", "incident"}
         and isinstance(data.get("frozen", False), bool)
         and _stamp_or_none(data.get("since"))
-        and isinstance(data.get("reason"), (str, type(None)))
+        and all(isinstance(data.get(k), (str, type(None))) for k in ("reason", "actor", "incident"))
     ):
         raise UsageError(
             f"{path} on the state branch is not a freeze; it was not written by modctl: "
             "`modctl audit verify` names the commit"
         )
     return Freeze(**data)
+
+
+def freeze_of(files: Mapping[str, bytes], region: str) -> Freeze:
+    """The region's freeze in the state files `files` (not frozen when it has none)."""
+    raw = files.get(freeze_file(region))
+    return freeze_state(freeze_file(region), raw) if raw else Freeze()
 
 
 _REGION_KEYS = {"bundle", "region", "stable", "history", "canary", "hotpatches"}
@@ -152,8 +158,7 @@ def _stamp_or_none(value: Any) -> bool:
 
 def frozen(files: Mapping[str, bytes], region: str) -> bool:
     """Whether the state files `files` hold `region` frozen."""
-    raw = files.get(freeze_file(region))
-    return bool(raw and freeze_state(freeze_file(region), raw).frozen)
+    return freeze_of(files, region).frozen
 
 
 def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, Any]]:

@@ -15,13 +15,13 @@ from typing import Any
 
 from modctl import yamlio
 from modctl.context import Context
-from modctl.errors import UsageError
+from modctl.errors import RefusedError, UsageError
 from modctl.model import Config
 from modctl.state.files import (
     artifact_file,
     deploy_file,
     freeze_file,
-    freeze_state,
+    freeze_of,
     region_file,
     region_state,
     versions,
@@ -40,6 +40,7 @@ class Outcome:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     before: dict[str, bytes] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the command left alone, and why
 
     @property
     def regions(self) -> list[str]:
@@ -70,6 +71,7 @@ class Outcome:
             "commit": self.commit,
             "files": sorted(self.files),
             "dry_run": self.dry_run,
+            "notes": self.notes,
         }
 
 
@@ -100,9 +102,7 @@ def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) ->
         raw = snapshot.files.get(region_file(region, bundle))
         if raw is not None:
             states[region] = region_state(region_file(region, bundle), raw)
-        frozen = snapshot.files.get(freeze_file(region))
-        if frozen is not None:
-            freezes[region] = freeze_state(freeze_file(region), frozen)
+        freezes[region] = freeze_of(snapshot.files, region)
     regions: tuple[str, ...] = ()
     if released:
         latest = snapshot.files.get(artifact_file(bundle, released[-1]))
@@ -180,15 +180,18 @@ def _write(store: Store, transition: Transition, moment: datetime, dry_run: bool
         files, entry = transition(snapshot)
         return Outcome(entry.summary, None, files, dry_run=True, before=snapshot.files)
     written: dict[str, bytes | None] = {}
+    before: dict[str, bytes] = {}
 
     def recording(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
         files, entry = transition(snapshot)
         written.clear()
         written.update(files)
+        before.clear()
+        before.update(snapshot.files)
         return files, entry
 
     entry = store.write(recording, moment)
-    return Outcome(entry.summary, entry.commit, written, warnings=store.warnings)
+    return Outcome(entry.summary, entry.commit, written, warnings=store.warnings, before=before)
 
 
 def set_freeze(
@@ -197,9 +200,11 @@ def set_freeze(
     frozen: bool,
     journal: Journal,
     *,
+    force: bool = False,
     dry_run: bool = False,
 ) -> Outcome:
-    """Freeze or unfreeze regions (every region when None) in one state commit."""
+    """Freeze or unfreeze regions (every region when None) in one state commit. Regions
+    already so are left alone and said so; when none is left, nothing is written."""
     config = context.config
     targets = regions or list(config.regions)
     unknown = [r for r in targets if r not in config.regions]
@@ -208,30 +213,66 @@ def set_freeze(
             f"unknown region {unknown[0]!r}; modctl.yaml declares {', '.join(config.regions)}"
         )
     moment = now(context)
+    store = context.store
+    before = store.read()
+    files, _entry, left = froze(before, targets, frozen, journal, moment, force=force)
+    notes = [_left_alone(before, region, frozen) for region in left]
+    if not files:
+        return Outcome("nothing to do", None, {}, before=before.files, notes=notes)
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        return froze(targets, frozen, journal, moment)
+        files, entry, _left = froze(snapshot, targets, frozen, journal, moment, force=force)
+        if not files:
+            raise RefusedError("another writer did it first: nothing is left to do")
+        return files, entry
 
-    return _write(context.store, transition, moment, dry_run)
+    outcome = _write(store, transition, moment, dry_run)
+    outcome.notes = notes
+    return outcome
+
+
+def _left_alone(snapshot: Snapshot, region: str, frozen: bool) -> str:
+    if frozen:
+        return f"{freeze_of(snapshot.files, region).describe(region)}; left as it is"
+    return f"{region} is not frozen; nothing to lift"
 
 
 def froze(
-    regions: list[str], frozen: bool, journal: Journal, moment: datetime
-) -> tuple[dict[str, bytes | None], Entry]:
-    """The files a freeze (or unfreeze) of `regions` writes at `moment`, and its journal entry."""
+    snapshot: Snapshot,
+    regions: list[str],
+    frozen: bool,
+    journal: Journal,
+    moment: datetime,
+    *,
+    force: bool = False,
+) -> tuple[dict[str, bytes | None], Entry, list[str]]:
+    """What freezing (or unfreezing) `regions` writes on `snapshot` at `moment`: the files, the
+    journal entry, and the regions left alone because they already were so. Lifting a freeze
+    made under another incident than the journal's is refused unless `force`."""
     word = "freeze" if frozen else "unfreeze"
+    holds = {region: freeze_of(snapshot.files, region) for region in regions}
+    todo = [region for region in regions if holds[region].frozen != frozen]
+    left = [region for region in regions if holds[region].frozen == frozen]
+    foreign = [] if frozen else [r for r in todo if holds[r].incident != journal.incident]
+    if foreign and not force:
+        lifted = "; ".join(holds[region].describe(region) for region in foreign)
+        raise RefusedError(
+            f"this would lift freezes made under another incident ({lifted}); pass "
+            f"--incident to match, or --force to lift them (recorded)"
+        )
     # The reason as its trailer records it, so that a replay of the journal writes the same file.
     reason = " ".join(journal.reason.split()) if journal.reason else None
     files: dict[str, bytes | None] = {}
-    for region in regions:
-        body = Freeze(frozen, stamp(moment) if frozen else None, reason if frozen else None)
-        files[freeze_file(region)] = yamlio.dump(body.__dict__).encode()
+    for region in todo:
+        hold = Freeze(True, stamp(moment), reason, journal.actor, journal.incident)
+        files[freeze_file(region)] = yamlio.dump(hold.__dict__).encode() if frozen else None
     entry = Entry(
         word,
         journal.actor,
-        f"{word} {', '.join(regions)}",
-        region=",".join(regions),
+        f"{word} {', '.join(todo)}",
+        region=",".join(todo),
         incident=journal.incident,
         reason=journal.reason,
+        forced="incident" if foreign else None,
     )
-    return files, entry
+    return files, entry, left

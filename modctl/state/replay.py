@@ -58,7 +58,15 @@ class Command:
         e = self.entry
         journal = Journal(e.actor, e.reason, e.incident)
         if e.action in ("freeze", "unfreeze"):
-            return froze(e.regions, e.action == "freeze", journal, self.moment)
+            files, entry, _left = froze(
+                snapshot,
+                e.regions,
+                e.action == "freeze",
+                journal,
+                self.moment,
+                force=e.forced == "incident",
+            )
+            return files, entry
         if e.action == "release":
             return self._release(snapshot)
         if not e.bundle:

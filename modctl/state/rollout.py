@@ -78,9 +78,18 @@ class RegionState:
 
 @dataclass(frozen=True)
 class Freeze:
+    """A region-wide hold: who froze the region, when, why, under which incident."""
+
     frozen: bool = False
     since: str | None = None
     reason: str | None = None
+    actor: str | None = None
+    incident: str | None = None
+
+    def describe(self, region: str) -> str:
+        held = f"{region} frozen by {self.actor or 'someone'} since {self.since}"
+        held += f" for {self.incident}" if self.incident else " (no incident)"
+        return held + (f": {self.reason}" if self.reason else "")
 
 
 @dataclass
@@ -180,7 +189,7 @@ def promote(s: Situation, region: str, *, full: bool = False, force: bool = Fals
         raise RefusedError(f"the canary in {region} is paused; `modctl rollout resume` first")
     bake = seconds(s.config.min_bake or "0s")
     waited = s.now - parse_stamp(canary.since)
-    if not force and waited < timedelta(seconds=bake):
+    if not force and s.config.min_bake and waited < timedelta(seconds=bake):
         left = timedelta(seconds=bake) - waited
         raise RefusedError(
             f"the canary in {region} has baked {_human(waited)} of {s.config.min_bake}; wait "
