@@ -34,6 +34,7 @@ INVOCATIONS = {
     "release show": "release show ipr-counterfeit 1.0.0",
     "rollout start": "rollout start ipr-counterfeit 1.1.0 -r MY --dry-run",
     "rollout promote": "rollout promote ipr-counterfeit -r SG --force --dry-run",
+    "rollout demote": "rollout demote ipr-counterfeit -r SG --dry-run",
     "rollout pause": "rollout pause ipr-counterfeit -r SG --dry-run",
     "rollout resume": "rollout resume ipr-brand-misuse -r SG --dry-run",
     "rollout abort": "rollout abort ipr-counterfeit -r SG --dry-run",
@@ -88,7 +89,7 @@ def stage(base: Path, runner: CliRunner) -> Path:
             )
         ),
         ("release", "cut", "ipr-counterfeit", "--version", "1.2.0"),
-        ("rollout", "start", "ipr-counterfeit", "1.2.0"),
+        ("rollout", "start", "ipr-counterfeit", "1.2.0", "--at-step", "2"),
         ("release", "cut", "ipr-brand-misuse", "--version", "1.0.0"),
         ("rollout", "start", "ipr-brand-misuse", "1.0.0"),
         ("rollout", "pause", "ipr-brand-misuse", "-r", "SG"),

@@ -105,7 +105,9 @@ def test_paused_and_frozen_canaries_do_not_move_but_roll_back() -> None:
     s.freezes["SG"] = Freeze(True)
     with pytest.raises(RefusedError, match="frozen"):
         promote(s, "SG")
-    assert rollback(s, "SG") == "rollback b in SG from 1.0.0 to 0.9.0"
+    assert rollback(s, "SG") == (
+        "rollback b in SG from 1.0.0 to 0.9.0, taking off the 1.1.0 canary at 10%"
+    )
     assert s.changed["SG"] == RegionState("b", "SG", stable="0.9.0", history=(), canary=None)
 
 

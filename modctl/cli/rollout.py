@@ -57,7 +57,6 @@ def _run(
     action: str,
     mutate: Callable[[Situation], str],
     options: WriteOptions,
-    undo: Callable[[list[str]], str | None] | None,
     release: str | None = None,
     forced: str | None = None,
 ) -> None:
@@ -74,7 +73,31 @@ def _run(
         forced=forced,
         dry_run=options.dry_run,
     )
-    report(outcome, options, undo(outcome.regions) if undo else None)
+    report(outcome, options, _undo(bundle, outcome))
+
+
+def _undo(bundle: str, outcome: Outcome) -> str | None:
+    """The commands that put every region the change touched back as it was."""
+    from modctl.state.files import region_file, region_state
+    from modctl.state.rollout import RegionState
+    from modctl.state.undo import undo
+
+    commands: list[str] = []
+    for region in outcome.regions:
+        path = region_file(region, bundle)
+        written = outcome.files.get(path)
+        if written is None:
+            continue
+        old = outcome.before.get(path)
+        before = region_state(path, old) if old else RegionState(bundle, region)
+        found = undo(bundle, before, region_state(path, written))
+        if found is None:
+            return (
+                f"none: this is the first stable release of {bundle} in {region}; roll it back "
+                "or forward to another release"
+            )
+        commands += found
+    return "; ".join(commands) or None
 
 
 @app.command("start")
@@ -86,22 +109,27 @@ def start_command(
         list[str] | None,
         typer.Option("--region", "-r", help="Regions (default: the next wave)."),
     ] = None,
+    at_step: Annotated[
+        int,
+        typer.Option(
+            "--at-step", min=1, metavar="N", help="Start at the wave's Nth step (default: 1)."
+        ),
+    ] = 1,
     actor: Actor = None,
     reason: Reason = None,
     incident: Incident = None,
     dry_run: DryRun = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Start a canary at the first step of its wave."""
+    """Start a canary at the first step of its wave (or --at-step N, to restore an aborted one)."""
     from modctl.state import rollout
 
     _run(
         ctx,
         bundle,
         "start",
-        lambda s: rollout.start(s, version, region),
+        lambda s: rollout.start(s, version, region, at_step - 1),
         WriteOptions(actor, reason, incident, dry_run, output),
-        lambda regions: "; ".join(f"modctl rollout abort {bundle} --region {r}" for r in regions),
         release=version,
     )
 
@@ -130,16 +158,35 @@ def promote_command(
         "promote",
         lambda s: rollout.promote(s, region, full=full, force=force),
         WriteOptions(actor, reason, incident, dry_run, output),
-        lambda _: (
-            f"modctl rollout abort {bundle} --region {region}, or once stable: "
-            f"modctl rollback {bundle} --region {region}"
-        ),
         forced="min_bake" if force else None,
     )
 
 
+@app.command("demote")
+def demote_command(
+    ctx: typer.Context,
+    bundle: Bundle,
+    region: Region,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Move the canary back one step of its wave; allowed while frozen."""
+    from modctl.state import rollout
+
+    _run(
+        ctx,
+        bundle,
+        "demote",
+        lambda s: rollout.demote(s, region),
+        WriteOptions(actor, reason, incident, dry_run, output),
+    )
+
+
 def _pausing(paused: bool) -> Callable[..., None]:
-    verb, opposite = ("pause", "resume") if paused else ("resume", "pause")
+    verb = "pause" if paused else "resume"
 
     def command(
         ctx: typer.Context,
@@ -159,7 +206,6 @@ def _pausing(paused: bool) -> Callable[..., None]:
             verb,
             lambda s: rollout.pause(s, region, paused=paused),
             WriteOptions(actor, reason, incident, dry_run, output),
-            lambda _: f"modctl rollout {opposite} {bundle} --region {region}",
         )
 
     command.__doc__ = (
@@ -192,7 +238,6 @@ def abort_command(
         "abort",
         lambda s: rollout.abort(s, region),
         WriteOptions(actor, reason, incident, dry_run, output),
-        None,
     )
 
 
@@ -254,18 +299,8 @@ def rollback_command(
     """Put a region's stable release back to the previous one (or --to VERSION); allowed while frozen."""
     from modctl.state import rollout
 
-    before: list[str | None] = []
-
-    def mutate(s: Situation) -> str:
-        before[:] = [s.state(region).stable]
-        return rollout.rollback(s, region, to)
-
-    def undo(_: list[str]) -> str | None:
-        previous = before[0] if before else None
-        return f"modctl rollback {bundle} --region {region} --to {previous}" if previous else None
-
     options = WriteOptions(actor, reason, incident, dry_run, output)
-    _run(ctx, bundle, "rollback", mutate, options, undo, release=to)
+    _run(ctx, bundle, "rollback", lambda s: rollout.rollback(s, region, to), options, release=to)
 
 
 Every = Annotated[bool, typer.Option("--all", help="Every region.")]

@@ -24,7 +24,8 @@ from modctl.state.operations import Journal, froze, transitioned
 from modctl.state.rollout import Situation
 from modctl.state.store import Snapshot
 
-ROLLOUT = ("start", "promote", "pause", "resume", "abort", "rollback")
+ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback")
+MAX_STEPS = 16  # more steps than any wave has: a start is tried at each
 ACTIONS = (*ROLLOUT, "freeze", "unfreeze", "release")
 
 Files = dict[str, bytes | None]
@@ -46,6 +47,7 @@ class Command:
     moment: datetime
     full: bool = False  # promote --full
     to: str | None = None  # rollback --to
+    step: int = 0  # start --at-step, 0-based
     released: dict[str, bytes] = field(default_factory=dict)  # release: manifest and artifact
 
     @property
@@ -82,13 +84,15 @@ class Command:
             version = e.release
             if not version or not e.regions:
                 raise UsageError("start names no release or no region")
-            return lambda s: rollout.start(s, version, e.regions)
+            return lambda s: rollout.start(s, version, e.regions, self.step)
         if len(e.regions) != 1:
             raise UsageError(f"{e.action} must name one region, not {len(e.regions)}")
         region = e.regions[0]
         if e.action == "promote":
             force = e.forced == "min_bake"
             return lambda s: rollout.promote(s, region, full=self.full, force=force)
+        if e.action == "demote":
+            return lambda s: rollout.demote(s, region)
         if e.action in ("pause", "resume"):
             return lambda s: rollout.pause(s, region, paused=e.action == "pause")
         if e.action == "abort":
@@ -148,6 +152,8 @@ def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Comman
     if entry.action == "promote":
         yield base
         yield replace(base, full=True)
+    elif entry.action == "start":
+        yield from (replace(base, step=step) for step in range(MAX_STEPS))
     elif entry.action == "rollback":
         yield base
         yield replace(base, to=entry.release)

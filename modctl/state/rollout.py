@@ -129,7 +129,9 @@ class Situation:
         return self.freezes.get(region, Freeze()).frozen
 
 
-def start(s: Situation, version: str, regions: list[str] | None) -> str:
+def start(s: Situation, version: str, regions: list[str] | None, step: int = 0) -> str:
+    """Stage `version` as a canary at `step` (0: the wave's first) in `regions` (default: the
+    next wave that does not have it yet)."""
     if version not in s.releases:
         known = ", ".join(s.releases) or "none"
         raise RefusedError(
@@ -158,7 +160,12 @@ def start(s: Situation, version: str, regions: list[str] | None) -> str:
                     f"wave {earlier.name!r} comes first and {version} is not stable there yet "
                     f"({', '.join(behind)}); promote it there first"
                 )
-        canary = Canary(version, wave.steps[0], 0, stamp(s.now))
+        if not 0 <= step < len(wave.steps) - 1:
+            raise RefusedError(
+                f"wave {wave.name!r} has steps {', '.join(map(str, wave.steps[:-1]))} below 100%; "
+                f"--at-step takes 1 to {len(wave.steps) - 1}"
+            )
+        canary = Canary(version, wave.steps[step], step, stamp(s.now))
         s.changed[region] = replace(state, canary=canary)
     s.release = version
     weights = ", ".join(f"{r} {s.changed[r].canary.weight}%" for r in targets)  # type: ignore[union-attr]
@@ -207,6 +214,26 @@ def promote(s: Situation, region: str, *, full: bool = False, force: bool = Fals
     return f"promote {s.bundle} {canary.version} canary to {moved.weight}% in {region}"
 
 
+def demote(s: Situation, region: str) -> str:
+    """Move the canary back one step of its wave; allowed while frozen, as it lowers exposure."""
+    s.check_region(region)
+    state = s.state(region)
+    canary = state.canary
+    if canary is None:
+        raise RefusedError(f"no canary of {s.bundle} in {region} to demote")
+    if canary.step == 0:
+        raise RefusedError(
+            f"the canary in {region} is at its wave's first step ({canary.weight}%); "
+            f"`modctl rollout abort {s.bundle} --region {region}` takes it off"
+        )
+    _, wave = s.wave_of(region)
+    step = min(canary.step, len(wave.steps) - 1) - 1
+    moved = replace(canary, weight=wave.steps[step], step=step, since=stamp(s.now))
+    s.changed[region] = replace(state, canary=moved)
+    s.release = canary.version
+    return f"demote {s.bundle} {canary.version} canary to {moved.weight}% in {region}"
+
+
 def pause(s: Situation, region: str, *, paused: bool) -> str:
     s.check_region(region)
     state = s.state(region)
@@ -252,7 +279,10 @@ def rollback(s: Situation, region: str, to: str | None = None) -> str:
         history = state.history + ((state.stable,) if state.stable else ())
     s.changed[region] = RegionState(s.bundle, region, target, history, None, state.hotpatches)
     s.release = target
-    return f"rollback {s.bundle} in {region} from {state.stable or 'nothing'} to {target}"
+    done = f"rollback {s.bundle} in {region} from {state.stable or 'nothing'} to {target}"
+    if state.canary is not None:
+        done += f", taking off the {state.canary.version} canary at {state.canary.weight}%"
+    return done
 
 
 def _human(delta: timedelta) -> str:
