@@ -14,7 +14,9 @@ import unicodedata
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # Letters that render as nothing.
-_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+# Characters that are drawn as nothing: Hangul fillers, the blank Braille pattern, the musical
+# null notehead.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\U0001d159")
 
 
 def unsafe(text: str) -> str | None:

@@ -157,15 +157,18 @@ def _fastest_loader() -> type:
 _Loader = _fastest_loader()
 
 
+def too_big(size: int) -> str:
+    """What Y004 says of a file of `size` bytes."""
+    limit = MAX_FILE_BYTES
+    return f"file is {size:,} bytes; the limit is {limit:,} bytes ({limit // 1048576} MiB)"
+
+
 def read_text(path: Path) -> str:
     """Read a file as UTF-8 text, refusing oversize, binary and undecodable files."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise YamlError(
-                "Y004",
-                f"file is {size / 1048576:.1f} MiB; the limit is {MAX_FILE_BYTES // 1048576} MiB",
-            )
+            raise YamlError("Y004", too_big(size))
         raw = path.read_bytes()
     except OSError as exc:
         raise YamlError("Y011", f"cannot read file: {exc.strerror or exc}") from exc

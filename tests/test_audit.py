@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from modctl import yamlio
 from modctl.state.store import Entry, Snapshot, Store
-from tests.conftest import run, run_git
+from tests.conftest import commit_minimal, run, run_git
 
 
 @pytest.fixture
@@ -130,3 +130,21 @@ def test_a_state_file_written_around_modctl_is_one_clear_line(
     code, out = run(runner, history, "audit", "verify")
     assert code == 1
     assert "'hand edit': it writes regions/SG/demo.yaml, which `freeze` does not touch" in out
+
+
+def test_a_start_in_several_regions_verifies_whatever_their_order(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    root = commit_minimal(tmp_path / "repo")
+    (root / "strategies/demo/bundle.yaml").write_text("name: demo\nregions: [SG, MY, GB]\n")
+    run_git(root, "commit", "-qam", "serve GB too")
+    for args in (
+        ("release", "cut", "demo"),
+        ("rollout", "start", "demo", "0.1.0"),
+        ("rollout", "promote", "demo", "--region", "SG", "--full"),
+        ("rollout", "start", "demo", "0.1.0", "--region", "MY", "--region", "GB"),
+    ):
+        code, out = run(runner, root, *args)
+        assert code == 0, (args, out)
+    assert "canary in GB 50%, MY 50%" in out
+    assert run(runner, root, "audit", "verify") == (0, "4 state commits verified.\n")

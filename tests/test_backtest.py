@@ -373,6 +373,18 @@ BAD_ROWS: list[tuple[str, bytes, int, str]] = [
         "not UTF-8 text (byte 0xff at column 42)",
     ),
     (
+        "not-utf8-undeclared.jsonl",
+        GOOD + b'{"id": "2", "region": "SG", "notes": "\xff"}\n' + GOOD,
+        2,
+        "not UTF-8 text (byte 0xff at column 39)",
+    ),
+    (
+        "not-utf8-key.jsonl",
+        GOOD + b'{"id": "2", "region": "SG", "ti\xfftle": "x"}\n' + GOOD,
+        2,
+        "not UTF-8 text (byte 0xff at column 32)",
+    ),
+    (
         "nan.jsonl",
         GOOD + b'{"id": "2", "region": "SG", "price": NaN}\n' + GOOD,
         2,
@@ -494,3 +506,18 @@ def test_parquet_row_group_over_the_limit_is_refused_before_reading(
     monkeypatch.setattr("modctl.backtest.data.MAX_ROW_GROUP_BYTES", 4096)
     with pytest.raises(DataError, match=r"row group 0 holds 0\.0 GiB uncompressed; the limit"):
         backtest.run(minimal_repo, "demo", path)
+
+
+def test_a_csv_with_a_byte_order_mark_reads_as_without(minimal_repo: Path, tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    plain.write_bytes(b"id,region,title,price\n1,SG,Gucci bag,5\n2,SG,Prada,50\n")
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    outputs = []
+    for data in (plain, marked):
+        done = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data, "-o", "json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        outputs.append((report["rows"], report["decisions"], report["rules"]))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 2
+    assert outputs[0][2]  # the rule matched the Gucci bag: the title column was read

@@ -11,7 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from modctl.cli import app
-from tests.conftest import modctl, snapshot, write_files
+from tests.conftest import (
+    MINIMAL,
+    commit_minimal,
+    modctl,
+    run,
+    run_git,
+    snapshot,
+    write_files,
+)
 
 RULES = "strategies/demo/rules/main.yaml"
 BILLION_LAUGHS = (
@@ -84,8 +92,8 @@ def test_oversize_file_is_refused_without_reading_it(minimal_repo: Path, runner:
     result = runner.invoke(app, ["--repo", str(minimal_repo), "validate"])
     assert result.exit_code == 1, result.output
     assert (
-        "strategies/demo/lists/huge.yaml:1:1: error Y004 file is 50.0 MiB; the limit is 8 MiB"
-        in result.output
+        "strategies/demo/lists/huge.yaml:1:1: error Y004 file is 52,428,800 bytes; the limit is "
+        "8,388,608 bytes (8 MiB)" in result.output
     )
 
 
@@ -192,3 +200,22 @@ def test_revision_naming_a_path_outside_is_one_line(
         "modctl: error: revision 'HEAD:../../etc' does not exist; give a commit, branch or tag "
         "(see `git log`)\n"
     )
+
+
+@pytest.mark.parametrize("bake", ["99999999999h", "9" * 5000 + "h"])
+def test_a_bake_time_no_clock_can_hold_is_a_schema_error_not_a_crash(
+    tmp_path: Path, bake: str
+) -> None:
+    root = commit_minimal(tmp_path / "repo")
+    runner = CliRunner()
+    for args in (("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0")):
+        assert run(runner, root, *args)[0] == 0
+    config = MINIMAL["modctl.yaml"].replace("rollout:\n", f"rollout:\n  min_bake: {bake}\n")
+    write_files(root, {"modctl.yaml": config})
+    code, out = run(runner, root, "validate")
+    assert code == 1, out
+    assert "S001" in out
+    run_git(root, "commit", "-qam", "a bake no clock can hold")
+    code, out = run(runner, root, "rollout", "promote", "demo", "--region", "SG", "--force")
+    assert code == 1, out
+    assert "modctl.yaml at HEAD is invalid: S001" in out

@@ -164,3 +164,17 @@ def test_init_force_never_writes_through_a_file_linked_outside(tmp_path: Path) -
     assert "modctl.yaml leads outside" in done.stderr
     assert precious.read_text() == "keep me\n"
     assert sorted(p.name for p in target.iterdir()) == ["modctl.yaml"]
+
+
+def test_init_refuses_a_folder_linked_to_nothing_before_writing_anything(tmp_path: Path) -> None:
+    target = tmp_path / "repo"
+    target.mkdir()
+    (target / "strategies").symlink_to("nowhere")
+    done = modctl("init", target)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"modctl: error: {target}/strategies is a link to nowhere, which does not exist; "
+        "modctl init writes only through folders that exist: remove the link or choose another "
+        "folder\n"
+    )
+    assert sorted(p.name for p in target.iterdir()) == ["strategies"]

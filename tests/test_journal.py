@@ -40,6 +40,8 @@ HOSTILE = {
     "byte-order-mark": "\ufeff",
     "combining-marks-only": "\u0301\u0302",
     "ideographic-space": "\u3000",
+    "braille-blank": "\u2800",
+    "null-notehead": "\U0001d159",
 }
 
 

@@ -61,7 +61,8 @@ def test_sixteen_processes_at_once_lose_nothing(live: Path) -> None:
     for result in results:
         assert result.returncode in (0, 3, 4), result.stderr  # 3 or 4: it no longer applied
         assert "Traceback" not in result.stderr
-    succeeded = [r for r in results if r.returncode == 0]
+    # Exit 0 without a commit: the region already was as asked ("Nothing written.").
+    succeeded = [r for r in results if r.returncode == 0 and "state commit" in r.stdout]
     new = list(takewhile(lambda e: e.commit != start, store.journal()))
     assert len(new) == len(succeeded)
     reported = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from modctl.state.store import Store
@@ -69,3 +70,27 @@ def test_writes_refuse_while_a_linked_worktree_has_the_state_branch(tmp_path: Pa
     assert code == 2, out
     assert f"checked out in {tmp_path / 'state'}" in out
     assert Store(root).tip() == tip
+
+
+@pytest.mark.parametrize("branch", ["HEAD", "refs/heads/main", "a..b", "state/", "x.lock"])
+def test_a_state_branch_name_git_would_misread_is_a_schema_error(
+    tmp_path: Path, branch: str
+) -> None:
+    root = commit_minimal(tmp_path / "repo")
+    config = MINIMAL["modctl.yaml"] + f"state: {{branch: '{branch}'}}\n"
+    write_files(root, {"modctl.yaml": config})
+    code, out = run(CliRunner(), root, "validate")
+    assert code == 1, out
+    assert "S001" in out
+
+
+def test_writes_refuse_a_state_branch_that_holds_the_bundles(tmp_path: Path) -> None:
+    root = commit_minimal(tmp_path / "repo")
+    main = run_git(root, "branch", "--show-current").strip()
+    on_branch(root, main)
+    run_git(root, "checkout", "-q", "-b", "feature")
+    tip = run_git(root, "rev-parse", main).strip()
+    code, out = run(CliRunner(), root, "freeze", "--region", "SG")
+    assert code == 2, out
+    assert f"the state branch {main} holds modctl.yaml" in out
+    assert run_git(root, "rev-parse", main).strip() == tip

@@ -380,6 +380,27 @@ def test_a_config_nobody_committed_cannot_excuse_a_forgery(steps: Path) -> None:
     audit_names(steps, commit, f"it names modctl.yaml blob {oid[:12]}, which no commit")
 
 
+def test_a_config_on_an_unmerged_branch_cannot_excuse_a_forgery(steps: Path) -> None:
+    main = run_git(steps, "branch", "--show-current").strip()
+    run_git(steps, "checkout", "-q", "-b", "feature/y")
+    permissive = MINIMAL["modctl.yaml"].replace("steps: [10, 100]", "steps: [1, 50, 100]")
+    write_files(steps, {"modctl.yaml": permissive})
+    run_git(steps, "commit", "-qam", "wider steps, never reviewed")
+    oid = run_git(steps, "rev-parse", "HEAD:modctl.yaml").strip()
+    run_git(steps, "checkout", "-q", main)
+    snapshot = state_of(steps)
+    state = region(snapshot, "SG")
+    assert state.canary is not None
+    jumped = RegionState(**{**state.__dict__, "canary": Canary(state.canary.version, 50, 1, WHEN)})
+    commit = forge(
+        steps,
+        with_state(snapshot, jumped),
+        "promote demo 0.1.0 canary to 50% in SG\n\n"
+        + trailers("promote", bundle="demo", region="SG", release="0.1.0", config=oid),
+    )
+    audit_names(steps, commit, "which no commit of the checked-out history has")
+
+
 yaml_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.floats(),
     lambda inner: (

@@ -216,6 +216,12 @@ class Reader:
     def _parsed(self, chunk: bytes, options: Any) -> Batch | None:
         if _longest_line(chunk) > MAX_LINE_BYTES:
             return None
+        try:
+            # Arrow checks only the fields it keeps; a byte that is not UTF-8 anywhere in a line
+            # (a key, a field modctl.yaml does not declare) makes the line bad all the same.
+            chunk.decode()
+        except UnicodeDecodeError:
+            return None
         read = pj.ReadOptions(use_threads=False, block_size=max(len(chunk), 1 << 16))
         try:
             table = pj.read_json(io.BytesIO(chunk), read_options=read, parse_options=options)
@@ -263,8 +269,9 @@ class Reader:
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
         with self.path.open("rb") as raw:
             # Bytes that are not UTF-8 are decoded to lone surrogates, so that the line holding
-            # them is the bad row, not the rest of the file.
-            text = io.TextIOWrapper(raw, "utf-8", errors="surrogateescape", newline="")
+            # them is the bad row, not the rest of the file; a byte order mark (as spreadsheets
+            # write one) is not part of the first column's name.
+            text = io.TextIOWrapper(raw, "utf-8-sig", errors="surrogateescape", newline="")
             lines = _Lines(text)
             reader = csv.DictReader(lines, delimiter=delimiter)
             try:

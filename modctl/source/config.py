@@ -56,7 +56,8 @@ def config_of(git: Git | Path, spec: str, where: str) -> Config:
 class Recorded:
     """`modctl.yaml` as each state commit recorded it (its `Modctl-Config` blob), so that a replay
     obeys the config the command obeyed, not today's. A blob must have been `modctl.yaml` in a
-    commit of the repository: a state commit cannot name a config nobody committed."""
+    commit of the checked-out history (the reviewed one, when that is the main branch): a state
+    commit cannot name a config nobody committed, or one left on an unmerged branch."""
 
     def __init__(self, git: Git, current: Config) -> None:
         self.git = git
@@ -68,12 +69,12 @@ class Recorded:
             return self.current
         if blob not in self.seen:
             found = self.git.call(
-                "log", "--all", "--format=%H", "-1", f"--find-object={blob}", "--", CONFIG_NAME
+                "log", "HEAD", "--format=%H", "-1", f"--find-object={blob}", "--", CONFIG_NAME
             )
             if found.status != 0 or not found.stdout.strip():
                 raise UsageError(
-                    f"it names {CONFIG_NAME} blob {blob[:12]}, which no commit of this "
-                    f"repository has as its {CONFIG_NAME}"
+                    f"it names {CONFIG_NAME} blob {blob[:12]}, which no commit of the checked-out "
+                    f"history has as its {CONFIG_NAME}"
                 )
             self.seen[blob] = config_of(self.git, blob, f"as blob {blob[:12]}")
         return self.seen[blob]

@@ -80,9 +80,7 @@ def _read(root: Path, source: SourceFile) -> Loaded:
 
 def oversize(source: SourceFile, size: int) -> Loaded:
     """A file over the size limit, left unread, with its finding."""
-    limit = yamlio.MAX_FILE_BYTES // 1048576
-    message = f"file is {size / 1048576:.1f} MiB; the limit is {limit} MiB"
-    return Loaded(source, b"", findings=[finding("Y004", source.rel, message)])
+    return Loaded(source, b"", findings=[finding("Y004", source.rel, yamlio.too_big(size))])
 
 
 def parse_all(loaded: dict[str, Loaded], cache: Cache | None, jobs: int | None = None) -> None:

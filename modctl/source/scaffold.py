@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,8 +95,14 @@ def init(target: Path, *, force: bool = False, dry_run: bool = False) -> InitRes
     Git(nearest).check_identity()
     for rel, content in files.items():
         path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {path}: {exc.strerror}; {len(result.written)} file(s) were "
+                "written before it"
+            ) from None
         result.written.append(rel)
     if top is None:
         Git(target).init()
@@ -109,7 +116,16 @@ def init(target: Path, *, force: bool = False, dry_run: bool = False) -> InitRes
 
 
 def _check_inside(target: Path, rel: str) -> None:
-    """Refuse (UsageError) when writing `rel` under `target` would follow a symbolic link out."""
+    """Refuse (UsageError) when writing `rel` under `target` would follow a symbolic link out,
+    or through a link that leads nowhere."""
+    path = target
+    for part in Path(rel).parts[:-1]:
+        path = path / part
+        if path.is_symlink() and not path.exists():
+            raise UsageError(
+                f"{path} is a link to {os.readlink(path)}, which does not exist; modctl init "
+                "writes only through folders that exist: remove the link or choose another folder"
+            )
     if (target / rel).resolve().is_relative_to(target):
         return
     path = target

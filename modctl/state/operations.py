@@ -213,22 +213,29 @@ def set_freeze(
             f"unknown region {unknown[0]!r}; modctl.yaml declares {', '.join(config.regions)}"
         )
     moment = now(context)
-    store = context.store
-    before = store.read()
-    files, _entry, left = froze(before, targets, frozen, journal, moment, force=force)
-    notes = [_left_alone(before, region, frozen) for region in left]
-    if not files:
-        return Outcome("nothing to do", None, {}, before=before.files, notes=notes)
+    notes: list[str] = []
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        files, entry, _left = froze(snapshot, targets, frozen, journal, moment, force=force)
+        files, entry, left = froze(snapshot, targets, frozen, journal, moment, force=force)
+        notes[:] = [_left_alone(snapshot, region, frozen) for region in left]
         if not files:
-            raise RefusedError("another writer did it first: nothing is left to do")
+            raise _NothingToDo(snapshot)
         return files, entry
 
-    outcome = _write(store, transition, moment, dry_run)
+    try:
+        outcome = _write(context.store, transition, moment, dry_run)
+    except _NothingToDo as done:
+        return Outcome("nothing to do", None, {}, before=done.snapshot.files, notes=notes)
     outcome.notes = notes
     return outcome
+
+
+class _NothingToDo(Exception):
+    """Every region already is as asked (perhaps another writer just made it so)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
 
 
 def _left_alone(snapshot: Snapshot, region: str, frozen: bool) -> str:

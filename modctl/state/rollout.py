@@ -168,7 +168,7 @@ def start(s: Situation, version: str, regions: list[str] | None, step: int = 0) 
         canary = Canary(version, wave.steps[step], step, stamp(s.now))
         s.changed[region] = replace(state, canary=canary)
     s.release = version
-    weights = ", ".join(f"{r} {s.changed[r].canary.weight}%" for r in targets)  # type: ignore[union-attr]
+    weights = ", ".join(f"{r} {s.changed[r].canary.weight}%" for r in sorted(targets))  # type: ignore[union-attr]
     return f"start {s.bundle} {version} canary in {weights}"
 
 

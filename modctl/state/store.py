@@ -161,12 +161,19 @@ class Store:
 
     def refuse_checked_out(self) -> None:
         """Writes move the branch without a checkout: refuse while a work tree has it out,
-        whose files would stay behind (and whose next commit would undo the write)."""
+        whose files would stay behind (and whose next commit would undo the write), and refuse
+        a branch that holds the bundles."""
         where = self.git.worktree_of(self.ref)
         if where:
             raise UsageError(
                 f"the state branch {self.branch} is checked out in {where}; check out another "
                 "branch there, or give the state a branch of its own (state.branch in "
+                "modctl.yaml, default modctl-state)"
+            )
+        if self.git.cat().read(f"{self.ref}:modctl.yaml") is not None:
+            raise UsageError(
+                f"the state branch {self.branch} holds modctl.yaml: it is where bundles live, "
+                "not a state branch; give the state a branch of its own (state.branch in "
                 "modctl.yaml, default modctl-state)"
             )
 
