@@ -92,8 +92,11 @@ def replay(config: Config, initial: Snapshot, entries: list[Entry]) -> dict[str,
     states = region_states(initial)
     for entry in entries:
         region = str(entry.region)
-        if entry.action in ("freeze", "unfreeze"):
-            states[f"regions/{region}/_region.yaml"] = entry.action == "freeze"
+        if entry.action == "freeze":
+            states[f"regions/{region}/_region.yaml"] = True
+            continue
+        if entry.action == "unfreeze":  # lifting a freeze deletes its file
+            states.pop(f"regions/{region}/_region.yaml", None)
             continue
         path = f"regions/{region}/demo.yaml"
         state = RegionState.from_dict(states[path])
