@@ -81,6 +81,15 @@ def test_bad_item_and_region(reference_repo: Path, runner: CliRunner) -> None:
     )
     assert result.exit_code == 2
     assert "cannot read nope.json" in result.output
+    result = runner.invoke(
+        app,
+        ["--repo", str(reference_repo), "explain", "ipr-counterfeit", "--item", "-"],
+        input='{"region": "SG", "title": "Gucci \\ud800"}',
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "modctl: error: - holds a lone surrogate (such as \\ud800), which is not text\n"
+    )
 
 
 def test_shadow_rule_and_no_match_in_text(minimal_repo: Path, runner: CliRunner) -> None:

@@ -65,6 +65,13 @@ def parse_item(raw: bytes, name: str) -> dict[str, Any]:
         raise UsageError(f"{name} is not JSON: {exc}") from None
     if not isinstance(item, dict):
         raise UsageError(f"{name} must hold one JSON object, the listing")
+    try:
+        json.dumps(item, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # JSON's \ud800 alone is half a character; a backtest refuses such a row too.
+        raise UsageError(
+            f"{name} holds a lone surrogate (such as \\ud800), which is not text"
+        ) from None
     return item
 
 
