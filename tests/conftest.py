@@ -69,10 +69,14 @@ def run(runner: CliRunner, root: Path, *args: str) -> tuple[int, str]:
 
 
 def modctl(
-    *args: str | os.PathLike[str], cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str | os.PathLike[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The installed `modctl` as a subprocess, its output as text; the caller checks the
-    exit status."""
+    exit status. With `timeout`, a run that takes longer is killed and the test fails
+    (subprocess.TimeoutExpired) instead of hanging."""
     return subprocess.run(
         [str(MODCTL), *map(str, args)],
         cwd=cwd,
@@ -80,6 +84,7 @@ def modctl(
         capture_output=True,
         text=True,
         check=False,
+        timeout=timeout,
     )
 
 

@@ -60,9 +60,9 @@ BAD_FILES: list[tuple[str, str | bytes, str, str]] = [
     ("infinite-param", "- id: a\n  action: warn\n  params: {max: .inf}\n", "Y012", r"3:17"),
     ("nan-param", "- id: a\n  action: warn\n  params: {max: .nan}\n", "Y012", r"3:17"),
     (
-        "catastrophic-regex",
-        "- id: fake-brand\n  action: warn\n  when: {field: title, matches: '(a+)+$'}\n",
-        "R008",
+        "regex-with-a-backreference",
+        "- id: fake-brand\n  action: warn\n  when: {field: title, matches: '(x)\\1'}\n",
+        "R014",
         r"3:33",
     ),
 ]

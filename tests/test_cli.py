@@ -73,9 +73,17 @@ def test_explain_a_code(runner: CliRunner) -> None:
 
 
 def test_explain_an_unknown_code(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["validate", "--explain", "R08"])
+    result = runner.invoke(app, ["validate", "--explain", "R07"])
     assert result.exit_code == 2
-    assert "did you mean 'R008'?" in result.output
+    assert "did you mean 'R007'?" in result.output
+
+
+def test_explain_a_retired_code(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "--explain", "r008"])
+    assert result.exit_code == 2
+    assert "R008 (catastrophic regex: retired, because modctl runs regexes in linear time" in (
+        result.output
+    )
 
 
 def test_every_code_is_in_the_readme() -> None:

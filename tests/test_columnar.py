@@ -67,3 +67,74 @@ def test_shadow_rules_match_but_never_decide() -> None:
     expected = [("review", "flag", ["watch", "flag"]), ("none", None, [])]
     assert by_batch(bundle, config, items) == expected
     assert_same(bundle, config, items)
+
+
+# Hostile patterns (hours of backtracking in `re` on the long titles below), Unicode word
+# boundaries, the ends of text, case pairs, and patterns the prefilter indexes and does not.
+REGEXES = [
+    r"(a|a)*b",
+    r"(a|aa)+$",
+    r"\w*\w*\w*\w*\w*\w*\w*\w*\w*\w*\w*\w*x",
+    r"\bhàng giả\b",
+    r"(?i)\b(?:replicas?|1:1)\b",
+    r"(?i)gucci\s*$",
+    r"(?m)^sale$",
+    r"(?i)[ks]\d+",
+    r"\B\w\B",
+]
+TITLES = st.lists(
+    st.sampled_from(
+        [
+            "a" * 40,
+            "a" * 40 + "!",
+            "a" * 40 + "b",
+            "a" * 41 + "x",
+            "mua hàng giả",
+            "hàng giảx",
+            "REPL\u0130CA",
+            "1:1 copy",
+            "Gucci \n",
+            "x\nsale\n",
+            "\u212a12",
+            "\u017f9",
+            "",
+        ]
+    )
+    | st.text(st.sampled_from("aàbx \n_1:é\u212a"), max_size=12),
+    min_size=1,
+    max_size=8,
+)
+
+
+@cache
+def regex_bundle() -> tuple[Bundle, Compiled]:
+    config = reference_workspace().config
+    rules = [
+        Rule(f"regex-{i}", "warn", {"field": "title", "matches": p}, Origin("r"))
+        for i, p in enumerate(REGEXES)
+    ]
+    bundle = Bundle("regexes", Origin("b"), regions=config.regions, rules=rules)
+    return bundle, compiled(bundle, config)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TITLES)
+def test_regexes_decide_alike_by_row_and_batch(titles: list[str]) -> None:
+    bundle, built = regex_bundle()
+    items = [{"id": str(i), "region": "SG", "title": t} for i, t in enumerate(titles)]
+    assert_same(bundle, reference_workspace().config, items, built)
+
+
+def test_regexes_on_hostile_titles_by_row_and_batch() -> None:
+    bundle, built = regex_bundle()
+    titles = ["a" * 40 + "!", "a" * 40 + "b", "a" * 40, "a" * 40 + "x", "mua hàng giả"]
+    items = [{"id": str(i), "region": "SG", "title": t} for i, t in enumerate(titles)]
+    verdicts = by_batch(bundle, reference_workspace().config, items, built=built)
+    assert [matched for _, _, matched in verdicts] == [
+        ["regex-8"],
+        ["regex-0", "regex-8"],
+        ["regex-1", "regex-8"],
+        ["regex-2", "regex-8"],
+        ["regex-3", "regex-8"],
+    ]
+    assert_same(bundle, reference_workspace().config, items, built)

@@ -20,7 +20,7 @@ BROKEN = {
     all:
       - {field: title, contains_any: {list: brands}}
       - {field: price, lt: {param: max_price}}
-      - {field: title, matches: "(a+)+$"}
+      - {field: title, matches: "(?<!genuine )leather"}
   action: takedown
 """,
     "strategies/demo/lists/spare.yaml": "name: spare\nkind: keywords\nitems: ['50%, off: now']\n",
@@ -45,7 +45,7 @@ def test_json_report(broken_repo: Path, runner: CliRunner) -> None:
     assert (report["errors"], report["warnings"]) == (1, 1)
     codes = {(f["code"], f["severity"], f["path"], f["line"]) for f in report["findings"]}
     assert codes == {
-        ("R008", "error", "strategies/demo/rules/main.yaml", 7),
+        ("R014", "error", "strategies/demo/rules/main.yaml", 7),
         ("B005", "warning", "strategies/demo/lists/spare.yaml", 1),
     }
 
@@ -93,9 +93,9 @@ def test_github_annotations(broken_repo: Path, runner: CliRunner) -> None:
         "file": "strategies/demo/rules/main.yaml",
         "line": "7",
         "col": "33",
-        "title": "modctl R008",
+        "title": "modctl R014",
     }
-    assert message.startswith("rule 'fake-brand': regex '(a+)+$' nested quantifier")
+    assert message.startswith("rule 'fake-brand': regex '(?<!genuine )leather' uses a negative")
     assert by_level["warning"][0]["file"] == "strategies/demo/lists/spare.yaml"
 
 
@@ -139,8 +139,8 @@ def test_junit_report(broken_repo: Path, runner: CliRunner, tmp_path: Path) -> N
     results = failing.result
     assert len(results) == 1
     assert isinstance(results[0], Failure)
-    assert results[0].type == "R008"
-    assert "7:33: error R008" in (results[0].text or "")
+    assert results[0].type == "R014"
+    assert "7:33: error R014" in (results[0].text or "")
     warned = cases["strategies/demo/lists/spare.yaml"]
     assert warned.is_passed
     assert warned.system_out == "1:7: warning B005 no rule references list 'spare'"

@@ -1,5 +1,5 @@
-"""Properties over generated input: the loader agrees with JSON; the regex check refuses what
-does not compile, passes plain literals and refuses a repeat inside a repeat."""
+"""Properties over generated input: the loader agrees with JSON; the regex check refuses as
+invalid exactly what does not compile, and passes plain literals, repeated or not."""
 
 from __future__ import annotations
 
@@ -75,16 +75,15 @@ def compiles(pattern: str) -> bool:
 @given(patterns)
 def test_regex_check_refuses_exactly_the_patterns_that_do_not_compile(pattern: str) -> None:
     found = regex.problem(pattern)
-    refused_as_broken = found is not None and found.startswith("does not compile: ")
+    refused_as_broken = found is not None and found[0] == "R007"
     assert refused_as_broken == (not compiles(pattern)), found
 
 
 @settings(max_examples=300)
 @given(st.text(min_size=1, max_size=40))
-def test_regex_check_passes_literals_and_refuses_a_repeat_inside_a_repeat(text: str) -> None:
+def test_regex_check_passes_literals_repeated_or_not(text: str) -> None:
     literal = re.escape(text)
     assert regex.problem(literal) is None
     assert regex.problem(f"(?i)\\b{literal}{{1,3}}\\b") is None
-    nested = "nested quantifier: a repeated group contains another repeat"
-    assert regex.problem(f"(?:{literal}+)+") == nested
-    assert regex.problem(f"x(?:y{literal}*z)*") == nested
+    assert regex.problem(f"(?:{literal}+)+") is None
+    assert regex.problem(f"x(?:y{literal}*z)*$") is None

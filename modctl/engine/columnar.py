@@ -307,7 +307,7 @@ class BatchEvaluator:
                 for place, leaf in enumerate(leaves):
                     if leaf.atom_set is not None and leaf.atom_set not in present:
                         continue
-                    found[i, place] = leaf.search(value) is not None
+                    found[i, place] = leaf.found(value)
             return found
 
         return columns.cached(("regexes", id(self), path), make, self)

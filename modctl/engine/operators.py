@@ -4,13 +4,12 @@ compare with (a number, a param or a lookup in a map). Pure: no I/O.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modctl.engine import hashes
+from modctl.engine import hashes, linear
 from modctl.engine.conditions import Ctx, Leaf
 from modctl.engine.fields import MISSING
 from modctl.engine.hashes import HashIndex
@@ -181,10 +180,13 @@ class ListContains(Leaf):
 
 
 class Matches(Leaf):
+    """matches: a regex in Python's syntax, run in linear time (engine.linear)."""
+
     def __init__(self, field_name: str, pattern: str, atom_set: int | None) -> None:
         super().__init__(field_name)
         self.pattern = pattern
-        self.search = re.compile(pattern).search
+        self.regex = linear.compile(pattern)
+        self.found = self.regex.found
         self.atom_set = atom_set
 
     def triggers(self) -> list[Trigger] | None:
@@ -194,14 +196,16 @@ class Matches(Leaf):
 
     def check(self, ctx: Ctx) -> bool:
         value = self.get(ctx.item)
-        return isinstance(value, str) and self.search(value) is not None
+        return isinstance(value, str) and self.found(value)
 
     def why(self, ctx: Ctx, ok: bool) -> str:
         value = self.get(ctx.item)
-        found = self.search(value) if isinstance(value, str) else None
-        if found is None:
+        text = value if isinstance(value, str) else ""
+        span = self.regex.search(text) if isinstance(value, str) else None
+        if span is None:
             return f"{self.field} does not match /{self.pattern}/"
-        return f"{self.field} matches /{self.pattern}/ with {found.group(0)!r} at {found.start()}-{found.end()}"
+        start, end = span
+        return f"{self.field} matches /{self.pattern}/ with {text[start:end]!r} at {start}-{end}"
 
 
 class Near(Leaf):

@@ -185,9 +185,9 @@ class _BundleChecker:
             field_type = None
         where = (*pointer, op)
         if op == "matches":
-            why = regex.problem(value)
-            if why is not None:
-                code = "R007" if why.startswith("does not compile") else "R008"
+            found = regex.problem(value)
+            if found is not None:
+                code, why = found
                 self.add(code, path, f"rule {rule.id!r}: regex {value!r} {why}", where)
         elif op == "within_distance":
             self.check_value(

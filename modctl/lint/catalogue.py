@@ -1,6 +1,6 @@
 """The stable catalogue of validation codes (`modctl validate --explain CODE`).
 
-Codes never change meaning once released; retired codes are not reused.
+Codes never change meaning once released; retired codes (`RETIRED`) are not reused.
 Y: reading YAML, S: JSON Schema, C: modctl.yaml, B: bundles and lists, R: rules, T: test cases.
 """
 
@@ -208,12 +208,6 @@ CHECKS: dict[str, Check] = {
             "The `matches` pattern does not compile as a Python regular expression.",
         ),
         Check(
-            "R008",
-            E,
-            "catastrophic regex",
-            "The pattern can backtrack exponentially (a repeated group that itself repeats, or a repeated alternation whose branches overlap, as in (a+)+ or (.a|a.)*). One hostile listing could stall moderation. Rewrite it without nested quantifiers.",
-        ),
-        Check(
             "R009",
             E,
             "value does not suit field type",
@@ -239,6 +233,12 @@ CHECKS: dict[str, Check] = {
             "An allow rule's conditions are a subset of this rule's, in every region where this rule applies, so whenever this rule matches the allow rule does too and allow decides. Narrow the allow rule or remove this one.",
         ),
         Check(
+            "R014",
+            E,
+            "regex the linear-time engine cannot run",
+            "modctl runs every `matches` pattern in linear time (RE2), so no listing, however long or hostile, can stall test, backtest or explain. The pattern needs what only a backtracking engine does: a backreference (\\1, (?P=name)), a lookahead or lookbehind ((?=...), (?!...), (?<=...), (?<!...)), a conditional group, a possessive repeat (a*+) or an atomic group ((?>...)); or it repeats more than 1000 times, is too large once compiled, or mixes assertions one reading of the text cannot serve ((?a) and Unicode \\b; `$` outside and inside multiline mode). Rewrite it: a lookahead or a second pattern can often become another condition under `all` or `not`.",
+        ),
+        Check(
             "T001",
             E,
             "test names unknown rule",
@@ -260,9 +260,17 @@ CHECKS: dict[str, Check] = {
 }
 
 
+RETIRED = {
+    "R008": "catastrophic regex: retired, because modctl runs regexes in linear time (RE2) and "
+    "no pattern can backtrack; R014 names the patterns the linear-time engine cannot run",
+}
+
+
 def named_check(code: str) -> Check:
     """The check with this code (any case), or a UsageError with a 'did you mean'."""
     check = CHECKS.get(code.upper())
+    if code.upper() in RETIRED:
+        raise UsageError(f"{code.upper()} ({RETIRED[code.upper()]})")
     if check is None:
         raise UsageError(
             f"no finding code {code!r}{suggest(code.upper(), CHECKS)} "
