@@ -164,6 +164,7 @@ CASES: list[tuple[str, list[str]]] = [
     (r"(?i:A)a", ["aa", "aA", "Aa"]),
     (r"(?ai)k", ["\u212a", "K"]),
     (r"x(?a:\W)(?a:\w)", ["x\u00e9a", "x-\u00e9", "x-a"]),
+    (r"(?a)\w(?u:\w)", ["a\u00e9", "\u00e9\u00e9", "ab"]),
     # A class of a letter in both cases is those two letters, in an alternation too.
     (r"(?ai)(?:s|k)", ["\u017f", "\u212a", "S"]),
     (r"[Ss]|[Kk]", ["\u017f", "\u212a", "k"]),

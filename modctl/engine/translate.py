@@ -39,6 +39,7 @@ NEVER = r"[^\x00-\x{10ffff}]"
 UNDERSCORE = 0x5F
 SURROGATES: Ranges = ((0xD800, 0xDFFF),)
 _SINGLE = frozenset({C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN})
+_TYPE_FLAGS = re.ASCII | re.UNICODE | re.LOCALE
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)  # Python 3.11+
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)  # Python 3.11+
 
@@ -100,7 +101,7 @@ def _survey(items: list[Any], flags: int, found: dict[str, bool]) -> None:
                 _survey(list(branch), flags, found)
         elif op is C.SUBPATTERN:
             _group, add, remove, body = arg
-            _survey(list(body), (flags | add) & ~remove, found)
+            _survey(list(body), _scoped(flags, add, remove), found)
         elif op in REPEATS:
             low, high, body = arg
             if low > MAX_REPEAT or (high != C.MAXREPEAT and high > MAX_REPEAT):
@@ -111,6 +112,14 @@ def _survey(items: list[Any], flags: int, found: dict[str, bool]) -> None:
             _survey_at(arg, flags, found)
         elif op not in _SINGLE:
             raise NotLinear(f"uses {_construct(op, arg)}")
+
+
+def _scoped(flags: int, add: int, remove: int) -> int:
+    """The flags inside `(?add-remove:...)`, as `re` combines them: `(?u:...)` inside `(?a)`
+    means Unicode again."""
+    if add & _TYPE_FLAGS:
+        flags &= ~_TYPE_FLAGS
+    return (flags | add) & ~remove
 
 
 def _survey_at(code: Any, flags: int, found: dict[str, bool]) -> None:
@@ -166,7 +175,7 @@ class _Writer:
             return "(?:" + "|".join(self.sequence(list(b), flags) for b in arg[1]) + ")"
         if op is C.SUBPATTERN:
             _group, add, remove, body = arg
-            return f"(?:{self.sequence(list(body), (flags | add) & ~remove)})"
+            return f"(?:{self.sequence(list(body), _scoped(flags, add, remove))})"
         if op in REPEATS:
             low, high, body = arg
             lazy = "?" if op is C.MIN_REPEAT else ""
