@@ -3,8 +3,8 @@ running that command on the commit's parent state, at the commit's time and by t
 functions the commands use, must give exactly the commit's change.
 
 `audit verify` checks every commit so; `sync` runs each local command again on the remote's newer
-state. A few parameters are not in the journal (`promote --full`, `rollback --to`): the one that
-reproduces the commit on its own parent is the one the command had.
+state. A few parameters are not in the journal (`promote --full`, `rollback --to`, `start
+--at-step`): the one that reproduces the commit on its own parent is the one the command had.
 """
 
 from __future__ import annotations
@@ -49,10 +49,6 @@ class Command:
     to: str | None = None  # rollback --to
     step: int = 0  # start --at-step, 0-based
     released: dict[str, bytes] = field(default_factory=dict)  # release: manifest and artifact
-
-    @property
-    def action(self) -> str:
-        return self.entry.action
 
     def run(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
         """The files the command writes on `snapshot`, and its entry; RefusedError (or
