@@ -133,19 +133,25 @@ def test_two_clones_writing_at_once(clones: tuple[Path, Path, Path]) -> None:
     files = remote_files(remote)
     for region in regions:
         last = next(e for e in journal if region in (e.region or "").split(","))
-        freeze = yamlio.loads(files[f"regions/{region}/_region.yaml"].decode())
-        assert freeze["frozen"] == (last.action == "freeze"), (region, last.reason)
+        raw = files.get(f"regions/{region}/_region.yaml")  # lifting a freeze deletes it
+        frozen = bool(raw and yamlio.loads(raw.decode())["frozen"])
+        assert frozen == (last.action == "freeze"), (region, last.reason)
 
     remote_tip = Store(remote).tip()
     assert remote_tip is not None
     for root in (a, b):
         local = Store(root).tip()
-        assert local is not None
-        # Asked of the remote: a commit the remote lacks is no ancestor of its tip either.
-        assert git.Repo(remote).is_ancestor(local, remote_tip), root.name
+        # A clone all of whose writes found nothing to do has no state branch yet.
+        if local is not None:
+            # Asked of the remote: a commit the remote lacks is no ancestor of its tip either.
+            assert git.Repo(remote).is_ancestor(local, remote_tip), root.name
         synced = modctl("--repo", root, "sync")
         assert synced.returncode == 0, synced.stderr
-        assert synced.stdout.strip() in ("Already in sync.", "Fast-forwarded to origin."), root.name
+        assert synced.stdout.strip() in (
+            "Already in sync.",
+            "Fast-forwarded to origin.",
+            "Fetched the remote's state.",
+        ), root.name
         assert Store(root).tip() == remote_tip
         audited = modctl("--repo", root, "audit", "verify")
         assert audited.stdout == f"{len(wrote)} state commits verified.\n", audited.stderr
