@@ -7,12 +7,15 @@ deploy/REGION/BUNDLE.json       effective config the platform loads
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from modctl import yamlio
 from modctl.errors import UsageError
-from modctl.state.rollout import Freeze, RegionState, parse_stamp
+from modctl.model import Config
+from modctl.state.rollout import Freeze, RegionState, Situation, parse_stamp
 from modctl.state.store import Snapshot
 
 
@@ -101,6 +104,24 @@ def freeze_of(files: Mapping[str, bytes], region: str) -> Freeze:
     """The region's freeze in the state files `files` (not frozen when it has none)."""
     raw = files.get(freeze_file(region))
     return freeze_state(freeze_file(region), raw) if raw else Freeze()
+
+
+def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) -> Situation:
+    """What the transitions of `bundle` need to know, read from `snapshot`."""
+    released = versions(snapshot, bundle)
+    states: dict[str, RegionState] = {}
+    freezes: dict[str, Freeze] = {}
+    for region in config.regions:
+        raw = snapshot.files.get(region_file(region, bundle))
+        if raw is not None:
+            states[region] = region_state(region_file(region, bundle), raw)
+        freezes[region] = freeze_of(snapshot.files, region)
+    regions: tuple[str, ...] = ()
+    if released:
+        latest = snapshot.files.get(artifact_file(bundle, released[-1]))
+        if latest is not None:
+            regions = tuple(json.loads(latest)["regions"])
+    return Situation(config, bundle, released, states, freezes, now, bundle_regions=regions)
 
 
 _REGION_KEYS = {"bundle", "region", "stable", "history", "canary", "hotpatches"}

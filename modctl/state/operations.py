@@ -7,7 +7,6 @@ Region state lives in `regions/REGION/BUNDLE.yaml`, the region-wide freeze in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,17 +17,15 @@ from modctl.context import Context
 from modctl.errors import RefusedError, UsageError
 from modctl.model import Config
 from modctl.state.files import (
-    artifact_file,
     deploy_file,
     freeze_file,
     freeze_of,
     region_file,
-    region_state,
-    versions,
+    situation,
 )
 from modctl.state.journal import check
 from modctl.state.render import render
-from modctl.state.rollout import Freeze, RegionState, Situation, stamp
+from modctl.state.rollout import Freeze, Situation, stamp
 from modctl.state.store import Entry, Snapshot, Store, Transition
 
 
@@ -92,23 +89,6 @@ class Journal:
         ):
             if value:
                 check(name, value)
-
-
-def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) -> Situation:
-    released = versions(snapshot, bundle)
-    states: dict[str, RegionState] = {}
-    freezes: dict[str, Freeze] = {}
-    for region in config.regions:
-        raw = snapshot.files.get(region_file(region, bundle))
-        if raw is not None:
-            states[region] = region_state(region_file(region, bundle), raw)
-        freezes[region] = freeze_of(snapshot.files, region)
-    regions: tuple[str, ...] = ()
-    if released:
-        latest = snapshot.files.get(artifact_file(bundle, released[-1]))
-        if latest is not None:
-            regions = tuple(json.loads(latest)["regions"])
-    return Situation(config, bundle, released, states, freezes, now, bundle_regions=regions)
 
 
 def change(

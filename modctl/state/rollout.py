@@ -35,6 +35,15 @@ def parse_stamp(text: str) -> datetime:
     return datetime.strptime(text, STAMP)
 
 
+class HeldError(RefusedError):
+    """A refusal of `promote` for something that passes or that someone set: `hold` names it in
+    one word (frozen, paused, baking), as `rollout status` shows it."""
+
+    def __init__(self, message: str, hold: str) -> None:
+        super().__init__(message)
+        self.hold = hold
+
+
 @dataclass(frozen=True)
 class Canary:
     version: str
@@ -191,16 +200,21 @@ def promote(s: Situation, region: str, *, full: bool = False, force: bool = Fals
     if canary is None:
         raise RefusedError(f"no canary of {s.bundle} in {region}; `modctl rollout start` first")
     if s.frozen(region):
-        raise RefusedError(f"region {region} is frozen; `modctl unfreeze --region {region}` first")
+        raise HeldError(
+            f"region {region} is frozen; `modctl unfreeze --region {region}` first", "frozen"
+        )
     if canary.paused:
-        raise RefusedError(f"the canary in {region} is paused; `modctl rollout resume` first")
+        raise HeldError(
+            f"the canary in {region} is paused; `modctl rollout resume` first", "paused"
+        )
     bake = seconds(s.config.min_bake or "0s")
     waited = s.now - parse_stamp(canary.since)
     if not force and s.config.min_bake and waited < timedelta(seconds=bake):
         left = timedelta(seconds=bake) - waited
-        raise RefusedError(
+        raise HeldError(
             f"the canary in {region} has baked {_human(waited)} of {s.config.min_bake}; wait "
-            f"{_human(left)} more or pass --force (recorded)"
+            f"{_human(left)} more or pass --force (recorded)",
+            "baking",
         )
     _, wave = s.wave_of(region)
     s.release = canary.version
