@@ -149,18 +149,27 @@ def test_full_rollout_renders_deploy_and_journals(released: git.Repo, runner: Cl
     )
     assert code == 0, out
     code, out = run(runner, root, "rollout", "status", "--output", "json")
-    assert json.loads(out) == [
+    shown = json.loads(out)
+    assert (shown["commit"], shown["freezes"]) == (Store(root).tip(), [])
+    assert shown["rows"] == [
         {
             "region": "SG",
+            "wave": "pilot",
             "bundle": "demo",
             "stable": "0.1.0",
             "canary": None,
             "weight": None,
             "step": None,
+            "steps": None,
             "at_step_since": None,
+            "seconds_at_step": None,
             "minutes_at_step": None,
+            "bake_remaining_seconds": None,
             "paused": False,
             "frozen": False,
+            "promotable": None,
+            "hold": None,
+            "why": None,
             "hotpatches": 0,
             "expired_hotpatches": 0,
             "gate": None,
@@ -286,7 +295,7 @@ def test_status_watch_renders_again_on_change(released: git.Repo) -> None:
         subprocess.run(
             [*modctl, "rollout", "start", "demo", "0.1.0"], check=True, capture_output=True
         )
-        wait_for_line(lines, "0.1.0@10% (step 1)")
+        wait_for_line(lines, "0.1.0@10%")
     finally:
         watcher.send_signal(signal.SIGINT)
         watcher.wait(timeout=60)

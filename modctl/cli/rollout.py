@@ -253,11 +253,12 @@ def status_command(
     ] = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Region x bundle: stable, canary at weight and step, time at the step, paused, frozen."""
+    """Frozen regions (who, when, why, incident), then region x bundle in wave order: stable,
+    canary at weight and step, time at the step, bake time left, whether promote is allowed."""
     import time
 
     from modctl.reports import rollout as render
-    from modctl.state.status import status_rows
+    from modctl.state.status import status
 
     context = reading_context(ctx)
     store = context.store
@@ -267,13 +268,13 @@ def status_command(
             tip = store.tip()
             if tip != shown:
                 shown = tip
-                rows = status_rows(store.read(tip), bundle, context.now()) if tip else []
+                state = status(store.read(tip), context.config, bundle, context.now())
                 if watch and output is Output.text:
                     typer.echo("\033[2J\033[H", nl=False)
                 if output is Output.json:
-                    echo(render.status_json(rows))
+                    echo(render.status_json(state))
                 else:
-                    echo(render.status_text(rows))
+                    echo(render.status_text(state))
             if not watch:
                 return
             time.sleep(1.0)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from modctl.reports import cell, to_json
 from modctl.state.operations import Outcome
+from modctl.state.status import Status
+
+Paint = Callable[[str, str], str]  # (text, colour) -> the text as the terminal should show it
 
 
 def outcome_text(outcome: Outcome, undo: str | None) -> str:
@@ -24,35 +28,113 @@ def outcome_json(outcome: Outcome, undo: str | None) -> str:
     return to_json({**outcome.to_dict(), "undo": undo})
 
 
-def status_text(rows: list[dict[str, Any]]) -> str:
-    from tabulate import tabulate
+def plain(text: str, colour: str) -> str:
+    """The painter for no colour: `text` as it is."""
+    return text
 
-    if not rows:
-        return "Nothing staged yet; `modctl rollout start BUNDLE VERSION` stages a release."
-    table = [
-        [
-            r["region"],
-            r["bundle"],
-            r["stable"] or "-",
-            f"{r['canary']}@{r['weight']}% (step {r['step']})" if r["canary"] else "-",
-            f"{r['minutes_at_step']}m" if r["canary"] else "-",
-            "paused" if r["paused"] else "",
-            "frozen" if r["frozen"] else "",
-            _hotpatches(r),
-            r["gate"] or "-",
-        ]
-        for r in rows
-    ]
-    headers = ["REGION", "BUNDLE", "STABLE", "CANARY", "AT STEP", "", "", "HOT-PATCHES", "GATE"]
-    return str(
-        tabulate(
-            [[cell(value) for value in row] for row in table], headers=headers, tablefmt="plain"
+
+def status_text(status: Status, paint: Paint = plain, width: int = 80) -> str:
+    """Frozen regions first, with who froze them, when, why and for which incident, then one
+    row per region and bundle; `paint(text, colour)` colours what needs attention."""
+    parts = []
+    if status.freezes:
+        parts.append("\n".join(_freezes(status.freezes, width, paint)))
+    if status.rows:
+        parts.append("\n".join(_table(status.rows, paint)))
+    else:
+        name = cell(status.bundle) if status.bundle else "BUNDLE"
+        staged = f" for {name}" if status.bundle else ""
+        empty = (
+            f"Nothing staged{staged} yet; `modctl rollout start {name} VERSION` stages a release."
         )
+        parts.append("\n".join(_wrap(empty, width, "", "")))
+    return "\n\n".join(parts)
+
+
+def status_json(status: Status) -> str:
+    return to_json(status.to_dict())
+
+
+def duration(seconds: int) -> str:
+    """A span for a narrow column: 45s, 35m07s, 2h05m, 3d04h."""
+    minutes, secs = divmod(seconds, 60)
+    hours, mins = divmod(minutes, 60)
+    days, hrs = divmod(hours, 24)
+    if days:
+        return f"{days}d{hrs:02d}h"
+    if hours:
+        return f"{hours}h{mins:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _freezes(freezes: list[dict[str, Any]], width: int, paint: Paint) -> list[str]:
+    """One paragraph per hold (regions frozen together by one command share it), long values
+    wrapped, none cut."""
+    holds: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for freeze in freezes:
+        key = tuple(freeze[k] for k in ("incident", "actor", "since", "reason"))
+        holds.setdefault(key, []).append(freeze)
+    lines = []
+    for (incident, actor, since, reason), held in holds.items():
+        regions = " ".join(cell(f["region"]) for f in held)
+        owner = f"incident {cell(incident)}" if incident else "no incident"
+        head = _wrap(f"Frozen: {regions} ({owner})", width, "", "  ")
+        lines += [paint(line, "red") for line in head]
+        by = f"by {cell(actor)}" if actor else "by someone unrecorded"
+        if since:
+            by += f" since {cell(since)} ({duration(held[0]['frozen_seconds'])} ago)"
+        lines += _wrap(by, width, "  ", "    ")
+        lines += _wrap(f"reason: {cell(reason) if reason else 'none given'}", width, "  ", "    ")
+    return lines
+
+
+def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
     )
 
 
-def status_json(rows: list[dict[str, Any]]) -> str:
-    return to_json(rows)
+# Columns shown only when some row has something in them.
+_OPTIONAL = ("HOT-PATCHES", "GATE")
+_ALARM = {"frozen", "gate", "refused"}
+
+
+def _table(rows: list[dict[str, Any]], paint: Paint) -> list[str]:
+    """The rows as a table, every column headed; only the optional columns that say something."""
+    cells = [_cells(row) for row in rows]
+    headers = [h for h in cells[0] if h not in _OPTIONAL or any(c[h][0] != "-" for c in cells)]
+    widths = {h: max(len(h), *(len(c[h][0]) for c in cells)) for h in headers}
+    lines = ["  ".join(h.ljust(widths[h]) for h in headers).rstrip()]
+    for row in cells:
+        shown = []
+        for header in headers:
+            text, colour = row[header]
+            padding = " " * (widths[header] - len(text))
+            shown.append((paint(text, colour) if colour else text) + padding)
+        lines.append("  ".join(shown).rstrip())
+    return lines
+
+
+def _cells(r: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """Each column's text for one row, and the colour it needs, if any."""
+    canary = r["canary"] is not None
+    step = f"{r['step']}/{r['steps']}" if r["steps"] else str(r["step"])
+    promote = r["hold"] or ("yes" if r["promotable"] else "-")
+    bake = r["bake_remaining_seconds"]
+    return {
+        "REGION": (cell(r["region"]), "red" if r["frozen"] else None),
+        "BUNDLE": (cell(r["bundle"]), None),
+        "STABLE": (cell(r["stable"] or "-"), None),
+        "CANARY": (cell(f"{r['canary']}@{r['weight']}%"), "yellow") if canary else ("-", None),
+        "STEP": (step, "yellow") if canary else ("-", None),
+        "AT STEP": (duration(r["seconds_at_step"]) if canary else "-", None),
+        "BAKE LEFT": (duration(bake) if bake is not None else "-", None),
+        "PROMOTE": (promote, "red" if promote in _ALARM else None),
+        "HOT-PATCHES": (_hotpatches(r), None),
+        "GATE": (cell(r["gate"] or "-"), "red" if r["gate"] == "fail" else None),
+    }
 
 
 def _hotpatches(row: dict[str, Any]) -> str:

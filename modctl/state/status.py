@@ -1,16 +1,18 @@
-"""What runs where: the rows of `rollout status` and where a release is deployed. Pure: reads a
-snapshot of the state branch."""
+"""What runs where: `rollout status` (the frozen regions, then one row per region and bundle) and
+where a release is deployed. Pure: reads a snapshot of the state branch."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from modctl.errors import ModctlError
 from modctl.model import Config
-from modctl.state import hotpatch
-from modctl.state.files import frozen, region_file, region_state
-from modctl.state.rollout import parse_stamp
+from modctl.state import hotpatch, rollout
+from modctl.state.files import freeze_of, region_file, region_state, situation
+from modctl.state.rollout import Situation, parse_stamp, stamp
 from modctl.state.store import Snapshot
 
 
@@ -39,10 +41,57 @@ def last_gate(snapshot: Snapshot, bundle: str, region: str) -> str | None:
     return str(verdict) if verdict is not None else None
 
 
-def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[dict[str, Any]]:
-    """One row per region and bundle with a region state, for `rollout status`."""
+@dataclass
+class Status:
+    """The state branch at one moment, as `rollout status` shows it."""
+
+    as_of: datetime
+    commit: str | None
+    bundle: str | None  # the one bundle asked for, or None for every bundle
+    freezes: list[dict[str, Any]] = field(default_factory=list)  # one per frozen region
+    rows: list[dict[str, Any]] = field(default_factory=list)  # one per region and bundle
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": stamp(self.as_of),
+            "commit": self.commit,
+            "bundle": self.bundle,
+            "freezes": self.freezes,
+            "rows": self.rows,
+        }
+
+
+def status(snapshot: Snapshot, config: Config, bundle: str | None, now: datetime) -> Status:
+    """Every frozen region and every region state (of `bundle`, when given), in wave order."""
+    regions = {path.split("/")[1] for path in snapshot.files if path.startswith("regions/")}
+    frozen = {}
+    for region in sorted(regions | set(config.regions), key=lambda r: _order(config, r)):
+        hold = freeze_of(snapshot.files, region)
+        if hold.frozen:
+            frozen[region] = hold
+    freezes = [
+        {
+            "region": region,
+            "wave": _wave(config, region),
+            "since": hold.since,
+            "frozen_seconds": _seconds_since(hold.since, now) if hold.since else None,
+            "actor": hold.actor,
+            "reason": hold.reason,
+            "incident": hold.incident,
+        }
+        for region, hold in frozen.items()
+    ]
+    rows = _rows(snapshot, config, bundle, now, set(frozen))
+    return Status(now, snapshot.commit, bundle, freezes, rows)
+
+
+def _rows(
+    snapshot: Snapshot, config: Config, bundle: str | None, now: datetime, frozen: set[str]
+) -> list[dict[str, Any]]:
+    bake = rollout.seconds(config.min_bake) if config.min_bake else 0
+    situations: dict[str, Situation] = {}
     rows = []
-    for path in sorted(snapshot.files):
+    for path in snapshot.files:
         parts = path.split("/")
         if len(parts) != 3 or parts[0] != "regions" or parts[2].startswith("_"):
             continue
@@ -50,23 +99,86 @@ def status_rows(snapshot: Snapshot, bundle: str | None, now: datetime) -> list[d
         if bundle and state.bundle != bundle:
             continue
         canary = state.canary
-        since = parse_stamp(canary.since) if canary else None
         active = len(hotpatch.active(state.hotpatches, now))
-        rows.append(
-            {
-                "region": state.region,
-                "bundle": state.bundle,
-                "stable": state.stable,
-                "canary": canary.version if canary else None,
-                "weight": canary.weight if canary else None,
-                "step": canary.step + 1 if canary else None,
-                "at_step_since": canary.since if canary else None,
-                "minutes_at_step": int((now - since).total_seconds() // 60) if since else None,
-                "paused": bool(canary and canary.paused),
-                "frozen": frozen(snapshot.files, state.region),
-                "hotpatches": active,
-                "expired_hotpatches": len(state.hotpatches) - active,
-                "gate": last_gate(snapshot, state.bundle, state.region),
+        gate = last_gate(snapshot, state.bundle, state.region)
+        row: dict[str, Any] = {
+            "region": state.region,
+            "wave": _wave(config, state.region),
+            "bundle": state.bundle,
+            "stable": state.stable,
+            "canary": None,
+            "weight": None,
+            "step": None,
+            "steps": None,
+            "at_step_since": None,
+            "seconds_at_step": None,
+            "minutes_at_step": None,
+            "bake_remaining_seconds": None,
+            "paused": bool(canary and canary.paused),
+            "frozen": state.region in frozen,
+            "promotable": None,
+            "hold": "frozen" if state.region in frozen else None,
+            "why": None,
+            "hotpatches": active,
+            "expired_hotpatches": len(state.hotpatches) - active,
+            "gate": gate,
+        }
+        if canary is not None:
+            if state.bundle not in situations:
+                situations[state.bundle] = situation(snapshot, config, state.bundle, now)
+            waited = _seconds_since(canary.since, now)
+            promotable, hold, why = _promotion(situations[state.bundle], state.region, gate)
+            row |= {
+                "canary": canary.version,
+                "weight": canary.weight,
+                "step": canary.step + 1,
+                "steps": _steps(config, state.region),
+                "at_step_since": canary.since,
+                "seconds_at_step": waited,
+                "minutes_at_step": waited // 60,
+                "bake_remaining_seconds": bake - waited if waited < bake else None,
+                "promotable": promotable,
+                "hold": hold,
+                "why": why,
             }
+        rows.append(row)
+    return sorted(rows, key=lambda r: (*_order(config, r["region"]), r["bundle"]))
+
+
+def _promotion(s: Situation, region: str, gate: str | None) -> tuple[bool, str | None, str | None]:
+    """Whether `rollout promote` would be allowed now, as the transition itself answers on a
+    copy of the situation; if not, why in one word and in its own words. A failing last gate
+    does not stop `promote`, but it is why not to."""
+    try:
+        rollout.promote(replace(s, changed={}), region)
+    except rollout.HeldError as exc:
+        return False, exc.hold, exc.message
+    except ModctlError as exc:
+        return False, "refused", exc.message
+    if gate == "fail":
+        return (
+            True,
+            "gate",
+            "the last gate evaluation failed: promote is allowed, but the gate says no",
         )
-    return rows
+    return True, None, None
+
+
+def _seconds_since(moment: str, now: datetime) -> int:
+    return max(int((now - parse_stamp(moment)).total_seconds()), 0)
+
+
+def _order(config: Config, region: str) -> tuple[int, str]:
+    """Wave order, then region: regions in no wave come last."""
+    for index, wave in enumerate(config.waves):
+        if region in wave.regions:
+            return index, region
+    return len(config.waves), region
+
+
+def _wave(config: Config, region: str) -> str | None:
+    return next((w.name for w in config.waves if region in w.regions), None)
+
+
+def _steps(config: Config, region: str) -> int | None:
+    return next((len(w.steps) for w in config.waves if region in w.regions), None)

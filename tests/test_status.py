@@ -1,0 +1,208 @@
+"""`rollout status` at a glance: frozen regions with their owners, rows in wave order, the
+canary's step, time at the step, bake time left and whether promote is allowed, and why not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modctl.source.config import config_at
+from modctl.state.rollout import parse_stamp
+from modctl.state.status import status
+from modctl.state.store import Entry, Store
+from tests.conftest import MINIMAL, built_once, run, run_git, write_files
+
+# The minimal repository, with a one-hour bake and four steps in the pilot wave.
+BAKING = (
+    MINIMAL["modctl.yaml"]
+    .replace(
+        "{name: pilot, regions: [SG], steps: [10, 100]}",
+        "{name: pilot, regions: [SG], steps: [1, 10, 50, 100]}",
+    )
+    .replace("  gates: [overturn-rate]\n", "  gates: [overturn-rate]\n  min_bake: 1h\n")
+)
+
+
+def ok(root: Path, *args: str) -> str:
+    code, out = run(CliRunner(), root, *args)
+    assert code == 0, (args, out)
+    return out
+
+
+def build_baking(root: Path) -> None:
+    """demo 0.1.0 as a canary in SG at 10%, the second of four steps, just promoted."""
+    assert "min_bake: 1h" in BAKING
+    write_files(root, {**MINIMAL, "modctl.yaml": BAKING})
+    run_git(root, "init", "-q")
+    run_git(root, "add", ".")
+    run_git(root, "commit", "-qm", "first")
+    ok(root, "release", "cut", "demo")
+    ok(root, "rollout", "start", "demo", "0.1.0")
+    ok(root, "rollout", "promote", "demo", "--region", "SG", "--force")
+
+
+@pytest.fixture
+def baking(templates: Path, tmp_path: Path) -> Path:
+    return built_once(templates, "status-baking", build_baking, tmp_path)
+
+
+def build_two_waves(root: Path) -> None:
+    """demo 0.1.0 stable in SG (the pilot wave) and a canary in MY (the next wave)."""
+    write_files(root, MINIMAL)
+    run_git(root, "init", "-q")
+    run_git(root, "add", ".")
+    run_git(root, "commit", "-qm", "first")
+    ok(root, "release", "cut", "demo")
+    ok(root, "rollout", "start", "demo", "0.1.0")
+    ok(root, "rollout", "promote", "demo", "--region", "SG", "--full", "--force")
+    ok(root, "rollout", "start", "demo", "0.1.0")
+
+
+@pytest.fixture
+def two_waves(templates: Path, tmp_path: Path) -> Path:
+    return built_once(templates, "status-two-waves", build_two_waves, tmp_path)
+
+
+def rows_of(out: str) -> list[list[str]]:
+    """The table's lines (from its header on), split into cells at two or more spaces."""
+    import re
+
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("REGION"))
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[start:] if line.strip()]
+
+
+# ------------------------------------------------------------------------ freezes
+
+
+def test_frozen_regions_show_their_owner_when_nothing_is_staged(
+    repo_after: Callable[..., Path],
+) -> None:
+    root = repo_after(("release", "cut", "demo"))
+    ok(
+        root,
+        *("freeze", "--all", "--incident", "INC-9", "--reason", "overturns doubled"),
+        *("--actor", "carol@example.com"),
+    )
+    out = ok(root, "rollout", "status")
+    since = json.loads(ok(root, "rollout", "status", "-o", "json"))["freezes"][0]["since"]
+    assert out.splitlines()[:3] == [
+        "Frozen: SG GB MY (incident INC-9)",
+        out.splitlines()[1],
+        "  reason: overturns doubled",
+    ]
+    assert out.splitlines()[1].startswith(f"  by carol@example.com since {since} (")
+    assert "Nothing staged yet" in out
+
+
+def test_json_carries_each_freeze_with_its_owner(baking: Path) -> None:
+    ok(baking, "freeze", "-r", "SG", "--incident", "INC-1", "--reason", "why", "--actor", "a@x")
+    ok(baking, "freeze", "-r", "MY", "--actor", "b@x")
+    freezes = json.loads(ok(baking, "rollout", "status", "-o", "json"))["freezes"]
+    assert [(f["region"], f["wave"], f["actor"], f["reason"], f["incident"]) for f in freezes] == [
+        ("SG", "pilot", "a@x", "why", "INC-1"),
+        ("MY", "rest", "b@x", None, None),
+    ]
+    assert all(parse_stamp(f["since"]) and f["frozen_seconds"] >= 0 for f in freezes)
+
+
+def test_a_freeze_without_incident_or_reason_says_so(baking: Path) -> None:
+    ok(baking, "freeze", "-r", "MY", "--actor", "b@x")
+    out = ok(baking, "rollout", "status")
+    assert out.splitlines()[0] == "Frozen: MY (no incident)"
+    assert out.splitlines()[2] == "  reason: none given"
+
+
+# ------------------------------------------------------------------------ rows
+
+
+def test_rows_come_in_wave_order_then_region(two_waves: Path) -> None:
+    table = rows_of(ok(two_waves, "rollout", "status"))
+    assert [row[0] for row in table] == ["REGION", "SG", "MY"]
+    assert table[0] == [
+        "REGION",
+        "BUNDLE",
+        "STABLE",
+        "CANARY",
+        "STEP",
+        "AT STEP",
+        "BAKE LEFT",
+        "PROMOTE",
+    ]
+    assert table[1] == ["SG", "demo", "0.1.0", "-", "-", "-", "-", "-"]
+    assert table[2][:5] == ["MY", "demo", "-", "0.1.0@50%", "1/2"]
+    # No min_bake in this modctl.yaml: nothing to wait for, promote is allowed.
+    assert table[2][6:] == ["-", "yes"]
+    json_rows = json.loads(ok(two_waves, "rollout", "status", "-o", "json"))["rows"]
+    assert [(r["region"], r["wave"]) for r in json_rows] == [("SG", "pilot"), ("MY", "rest")]
+
+
+def test_the_canary_shows_its_step_of_the_wave_and_the_bake_left(baking: Path) -> None:
+    (header, row) = rows_of(ok(baking, "rollout", "status"))
+    shown = dict(zip(header, row, strict=True))
+    assert (shown["CANARY"], shown["STEP"], shown["PROMOTE"]) == ("0.1.0@10%", "2/4", "baking")
+    assert shown["BAKE LEFT"].endswith(("m", "s"))
+    (data,) = json.loads(ok(baking, "rollout", "status", "-o", "json"))["rows"]
+    assert (data["step"], data["steps"], data["promotable"], data["hold"]) == (
+        2,
+        4,
+        False,
+        "baking",
+    )
+    assert data["seconds_at_step"] + data["bake_remaining_seconds"] == 3600
+    assert data["why"].startswith("the canary in SG has baked ")
+
+
+def test_promotable_is_what_promote_answers_at_that_moment(baking: Path) -> None:
+    snapshot, config = Store(baking).read(), config_at(baking)
+    since = parse_stamp(
+        json.loads(ok(baking, "rollout", "status", "-o", "json"))["rows"][0]["at_step_since"]
+    )
+
+    def row(minutes: int) -> dict[str, object]:
+        (found,) = status(snapshot, config, None, since + timedelta(minutes=minutes)).rows
+        return found
+
+    early = row(25)
+    assert (early["seconds_at_step"], early["bake_remaining_seconds"]) == (1500, 2100)
+    assert (early["promotable"], early["hold"]) == (False, "baking")
+    late = row(61)
+    assert (late["bake_remaining_seconds"], late["promotable"], late["hold"]) == (None, True, None)
+
+
+@pytest.mark.parametrize(
+    ("command", "hold"),
+    [
+        (("rollout", "pause", "demo", "-r", "SG"), "paused"),
+        (("freeze", "-r", "SG"), "frozen"),
+    ],
+)
+def test_what_holds_the_canary_is_named_in_a_word(
+    baking: Path, command: tuple[str, ...], hold: str
+) -> None:
+    ok(baking, *command)
+    (header, row) = rows_of(ok(baking, "rollout", "status"))[-2:]
+    assert dict(zip(header, row, strict=True))["PROMOTE"] == hold
+    (data,) = json.loads(ok(baking, "rollout", "status", "-o", "json"))["rows"]
+    assert (data["promotable"], data["hold"]) == (False, hold)
+    assert f"{'paused' if hold == 'paused' else 'frozen'}" in data["why"]
+
+
+def test_a_failing_last_gate_is_why_not_to_promote(baking: Path) -> None:
+    store = Store(baking)
+    verdict = {
+        "analyses/demo/SG/2026-11-25T11:00:00Z.json": json.dumps({"verdict": "fail"}).encode()
+    }
+    store.write(lambda _snapshot: (dict(verdict), Entry("analyze", "a", "gate")))
+    since = parse_stamp(
+        json.loads(ok(baking, "rollout", "status", "-o", "json"))["rows"][0]["at_step_since"]
+    )
+    (row,) = status(store.read(), config_at(baking), None, since + timedelta(hours=2)).rows
+    assert (row["gate"], row["promotable"], row["hold"]) == ("fail", True, "gate")
+    (header, cells) = rows_of(ok(baking, "rollout", "status"))
+    assert dict(zip(header, cells, strict=True))["GATE"] == "fail"
