@@ -206,3 +206,20 @@ def test_a_failing_last_gate_is_why_not_to_promote(baking: Path) -> None:
     assert (row["gate"], row["promotable"], row["hold"]) == ("fail", True, "gate")
     (header, cells) = rows_of(ok(baking, "rollout", "status"))
     assert dict(zip(header, cells, strict=True))["GATE"] == "fail"
+
+
+# ------------------------------------------------------------------------ bundle names
+
+
+def test_an_unknown_bundle_is_a_usage_error_with_a_suggestion(baking: Path) -> None:
+    code, out = run(CliRunner(), baking, "rollout", "status", "dmeo")
+    assert code == 2
+    assert out == "modctl: error: no bundle named 'dmeo'; did you mean 'demo'? (bundles: demo)\n"
+    code, out = run(CliRunner(), baking, "rollout", "status", "nosuch", "-o", "json")
+    assert (code, out) == (2, "modctl: error: no bundle named 'nosuch' (bundles: demo)\n")
+
+
+def test_a_bundle_of_the_working_tree_with_nothing_staged_is_no_error(baking: Path) -> None:
+    write_files(baking, {"strategies/other/bundle.yaml": "name: other\nregions: [SG]\n"})
+    out = ok(baking, "rollout", "status", "other")
+    assert out.startswith("Nothing staged for other yet; `modctl rollout start other VERSION`")

@@ -258,17 +258,19 @@ def status_command(
     import time
 
     from modctl.reports import rollout as render
+    from modctl.source.repo import bundle_names
     from modctl.state.status import status
 
     context = reading_context(ctx)
     store = context.store
+    known = bundle_names(context.root)
     shown: str | None = None
     try:
         while True:
             tip = store.tip()
             if tip != shown:
                 shown = tip
-                state = status(store.read(tip), context.config, bundle, context.now())
+                state = status(store.read(tip), context.config, bundle, context.now(), known)
                 if watch and output is Output.text:
                     typer.echo("\033[2J\033[H", nl=False)
                 if output is Output.json:

@@ -4,11 +4,12 @@ where a release is deployed. Pure: reads a snapshot of the state branch."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from modctl.errors import ModctlError
+from modctl.errors import ModctlError, UnknownBundleError, suggest
 from modctl.model import Config
 from modctl.state import hotpatch, rollout
 from modctl.state.files import freeze_of, region_file, region_state, situation
@@ -61,8 +62,35 @@ class Status:
         }
 
 
-def status(snapshot: Snapshot, config: Config, bundle: str | None, now: datetime) -> Status:
-    """Every frozen region and every region state (of `bundle`, when given), in wave order."""
+def bundles_on(snapshot: Snapshot) -> set[str]:
+    """The bundles the state branch knows: released, or with a region state."""
+    found = set()
+    for path in snapshot.files:
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "releases":
+            found.add(parts[1])
+        elif len(parts) == 3 and parts[0] == "regions" and not parts[2].startswith("_"):
+            found.add(parts[2].removesuffix(".yaml"))
+    return found
+
+
+def status(
+    snapshot: Snapshot,
+    config: Config,
+    bundle: str | None,
+    now: datetime,
+    known: Iterable[str] = (),
+) -> Status:
+    """Every frozen region and every region state (of `bundle`, when given), in wave order.
+    `known` names bundles that exist beside those of the state branch (in the working tree):
+    a bundle in neither is an UnknownBundleError."""
+    if bundle is not None:
+        names = sorted(bundles_on(snapshot) | set(known))
+        if bundle not in names:
+            listing = ", ".join(names) or "none"
+            raise UnknownBundleError(
+                f"no bundle named {bundle!r}{suggest(bundle, names)} (bundles: {listing})"
+            )
     regions = {path.split("/")[1] for path in snapshot.files if path.startswith("regions/")}
     frozen = {}
     for region in sorted(regions | set(config.regions), key=lambda r: _order(config, r)):
