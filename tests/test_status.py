@@ -4,6 +4,8 @@ canary's step, time at the step, bake time left and whether promote is allowed, 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -11,11 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from modctl.cli import app
 from modctl.source.config import config_at
 from modctl.state.rollout import parse_stamp
 from modctl.state.status import status
 from modctl.state.store import Entry, Store
-from tests.conftest import MINIMAL, built_once, run, run_git, write_files
+from tests.conftest import MINIMAL, MODCTL, built_once, modctl, run, run_git, write_files
 
 # The minimal repository, with a one-hour bake and four steps in the pilot wave.
 BAKING = (
@@ -223,3 +226,88 @@ def test_a_bundle_of_the_working_tree_with_nothing_staged_is_no_error(baking: Pa
     write_files(baking, {"strategies/other/bundle.yaml": "name: other\nregions: [SG]\n"})
     out = ok(baking, "rollout", "status", "other")
     assert out.startswith("Nothing staged for other yet; `modctl rollout start other VERSION`")
+
+
+# ------------------------------------------------------------------------ colour
+
+RED, YELLOW = "\x1b[31m", "\x1b[33m"
+
+
+def on_a_terminal(root: Path, env: dict[str, str], *args: str) -> str:
+    """What the installed `modctl --repo ROOT ARGS...` prints when its output is a terminal."""
+    import pty
+
+    main, side = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [str(MODCTL), "--repo", str(root), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=side,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    finally:
+        os.close(side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other side of the terminal closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert process.wait() == 0, process.stderr.read() if process.stderr else ""
+    return shown.decode()
+
+
+@pytest.fixture
+def frozen_canary(baking: Path) -> Path:
+    """A canary in SG, and MY frozen."""
+    ok(baking, "freeze", "-r", "MY", "--incident", "INC-1")
+    return baking
+
+
+def test_frozen_in_red_and_canaries_in_yellow_on_a_terminal(frozen_canary: Path) -> None:
+    shown = on_a_terminal(frozen_canary, dict(os.environ), "rollout", "status")
+    assert f"{RED}Frozen: MY (incident INC-1)" in shown
+    assert f"{YELLOW}0.1.0@10%" in shown
+    assert f"{YELLOW}2/4" in shown
+    # Through the CliRunner, as a terminal would get it.
+    result = CliRunner().invoke(
+        app, ["--repo", str(frozen_canary), "rollout", "status"], color=True
+    )
+    assert f"{RED}Frozen: MY" in result.output
+
+
+@pytest.mark.parametrize("value", ["1", "false"])
+def test_no_colour_under_no_color(frozen_canary: Path, value: str) -> None:
+    shown = on_a_terminal(frozen_canary, {**os.environ, "NO_COLOR": value}, "rollout", "status")
+    assert "Frozen: MY (incident INC-1)" in shown
+    assert "\x1b" not in shown
+
+
+def test_an_empty_no_color_leaves_colour_on(frozen_canary: Path) -> None:
+    shown = on_a_terminal(frozen_canary, {**os.environ, "NO_COLOR": ""}, "rollout", "status")
+    assert f"{RED}Frozen: MY" in shown
+
+
+def test_no_colour_into_a_pipe(frozen_canary: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    done = modctl("--repo", frozen_canary, "rollout", "status", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Frozen: MY (incident INC-1)" in done.stdout
+    assert "\x1b" not in done.stdout
+
+
+def test_values_from_the_state_branch_cannot_steer_the_terminal(baking: Path) -> None:
+    hold = 'frozen: true\nreason: "\\e]0;owned\\a\\e[2J"\nactor: "\\e[31mroot"\n'
+    store = Store(baking)
+    store.write(
+        lambda _snapshot: ({"regions/MY/_region.yaml": hold.encode()}, Entry("freeze", "a", "x"))
+    )
+    shown = on_a_terminal(baking, dict(os.environ), "rollout", "status")
+    assert "reason: \\x1b]0;owned\\x07\\x1b[2J" in shown
+    assert "by \\x1b[31mroot" in shown
+    assert "\x1b]" not in shown

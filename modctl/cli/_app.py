@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +18,7 @@ from modctl.errors import ExitCode, ModctlError
 if TYPE_CHECKING:
     from modctl.context import Context
 
-__all__ = ["Output", "app", "context_of", "echo", "warn"]
+__all__ = ["Output", "app", "context_of", "echo", "echo_painted", "painter", "warn"]
 
 
 @dataclass
@@ -55,6 +56,23 @@ def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
     sequences, other controls, bidirectional overrides) is shown escaped, line breaks kept.
     Values from outside (arguments, files, the state branch) reach the terminal only here."""
     typer.echo(printable.lines(text), err=err, nl=nl)
+
+
+def painter() -> Callable[[str, str], str]:
+    """How a report colours text: not at all when NO_COLOR is set to anything (no-color.org).
+    When stdout is not a terminal, `echo_painted` leaves the colour out."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return lambda text, _colour: text
+    return lambda text, colour: typer.style(text, fg=colour)
+
+
+def echo_painted(text: str) -> None:
+    """Print a report whose renderer escaped every value from outside itself (`reports.cell`)
+    and coloured it with `painter()`: colour and cursor codes reach a terminal only, click drops
+    them when stdout is anything else."""
+    typer.echo(text)
 
 
 def warn(message: str) -> None:

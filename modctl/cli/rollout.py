@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modctl.cli._app import command_app, context_of, echo, reading_context, warn
+from modctl.cli._app import (
+    command_app,
+    context_of,
+    echo,
+    echo_painted,
+    painter,
+    reading_context,
+    warn,
+)
 from modctl.cli.options import (
     Actor,
     DryRun,
@@ -276,7 +284,7 @@ def status_command(
                 if output is Output.json:
                     echo(render.status_json(state))
                 else:
-                    echo(render.status_text(state))
+                    echo_painted(render.status_text(state, painter()))
             if not watch:
                 return
             time.sleep(1.0)
