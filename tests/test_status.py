@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Callable
 from datetime import timedelta
@@ -311,3 +312,77 @@ def test_values_from_the_state_branch_cannot_steer_the_terminal(baking: Path) ->
     assert "reason: \\x1b]0;owned\\x07\\x1b[2J" in shown
     assert "by \\x1b[31mroot" in shown
     assert "\x1b]" not in shown
+
+
+# ------------------------------------------------------------------------ --watch
+
+
+def read_until(main: int, text: str | None, timeout: float = 60.0) -> str:
+    """What the terminal `main` shows until `text` appears in it (None: until it closes); the
+    deadline only bounds a hang."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    shown = b""
+    while text is None or text.encode() not in shown:
+        ready, _, _ = select.select([main], [], [], max(deadline - time.monotonic(), 0.0))
+        if not ready:
+            pytest.fail(f"still waiting after {timeout:.0f}s; shown: {shown.decode()[-500:]!r}")
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other side closed
+            chunk = b""
+        if not chunk:
+            assert text is None, f"the terminal closed without {text!r}: {shown.decode()!r}"
+            break
+        shown += chunk
+    return shown.decode()
+
+
+def test_watch_draws_again_every_second_and_says_when(baking: Path) -> None:
+    import re
+
+    watcher = subprocess.Popen(
+        [str(MODCTL), "--repo", str(baking), "rollout", "status", "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert watcher.stdout is not None
+    try:
+        stamps: list[str] = []
+        # The state does not change: the table is drawn again anyway, its times current.
+        while len(stamps) < 2:
+            line = watcher.stdout.readline().decode()
+            assert line, "the output ended"
+            found = re.match(r"Refreshed (\S+ \S+) UTC, every second; Ctrl-C stops\.$", line)
+            if found:
+                stamps.append(found.group(1))
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _out, err = watcher.communicate(timeout=60)
+    assert stamps[0] < stamps[1]
+    assert watcher.returncode == 0, err.decode()
+
+
+def test_ctrl_c_on_the_terminal_ends_watch_cleanly(frozen_canary: Path) -> None:
+    """^C typed on the terminal interrupts modctl and the git it started alike."""
+    import pty
+
+    args = [str(MODCTL), "--repo", str(frozen_canary), "rollout", "status", "--watch"]
+    pid, main = pty.fork()  # the child leads a new session whose terminal is `main`'s other side
+    if pid == 0:
+        try:
+            os.execv(args[0], args)
+        finally:
+            os._exit(127)
+    try:
+        assert "Frozen: MY" in read_until(main, "Ctrl-C stops")
+        os.write(main, b"\x03")
+        rest = read_until(main, None)
+    finally:
+        os.close(main)
+        _pid, code = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(code) == 0
+    assert "Traceback" not in rest
+    assert "modctl:" not in rest

@@ -68,11 +68,11 @@ def painter() -> Callable[[str, str], str]:
     return lambda text, colour: typer.style(text, fg=colour)
 
 
-def echo_painted(text: str) -> None:
+def echo_painted(text: str, *, nl: bool = True) -> None:
     """Print a report whose renderer escaped every value from outside itself (`reports.cell`)
     and coloured it with `painter()`: colour and cursor codes reach a terminal only, click drops
     them when stdout is anything else."""
-    typer.echo(text)
+    typer.echo(text, nl=nl)
 
 
 def warn(message: str) -> None:

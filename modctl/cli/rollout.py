@@ -257,7 +257,10 @@ def status_command(
         typer.Argument(help="Only this bundle.", show_default=False, callback=bundle_name),
     ] = None,
     watch: Annotated[
-        bool, typer.Option("--watch", "-w", help="Render again whenever the state changes.")
+        bool,
+        typer.Option(
+            "--watch", "-w", help="Keep it on screen, drawn again every second (Ctrl-C stops)."
+        ),
     ] = False,
     output: OutputOption = Output.text,
 ) -> None:
@@ -268,23 +271,29 @@ def status_command(
     from modctl.reports import rollout as render
     from modctl.source.repo import bundle_names
     from modctl.state.status import status
+    from modctl.state.store import Snapshot
 
     context = reading_context(ctx)
     store = context.store
     known = bundle_names(context.root)
-    shown: str | None = None
+    paint = painter()
+    snapshot = Snapshot(None)
+    read: str | None = ""  # no commit is "": the first look reads the branch
     try:
         while True:
             tip = store.tip()
-            if tip != shown:
-                shown = tip
-                state = status(store.read(tip), context.config, bundle, context.now(), known)
-                if watch and output is Output.text:
-                    typer.echo("\033[2J\033[H", nl=False)
+            moved = tip != read
+            if moved:
+                snapshot, read = store.read(tip), tip
+            # A watched table is drawn again every second: its times move on by themselves.
+            if moved or (watch and output is Output.text):
+                state = status(snapshot, context.config, bundle, context.now(), known)
                 if output is Output.json:
                     echo(render.status_json(state))
+                elif watch:
+                    echo_painted(render.watched(render.status_text(state, paint), state), nl=False)
                 else:
-                    echo_painted(render.status_text(state, painter()))
+                    echo_painted(render.status_text(state, paint))
             if not watch:
                 return
             time.sleep(1.0)

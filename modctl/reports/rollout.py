@@ -51,6 +51,14 @@ def status_text(status: Status, paint: Paint = plain, width: int = 80) -> str:
     return "\n\n".join(parts)
 
 
+def watched(text: str, status: Status) -> str:
+    """One frame of `rollout status --watch`: from the top of the screen, when it was drawn and
+    `text`, each line clearing what the frame before left there."""
+    head = f"Refreshed {status.as_of:%Y-%m-%d %H:%M:%S} UTC, every second; Ctrl-C stops."
+    lines = [head, "", *text.split("\n")]
+    return "\033[H" + "".join(f"{line}\033[K\n" for line in lines) + "\033[J"
+
+
 def status_json(status: Status) -> str:
     return to_json(status.to_dict())
 
