@@ -39,6 +39,7 @@ INVOCATIONS = {
     "rollout resume": "rollout resume ipr-brand-misuse -r SG --dry-run",
     "rollout abort": "rollout abort ipr-counterfeit -r SG --dry-run",
     "rollout status": "rollout status",
+    "status": "status ipr-counterfeit",
     "rollback": "rollback ipr-counterfeit -r SG --dry-run",
     "freeze": "freeze -r SG --dry-run",
     "unfreeze": "unfreeze -r SG --dry-run",

@@ -59,3 +59,13 @@ def test_a_state_command_loads_only_its_own_command(tmp_path: Path) -> None:
     second = imported(tmp_path, "--repo", tmp_path, "unfreeze", "--region", "SG")
     assert "jsonschema_rs" not in second
     assert "logging" not in second
+
+
+def test_the_status_shortcut_loads_only_the_rollout_commands(tmp_path: Path) -> None:
+    write_files(tmp_path, MINIMAL)
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "first"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    modules = imported(tmp_path, "--repo", tmp_path, "status")
+    assert "modctl.cli.rollout" in modules
+    unrelated = {"modctl.cli.backtest", "modctl.cli.validate", "modctl.cli.journal", "numpy"}
+    assert not modules & unrelated

@@ -386,3 +386,16 @@ def test_ctrl_c_on_the_terminal_ends_watch_cleanly(frozen_canary: Path) -> None:
     assert os.waitstatus_to_exitcode(code) == 0
     assert "Traceback" not in rest
     assert "modctl:" not in rest
+
+
+# ------------------------------------------------------------------------ modctl status
+
+
+def test_modctl_status_is_rollout_status(frozen_canary: Path) -> None:
+    assert ok(frozen_canary, "status") == ok(frozen_canary, "rollout", "status")
+    assert ok(frozen_canary, "status", "demo", "-o", "json").startswith('{\n  "as_of"')
+    code, out = run(CliRunner(), frozen_canary, "status", "dmeo")
+    assert (code, out) == (
+        2,
+        "modctl: error: no bundle named 'dmeo'; did you mean 'demo'? (bundles: demo)\n",
+    )

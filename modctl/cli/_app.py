@@ -41,6 +41,7 @@ COMMANDS = {
     "schema": ("modctl.cli.schema", "app"),
     "release": ("modctl.cli.release", "app"),
     "rollout": ("modctl.cli.rollout", "app"),
+    "status": ("modctl.cli.rollout", "status_app"),
     "rollback": ("modctl.cli.rollout", "rollback_app"),
     "freeze": ("modctl.cli.rollout", "freeze_app"),
     "unfreeze": ("modctl.cli.rollout", "unfreeze_app"),

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 app = command_app(help="Stage releases as canaries, region by region.", no_args_is_help=True)
 rollback_app = command_app()
+status_app = command_app()  # `modctl status`, the same command as `modctl rollout status`
 freeze_app = command_app()
 unfreeze_app = command_app()
 Bundle = Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)]
@@ -250,6 +251,7 @@ def abort_command(
 
 
 @app.command("status")
+@status_app.command("status")
 def status_command(
     ctx: typer.Context,
     bundle: Annotated[
@@ -264,8 +266,9 @@ def status_command(
     ] = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Frozen regions (who, when, why, incident), then region x bundle in wave order: stable,
-    canary at weight and step, time at the step, bake time left, whether promote is allowed."""
+    """What runs where, and what holds it: frozen regions (who, when, why, incident), then
+    region x bundle in wave order with stable, canary, step, time at the step, bake time left
+    and whether promote is allowed now."""
     import time
 
     from modctl.reports import rollout as render
