@@ -19,7 +19,16 @@ from modctl.source.config import config_at
 from modctl.state.rollout import parse_stamp
 from modctl.state.status import status
 from modctl.state.store import Entry, Store
-from tests.conftest import MINIMAL, MODCTL, built_once, modctl, run, run_git, write_files
+from tests.conftest import (
+    MINIMAL,
+    MODCTL,
+    built_once,
+    copy_reference,
+    modctl,
+    run,
+    run_git,
+    write_files,
+)
 
 # The minimal repository, with a one-hour bake and four steps in the pilot wave.
 BAKING = (
@@ -399,3 +408,49 @@ def test_modctl_status_is_rollout_status(frozen_canary: Path) -> None:
         2,
         "modctl: error: no bundle named 'dmeo'; did you mean 'demo'? (bundles: demo)\n",
     )
+
+
+# ------------------------------------------------------------------------ one screen
+
+FIRST_REASON = (
+    "overturned appeals doubled in the SG canary within the first hour; hold every market of "
+    "the region until the keyword list is fixed"
+)
+SECOND_REASON = "regulator asked for no automated takedown changes before Friday's review"
+
+
+def build_reference_rollout(root: Path) -> None:
+    """The project's own strategies, two of them as canaries in the pilot wave."""
+    copy_reference(root)
+    run_git(root, "init", "-q")
+    run_git(root, "add", ".")
+    run_git(root, "commit", "-qm", "strategies")
+    for bundle in ("ipr-counterfeit", "ipr-brand-misuse"):
+        ok(root, "release", "cut", bundle, "--version", "1.0.0")
+        ok(root, "rollout", "start", bundle, "1.0.0")
+
+
+def test_every_region_frozen_under_two_incidents_fits_one_screen(
+    templates: Path, tmp_path: Path
+) -> None:
+    root = built_once(templates, "status-reference", build_reference_rollout, tmp_path)
+    sea = [f"--region={r}" for r in ("SG", "MY", "TH", "ID", "PH", "VN")]
+    ok(root, "freeze", *sea, "--incident", "INC-2041", "--reason", FIRST_REASON)
+    west = ("--region=GB", "--region=US", "--incident", "INC-2042", "--actor", "bob@example.com")
+    ok(root, "freeze", *west, "--reason", SECOND_REASON)
+    out = ok(root, "rollout", "status")
+    lines = out.splitlines()
+    assert len(lines) <= 24, out
+    assert max(len(line) for line in lines) <= 80, out
+    assert lines[0] == "Frozen: SG ID MY PH TH VN (incident INC-2041)"
+    assert "Frozen: GB US (incident INC-2042)" in lines
+    words = " ".join(line.strip() for line in lines).split()
+    for reason in (FIRST_REASON, SECOND_REASON):
+        said = reason.split()
+        assert any(words[i : i + len(said)] == said for i in range(len(words))), reason
+    assert any(line.startswith("  by bob@example.com since ") for line in lines)
+    assert [row[:2] for row in rows_of(out)[1:]] == [
+        ["SG", "ipr-brand-misuse"],
+        ["SG", "ipr-counterfeit"],
+    ]
+    assert {row[-1] for row in rows_of(out)[1:]} == {"frozen"}
