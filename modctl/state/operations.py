@@ -25,7 +25,7 @@ from modctl.state.files import (
 )
 from modctl.state.journal import check
 from modctl.state.render import render
-from modctl.state.rollout import Freeze, Situation, stamp
+from modctl.state.rollout import Freeze, Situation, holds, stamp
 from modctl.state.store import Entry, Snapshot, Store, Transition
 
 
@@ -197,7 +197,7 @@ def set_freeze(
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
         files, entry, left = froze(snapshot, targets, frozen, journal, moment, force=force)
-        notes[:] = [_left_alone(snapshot, region, frozen) for region in left]
+        notes[:] = _left_alone(snapshot, left, frozen)
         if not files:
             raise _NothingToDo(snapshot)
         return files, entry
@@ -218,10 +218,15 @@ class _NothingToDo(Exception):
         self.snapshot = snapshot
 
 
-def _left_alone(snapshot: Snapshot, region: str, frozen: bool) -> str:
+def _left_alone(snapshot: Snapshot, regions: list[str], frozen: bool) -> list[str]:
+    if not regions:
+        return []
     if frozen:
-        return f"{freeze_of(snapshot.files, region).describe(region)}; left as it is"
-    return f"{region} is not frozen; nothing to lift"
+        found = [(region, freeze_of(snapshot.files, region)) for region in regions]
+        return [f"{held}; left as it is" for held in holds(found)]
+    return [
+        f"{', '.join(regions)} {'is' if len(regions) == 1 else 'are'} not frozen; nothing to lift"
+    ]
 
 
 def froze(
@@ -237,12 +242,12 @@ def froze(
     journal entry, and the regions left alone because they already were so. Lifting a freeze
     made under another incident than the journal's is refused unless `force`."""
     word = "freeze" if frozen else "unfreeze"
-    holds = {region: freeze_of(snapshot.files, region) for region in regions}
-    todo = [region for region in regions if holds[region].frozen != frozen]
-    left = [region for region in regions if holds[region].frozen == frozen]
-    foreign = [] if frozen else [r for r in todo if holds[r].incident != journal.incident]
+    current = {region: freeze_of(snapshot.files, region) for region in regions}
+    todo = [region for region in regions if current[region].frozen != frozen]
+    left = [region for region in regions if current[region].frozen == frozen]
+    foreign = [] if frozen else [r for r in todo if current[r].incident != journal.incident]
     if foreign and not force:
-        lifted = "; ".join(holds[region].describe(region) for region in foreign)
+        lifted = "; ".join(holds([(region, current[region]) for region in foreign]))
         raise RefusedError(
             f"this would lift freezes made under another incident ({lifted}); pass "
             f"--incident to match, or --force to lift them (recorded)"

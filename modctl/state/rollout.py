@@ -95,10 +95,18 @@ class Freeze:
     actor: str | None = None
     incident: str | None = None
 
-    def describe(self, region: str) -> str:
-        held = f"{region} frozen by {self.actor or 'someone'} since {self.since}"
+    def describe(self, regions: list[str]) -> str:
+        held = f"{', '.join(regions)} frozen by {self.actor or 'someone'} since {self.since}"
         held += f" for {self.incident}" if self.incident else " (no incident)"
         return held + (f": {self.reason}" if self.reason else "")
+
+
+def holds(frozen: list[tuple[str, Freeze]]) -> list[str]:
+    """Each freeze once, with the regions it holds, in the order they come."""
+    grouped: dict[Freeze, list[str]] = {}
+    for region, hold in frozen:
+        grouped.setdefault(hold, []).append(region)
+    return [hold.describe(regions) for hold, regions in grouped.items()]
 
 
 @dataclass
