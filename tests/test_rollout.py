@@ -328,6 +328,6 @@ def test_render_log_and_release_show(released: git.Repo, runner: CliRunner) -> N
         "0.1.0",
     )
     code, out = run(runner, root, "log", "--action", "release")
-    assert [line.split()[1] for line in out.splitlines()[1:]] == ["release", "release"]
+    assert [entry.split()[1] for entry in out.split("\n\n")] == ["release", "release"]
     code, out = run(runner, root, "log", "--region", "GB")
     assert out.strip() == "No journal entries match."

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from modctl import printable
 from modctl.cli._app import command_app, context_of, echo, reading_context, warn
 from modctl.cli.options import Output, OutputOption, bundle_name
-from modctl.errors import ExitCode, UsageError
+from modctl.errors import ExitCode, UsageError, suggest
 from modctl.reports import to_json
 
 
@@ -126,15 +127,28 @@ def log_command(
         str | None,
         typer.Option(
             "--since",
-            help="Only entries after this time (git date: 2026-11-25, '2 hours ago').",
+            metavar="WHEN",
+            help="Only entries from then on: a date or time (2026-11-25, 2026-11-25T14:30, UTC "
+            "unless it says) or a duration back from now (30m, 2h, 3d).",
         ),
     ] = None,
     output: OutputOption = Output.text,
 ) -> None:
-    """The journal of the state branch, newest first."""
+    """The journal of the state branch, newest first: what each state commit did, to what, who
+    did it, why, and what was forced."""
     from modctl.reports.journal import log_json, log_text
-    from modctl.state.journal import Filter
+    from modctl.state import journal
 
-    wanted = Filter(bundle, region, incident, action, actor)
-    entries = [e for e in reading_context(ctx).store.journal(since=since) if wanted(e)]
+    if action is not None:
+        from modctl.state.replay import ACTIONS
+
+        if action not in ACTIONS:
+            raise UsageError(
+                f"unknown action {printable.shown(action)}; the journal's actions are "
+                f"{', '.join(ACTIONS)}{suggest(action, ACTIONS)}"
+            )
+    context = reading_context(ctx)
+    after = journal.since(since, context.now()) if since is not None else None
+    wanted = journal.Filter(bundle, region, incident, action, actor)
+    entries = [e for e in context.store.journal(since=after) if wanted(e)]
     echo(log_json(entries) if output is Output.json else log_text(entries))

@@ -2,36 +2,70 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from modctl.reports import cell, to_json
 from modctl.state.journal import Entry
 
-LOG_HEADERS = ["TIME", "ACTION", "BUNDLE", "REGION", "RELEASE", "ACTOR", "INCIDENT", "SUMMARY"]
 RELEASE_HEADERS = ["BUNDLE", "VERSION", "CREATED", "AUTHOR", "COMMIT", "DIGEST"]
+WIDTH = 80  # of the terminal `log` writes for: long values wrap onto indented lines
+INDENT = "    "
+# Joins a name to its value so that a line never breaks between them: `cell` escapes any NUL a
+# value brings, so none is left to be taken for this one.
+_KEEP = "\0"
+# What a `Modctl-Forced` value says was skipped.
+FORCED = {
+    "min_bake": "forced past min_bake",
+    "incident": "forced: lifted freezes made under another incident",
+}
 
 
-def log_text(entries: list[Entry]) -> str:
-    from tabulate import tabulate
-
+def log_text(entries: list[Entry], width: int = WIDTH) -> str:
+    """Each entry as a line with its time, action and commit, then indented lines with the
+    summary, what it acted on, who and for which incident, why, and what was forced, wrapped
+    to `width` columns: nothing is cut."""
     if not entries:
         return "No journal entries match."
-    rows = [
-        [
-            e.time,
-            e.action,
-            e.bundle or "",
-            e.region or "",
-            e.release or "",
-            e.actor,
-            e.incident or "",
-            e.summary
-            + (f" (forced past {e.forced})" if e.forced else "")
-            + (f" (trailers unreadable: {e.problem})" if e.problem else ""),
-        ]
-        for e in entries
+    return "\n\n".join(_entry(e, width) for e in entries)
+
+
+def _entry(e: Entry, width: int) -> str:
+    head = "  ".join(cell(value) for value in (e.time, e.action, (e.commit or "")[:12]) if value)
+    scope = [
+        f"{name}{_KEEP}{cell(value)}"
+        for name, value in (
+            ("bundle", e.bundle),
+            ("release", e.release),
+            ("region", e.region),
+            ("incident", e.incident),
+            ("actor", e.actor),
+        )
+        if value
     ]
-    return str(tabulate(_cells(rows), headers=LOG_HEADERS, tablefmt="plain"))
+    body = [cell(e.summary), ", ".join(scope)]
+    if e.reason:
+        body.append(f"reason: {cell(e.reason)}")
+    if e.forced:
+        body.append(FORCED.get(e.forced, f"forced past {cell(e.forced)}"))
+    if e.problem:
+        body.append(f"trailers unreadable: {cell(e.problem)}")
+    lines = _wrap(head, width, "")
+    for text in body:
+        if text:
+            lines += _wrap(text, width, INDENT)
+    return "\n".join(lines)
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    wrapped = textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    )
+    return [line.replace(_KEEP, " ") for line in wrapped]
 
 
 def log_json(entries: list[Entry]) -> str:

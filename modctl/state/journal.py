@@ -3,11 +3,14 @@ trailers, read back with one `git log`, and filtered for `modctl log` (and, late
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from modctl import printable
 from modctl.errors import UsageError
 from modctl.gitio import Git
+from modctl.state.rollout import seconds
 
 TRAILERS = (
     "Action",
@@ -110,8 +113,32 @@ class Filter:
         )
 
 
-def read(git: Git, ref: str, since: str | None = None) -> list[Entry]:
-    """Every entry on `ref`, newest first, from one `git log`.
+SINCE_HELP = (
+    "a date or time (2026-11-25, 2026-11-25T14:30, 2026-11-25T14:30+08:00; UTC unless it says) "
+    "or a duration back from now (30m, 2h, 3d, 1h30m)"
+)
+
+
+def since(text: str, now: datetime) -> datetime:
+    """The moment `log --since TEXT` names, in UTC without time zone (as `now` is): a duration
+    back from `now`, or an ISO 8601 date or time. UsageError for anything else."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"(?:[0-9]+[smhd])+", value):
+            return now - timedelta(seconds=seconds(value))
+        if value[-1:] in ("Z", "z"):
+            value = value[:-1] + "+00:00"
+        moment = datetime.fromisoformat(value)
+    except (ValueError, OverflowError):
+        raise UsageError(f"--since {printable.shown(text)} is not {SINCE_HELP}") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def read(git: Git, ref: str, since: datetime | None = None) -> list[Entry]:
+    """Every entry on `ref`, newest first, from one `git log`; with `since` (UTC), only those
+    committed at or after it.
 
     Fields and trailers are separated by NUL, which git never prints from a commit message (it
     ends the message there), so no value can imitate a separator; each record ends with an
@@ -119,7 +146,11 @@ def read(git: Git, ref: str, since: str | None = None) -> list[Entry]:
     """
     keys = ",".join(f"key=Modctl-{k}" for k in TRAILERS)
     fmt = f"%H%x00%cI%x00%s%x00%(trailers:{keys},unfold,separator=%x00)%x00"
-    args = ["log", "-z", f"--format={fmt}"] + ([f"--since={since}"] if since else []) + [ref, "--"]
+    # Seconds since 1970, which git reads for any year (its calendar dates stop at 2099); at
+    # least 1, since git takes 0 for no time at all.
+    epoch = max(1, int(since.replace(tzinfo=timezone.utc).timestamp())) if since else 0
+    after = [f"--since=@{epoch}"] if since else []
+    args = ["log", "-z", f"--format={fmt}", *after, ref, "--"]
     fields = iter(git.run(*args).split(b"\0"))
     entries = []
     for commit in fields:

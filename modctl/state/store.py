@@ -324,8 +324,9 @@ class Store:
         when = self.git.text("log", "-1", "--format=%cI", self.ref, "--", path).strip()
         return datetime.fromisoformat(when).astimezone(timezone.utc).replace(tzinfo=None)
 
-    def journal(self, since: str | None = None) -> list[Entry]:
-        """Every entry, newest first, from one `git log`."""
+    def journal(self, since: datetime | None = None) -> list[Entry]:
+        """Every entry, newest first (with `since`, in UTC, those from then on), from one
+        `git log`."""
         if self.tip() is None:
             return []
         return journal.read(self.git, self.ref, since)
