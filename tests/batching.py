@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from modctl.backtest.data import type_problem
 from modctl.engine.columnar import BatchEvaluator, Columns, arrow_schema
 from modctl.engine.compiler import Evaluator, compile_bundle
+from modctl.engine.fields import type_problem
 from modctl.model import Bundle, Config
 
 Verdict = tuple[str, str | None, list[str]]  # action, deciding rule, every matched rule

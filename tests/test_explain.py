@@ -173,3 +173,24 @@ def test_item_that_is_not_strict_json_is_refused(
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert message in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("price", "12", "field 'price': '12' is not a number"),
+        ("seller", "S-SG-900001", "field 'seller': 'S-SG-900001' is not an object"),
+        ("seller", {"id": "S-1", "ipr_strikes": 1.5}, "field 'seller.ipr_strikes': 1.5 is not an"),
+        ("title", ["GUCCI"], "field 'title': ['GUCCI'] is not a string"),
+    ],
+    ids=["number-as-text", "object-as-text", "integer-as-float", "string-as-list"],
+)
+def test_field_of_another_type_than_declared_is_named(
+    reference_repo: Path, runner: CliRunner, field: str, value: object, expected: str
+) -> None:
+    """As `backtest` refuses such a row: no rule can read the field, so the decision would be a
+    quiet `none` or a near miss that says nothing of the cause."""
+    code, out = explain(runner, reference_repo, {**TAKEDOWN, field: value})
+    assert code == 2, out
+    assert out.startswith(f"modctl: error: the listing's {expected}"), out
+    assert out.endswith("as modctl.yaml declares it\n"), out

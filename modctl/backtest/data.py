@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,13 @@ import pyarrow.parquet as pq
 
 from modctl import printable
 from modctl.engine.columnar import arrow_schema
-from modctl.engine.fields import LISTING_LIMIT, MAX_LISTING_BYTES
+from modctl.engine.fields import (
+    LISTING_LIMIT,
+    MAX_LISTING_BYTES,
+    encodable,
+    shown_value,
+    type_problem,
+)
 from modctl.errors import UsageError
 
 REQUIRED = ("id", "region")
@@ -67,7 +72,7 @@ def label_of(item: dict[str, Any]) -> bool | None:
         return True
     if text in NEGATIVE:
         return False
-    raise ValueError(f"label {_shown(value)} is neither infringing/true/1 nor clean/false/0")
+    raise ValueError(f"label {shown_value(value)} is neither infringing/true/1 nor clean/false/0")
 
 
 def file_format(path: Path) -> str:
@@ -138,7 +143,7 @@ class Reader:
                 raise ValueError(f"missing {key!r}")
         if item["region"] not in self.regions:
             raise ValueError(
-                f"unknown region {_shown(item['region'])} (modctl.yaml declares {', '.join(self.regions)})"
+                f"unknown region {shown_value(item['region'])} (modctl.yaml declares {', '.join(self.regions)})"
             )
         problem = type_problem(item, self.fields)
         if problem is not None:
@@ -152,8 +157,10 @@ class Reader:
                 parent[last] = float(parent[last])
         if not isinstance(item["id"], str):
             item["id"] = str(item["id"])
-        if not _encodable(item["id"]):
-            raise ValueError(f"id {_shown(item['id'])} holds a lone surrogate, which is not text")
+        if not encodable(item["id"]):
+            raise ValueError(
+                f"id {shown_value(item['id'])} holds a lone surrogate, which is not text"
+            )
         return label_of(item)
 
     def _batch(self, accepted: list[Accepted]) -> Batch:
@@ -342,33 +349,6 @@ class Reader:
                 yield number, item
 
 
-def type_problem(item: dict[str, Any], fields: dict[str, str]) -> str | None:
-    """What in a listing does not have the type modctl.yaml declares, if anything."""
-    for path, field_type in fields.items():
-        value: Any = item
-        for depth, part in enumerate(path.split(".")):
-            if value is not None and not isinstance(value, dict):
-                parent = ".".join(path.split(".")[:depth])
-                return f"field {parent!r}: {_shown(value)} is not an object"
-            value = None if value is None else value.get(part)
-        if value is not None and not _fits(value, field_type):
-            if isinstance(value, float) and not math.isfinite(value):
-                return f"field {path!r}: {_shown(value)} is not a finite number"
-            return f"field {path!r}: {_shown(value)} is not {_A[field_type]}"
-        texts = value if isinstance(value, list) else [value]
-        if not all(_encodable(v) for v in texts if isinstance(v, str)):
-            return f"field {path!r}: {_shown(value)} holds a lone surrogate, which is not text"
-    return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _labels(column: Any) -> Any:
     """1 infringing, 0 clean, -1 unlabelled; None when a label is neither (see label_of)."""
     labels = np.full(len(column), -1, dtype=np.int8)
@@ -384,32 +364,6 @@ def _labels(column: Any) -> Any:
     labels[positive.to_numpy(zero_copy_only=False)] = 1
     labels[negative.to_numpy(zero_copy_only=False)] = 0
     return labels
-
-
-_A = {
-    "string": "a string",
-    "phash": "a string",
-    "number": "a number",
-    "integer": "an integer",
-    "boolean": "true or false",
-    "string_list": "a list of strings",
-}
-
-
-def _fits(value: Any, field_type: str) -> bool:
-    if field_type in ("string", "phash"):
-        return isinstance(value, str)
-    if isinstance(value, bool):
-        return field_type == "boolean"
-    if field_type == "number":
-        if isinstance(value, float):
-            return math.isfinite(value)
-        return isinstance(value, int) and abs(value) < 2**1023
-    if field_type == "integer":
-        return isinstance(value, int) and -(2**63) <= value < 2**63
-    if field_type == "string_list":
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    return False
 
 
 def _count_lines(handle: Any, upto: int) -> int:
@@ -448,7 +402,7 @@ def _convert(column: str, text: str, field_type: str | None) -> Any:
             return int(text)
     except ValueError:
         raise ValueError(
-            f"column {column!r}: {_shown(text)} is not {'an integer' if field_type == 'integer' else 'a number'}"
+            f"column {column!r}: {shown_value(text)} is not {'an integer' if field_type == 'integer' else 'a number'}"
         ) from None
     if field_type == "boolean":
         lowered = text.strip().lower()
@@ -456,13 +410,15 @@ def _convert(column: str, text: str, field_type: str | None) -> Any:
             return True
         if lowered in ("false", "0", "no"):
             return False
-        raise ValueError(f"column {column!r}: {_shown(text)} is not true or false")
+        raise ValueError(f"column {column!r}: {shown_value(text)} is not true or false")
     if field_type == "string_list":
         if text.startswith("["):
             try:
                 value = json.loads(text)
             except ValueError:
-                raise ValueError(f"column {column!r}: {_shown(text)} is not a JSON list") from None
+                raise ValueError(
+                    f"column {column!r}: {shown_value(text)} is not a JSON list"
+                ) from None
             if isinstance(value, list):
                 return value
         return [part.strip() for part in text.split("|") if part.strip()]
@@ -556,14 +512,3 @@ def _non_finite(column: Any) -> bool:
 
 def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
     return f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
-
-
-def _shown(value: Any) -> str:
-    """A value of a listing for a message: NaN and Infinity as JSON writes them, text escaped,
-    and cut when long."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, str):
-        return printable.shown(value)
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"

@@ -10,7 +10,7 @@ from typing import Any
 
 from modctl.engine.compiler import CompiledRule, Decision, Evaluator, compile_bundle
 from modctl.engine.conditions import Ctx
-from modctl.engine.fields import LISTING_LIMIT, MAX_LISTING_BYTES
+from modctl.engine.fields import LISTING_LIMIT, MAX_LISTING_BYTES, type_problem
 from modctl.errors import UsageError, suggest
 from modctl.model import Bundle, Config
 
@@ -90,7 +90,11 @@ def explain_regions(
     bundle: Bundle, config: Config, item: dict[str, Any], region: str | None = None
 ) -> list[Explanation]:
     """Why `item` gets its decision in `region`, else in the item's own region, else in every
-    region the bundle serves."""
+    region the bundle serves. A field of another type than modctl.yaml declares is a
+    UsageError, as it is a bad row for `backtest`: no rule could read it."""
+    problem = type_problem(item, config.fields)
+    if problem is not None:
+        raise UsageError(f"the listing's {problem}, as modctl.yaml declares it")
     wanted = region or item.get("region")
     if wanted is not None and wanted not in bundle.regions:
         raise UsageError(
