@@ -70,3 +70,28 @@ def test_unknown_names_come_with_a_suggestion(tmp_path: Path) -> None:
     messages = [f.message for f in validate(tmp_path, use_cache=False).findings]
     assert any(re.search(r"list 'brand'.*did you mean 'brands'\?", m) for m in messages), messages
     assert any(re.search(r"param 'max_prise'.*did you mean 'max_price'\?", m) for m in messages)
+
+
+def test_value_outside_an_enum_lists_the_allowed_and_the_closest(tmp_path: Path) -> None:
+    write_files(tmp_path, MINIMAL)
+    rules = MINIMAL["strategies/demo/rules/main.yaml"].replace(
+        "action: takedown", "action: takedwn"
+    )
+    write_files(
+        tmp_path,
+        {
+            "strategies/demo/rules/main.yaml": rules,
+            "strategies/demo/lists/brands.yaml": "name: brands\nkind: keyword\nitems: [gucci]\n",
+        },
+    )
+    found = {f.path: f for f in validate(tmp_path, use_cache=False).findings}
+    action = found["strategies/demo/rules/main.yaml"]
+    assert (action.code, action.line, action.column) == ("S001", 7, 11)
+    assert action.message == (
+        "'takedwn' is not one of takedown, limit, review, warn, allow at [0].action; "
+        "did you mean 'takedown'?"
+    )
+    kind = found["strategies/demo/lists/brands.yaml"]
+    assert kind.message == (
+        "'keyword' is not one of keywords, ids, hashes, map at kind; did you mean 'keywords'?"
+    )

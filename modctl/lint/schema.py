@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
-from modctl import schemas
+from modctl import printable, schemas
+from modctl.errors import suggest
 from modctl.findings import Finding
 from modctl.lint.catalogue import finding
 
@@ -54,7 +56,17 @@ def _finding(name: str, rel: str, error: Any) -> Finding:
         )
     if schema_path[-2:] in (["step", "maxProperties"], ["step", "minProperties"]):
         return finding("S001", rel, f"a step has exactly one kind{where}", pointer)
+    if keyword == "enum":
+        return finding("S001", rel, _not_one_of(error.instance, error.kind.options, where), pointer)
     return finding("S001", rel, f"{error.message}{where}", pointer)
+
+
+def _not_one_of(value: Any, options: list[Any], where: str) -> str:
+    """An enum error with every allowed value, and the closest one when the value is text."""
+    allowed = [option if isinstance(option, str) else json.dumps(option) for option in options]
+    close = suggest(value, allowed) if isinstance(value, str) else ""
+    shown = printable.shown(value) if isinstance(value, str) else json.dumps(value)[:60]
+    return f"{shown} is not one of {', '.join(allowed)}{where}{close}"
 
 
 def _where(pointer: tuple[str | int, ...]) -> str:
