@@ -127,6 +127,30 @@ def test_path_outside_the_repository(
     assert "is outside the strategy repository" in result.output
 
 
+def test_file_outside_the_repository_of_the_current_folder(
+    minimal_repo: Path, tmp_path_factory: pytest.TempPathFactory, runner: CliRunner, chdir: object
+) -> None:
+    """No repository holds the file: the one of the current folder is the one it is outside."""
+    outside = tmp_path_factory.mktemp("elsewhere") / "x.yaml"
+    outside.write_text("- id: a\n  action: warn\n")
+    chdir(minimal_repo)  # type: ignore[operator]
+    result = runner.invoke(app, ["validate", str(outside)])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"modctl: error: {outside} is outside the strategy repository at {minimal_repo}\n"
+    )
+
+
+@pytest.mark.parametrize("command", [["validate"], ["log"], ["rollout", "status"]])
+def test_repo_that_does_not_exist_is_named(
+    tmp_path: Path, runner: CliRunner, command: list[str]
+) -> None:
+    missing = tmp_path / "nope"
+    result = runner.invoke(app, ["--repo", str(missing), *command])
+    assert result.exit_code == 2
+    assert result.output == f"modctl: error: --repo {missing}: the folder does not exist\n"
+
+
 def test_symlink_escaping_the_repository_is_not_read(
     minimal_repo: Path, tmp_path_factory: pytest.TempPathFactory, runner: CliRunner
 ) -> None:

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from modctl import __version__, printable
 from modctl.cli.options import Output, check_path
-from modctl.errors import ExitCode, ModctlError
+from modctl.errors import ExitCode, ModctlError, UsageError
 
 if TYPE_CHECKING:
     from modctl.context import Context
@@ -197,6 +197,10 @@ def context_of(ctx: typer.Context, start: Path | None = None) -> Context:
 
     options = _globals(ctx)
     if options.context is None:
+        if options.repo is not None and not options.repo.exists():
+            raise UsageError(
+                f"--repo {printable.cut(str(options.repo), 300)}: the folder does not exist"
+            )
         options.context = Context.discover(options.repo or start)
     return options.context
 

@@ -10,7 +10,7 @@ import typer
 
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import checked_path
-from modctl.errors import ExitCode
+from modctl.errors import ExitCode, RepoNotFoundError
 
 
 class Format(str, Enum):
@@ -66,7 +66,14 @@ def validate_command(
     from modctl.source.validate import validate
 
     paths = paths or []
-    root = context_of(ctx, paths[0] if paths else None).root
+    try:
+        root = context_of(ctx, paths[0] if paths else None).root
+    except RepoNotFoundError:
+        if not paths:
+            raise
+        # No repository holds the path: when --repo or the current folder names one, the path
+        # is outside it, which `select` says.
+        root = context_of(ctx).root
     report = validate(root, paths, use_cache=not no_cache, jobs=jobs)
     rendered = formatters.FORMATS[output.value](report, strict=strict)
     if rendered:
