@@ -25,17 +25,22 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def _unheard(message: str) -> None:
+    """Where warnings go when nobody listens (a context built by a library caller)."""
+
+
 @dataclass
 class Context:
     root: Path
     clock: Callable[[], datetime] = field(default=utcnow)
+    warn: Callable[[str], None] = field(default=_unheard)  # one line for the user, on stderr
 
     @classmethod
-    def discover(cls, start: Path | None = None) -> Context:
+    def discover(cls, start: Path | None = None, warn: Callable[[str], None] = _unheard) -> Context:
         """The context of the strategy repository at or above `start` (default: the cwd)."""
         from modctl.source.repo import find_root
 
-        return cls(find_root(start or Path.cwd()))
+        return cls(find_root(start or Path.cwd()), warn=warn)
 
     @cached_property
     def git(self) -> Git:
@@ -46,10 +51,15 @@ class Context:
 
     @cached_property
     def config(self) -> Config:
-        """`modctl.yaml` as committed at HEAD: what every state command obeys."""
-        from modctl.source.config import config_at
+        """`modctl.yaml` as committed at HEAD: what every state command obeys. Warns when the
+        working tree's changes its `state` (an edit of `state.remote` not committed yet)."""
+        from modctl.source.config import config_at, uncommitted_state
 
-        return config_at(self.git)
+        config = config_at(self.git)
+        changed = uncommitted_state(self.git, self.root, config)
+        if changed is not None:
+            self.warn(changed)
+        return config
 
     @cached_property
     def store(self) -> Store:

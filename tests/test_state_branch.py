@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import git
 import pytest
 from typer.testing import CliRunner
 
 from modctl.state.store import Store
-from tests.conftest import MINIMAL, commit_minimal, run, run_git, write_files
+from tests.conftest import MINIMAL, commit_minimal, modctl, run, run_git, write_files
 
 
 def on_branch(root: Path, branch: str) -> None:
@@ -94,3 +95,36 @@ def test_writes_refuse_a_state_branch_that_holds_the_bundles(tmp_path: Path) -> 
     assert code == 2, out
     assert f"the state branch {main} holds modctl.yaml" in out
     assert run_git(root, "rev-parse", main).strip() == tip
+
+
+def _edit_config(root: Path, old: str, new: str) -> None:
+    config = root / "modctl.yaml"
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, new))
+
+
+def test_state_commands_warn_when_an_uncommitted_edit_changes_state(
+    committed_repo: git.Repo,
+) -> None:
+    """An on-call engineer adds `state.remote` and forgets to commit: the state commands go on
+    with the committed modctl.yaml, and say so in one line."""
+    root = Path(committed_repo.working_dir)
+    _edit_config(root, "metrics:", "state: {branch: modctl-state, remote: backup}\nmetrics:")
+    for command in (["freeze", "-r", "SG", "--dry-run"], ["log"]):
+        done = modctl("--repo", root, *command)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == (
+            "modctl: warning: modctl.yaml in the working tree sets state.remote to 'backup' "
+            "(committed: not set); state commands use the modctl.yaml committed at HEAD until "
+            "you commit it\n"
+        )
+
+
+def test_an_uncommitted_edit_elsewhere_in_the_config_gives_no_warning(
+    committed_repo: git.Repo,
+) -> None:
+    root = Path(committed_repo.working_dir)
+    _edit_config(root, "regions: [SG, MY, GB]", "regions: [SG, MY, GB]  # GB from next week")
+    done = modctl("--repo", root, "freeze", "-r", "SG", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -201,7 +201,7 @@ def context_of(ctx: typer.Context, start: Path | None = None) -> Context:
             raise UsageError(
                 f"--repo {printable.cut(str(options.repo), 300)}: the folder does not exist"
             )
-        options.context = Context.discover(options.repo or start)
+        options.context = Context.discover(options.repo or start, warn=warn)
     return options.context
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from modctl import printable, yamlio
 from modctl.errors import ChecksFailedError, UsageError
 from modctl.findings import Finding, Severity
 from modctl.gitio import Git
 from modctl.lint import config as config_lint
 from modctl.lint.catalogue import finding
-from modctl.model import Config
-from modctl.source.files import Cache, Loaded, parse
+from modctl.model import DEFAULT_STATE_BRANCH, Config
+from modctl.source.files import Cache, Loaded, parse, read_source
 from modctl.source.repo import CONFIG_NAME, SourceFile
 
 
@@ -51,6 +53,46 @@ def config_of(git: Git | Path, spec: str, where: str) -> Config:
         first = errors[0] if errors else finding("Y001", CONFIG_NAME, "cannot be read")
         raise ChecksFailedError(f"{CONFIG_NAME} {where} is invalid: {first.code} {first.message}")
     return replace(config, blob=found.oid)
+
+
+def uncommitted_state(git: Git, root: Path, committed: Config) -> str | None:
+    """One line for the user when the working tree's `modctl.yaml` sets `state` otherwise than
+    `committed` (which state commands obey), else None. The working file is parsed only when
+    its bytes differ from the committed blob; one that cannot be read or parsed says nothing
+    here (`validate` tells)."""
+    working = read_source(root, SourceFile(CONFIG_NAME, "config"))
+    found = git.cat().read(committed.blob) if committed.blob else None
+    if working.findings or found is None or working.raw == found.data:
+        return None
+    now, then = _state(working.raw), _state(found.data)
+    if now is None or then is None or now == then:
+        return None
+    changes = [
+        f"state.{key} to {_setting(now.get(key))} (committed: {_setting(then.get(key))})"
+        for key in sorted({*now, *then}, key=str)
+        if now.get(key) != then.get(key)
+    ]
+    return (
+        f"{CONFIG_NAME} in the working tree sets {', '.join(changes)}; state commands use "
+        f"the {CONFIG_NAME} committed at HEAD until you commit it"
+    )
+
+
+def _state(raw: bytes) -> dict[Any, Any] | None:
+    try:
+        data = yamlio.loads(yamlio.decode(raw))
+    except yamlio.YamlError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    state = data.get("state") or {}
+    if not isinstance(state, dict):
+        return None
+    return {"branch": DEFAULT_STATE_BRANCH, **state}  # unset is the default, as Config reads it
+
+
+def _setting(value: Any) -> str:
+    return "not set" if value is None else printable.shown(str(value))
 
 
 class Recorded:

@@ -60,10 +60,11 @@ def lines(root: Path, origins: Iterable[Origin]) -> dict[Origin, int]:
 
 def read_all(root: Path, files: Iterable[SourceFile]) -> dict[str, Loaded]:
     """The bytes of every file, keyed by repository path; unreadable files carry a finding."""
-    return {source.rel: _read(root, source) for source in files}
+    return {source.rel: read_source(root, source) for source in files}
 
 
-def _read(root: Path, source: SourceFile) -> Loaded:
+def read_source(root: Path, source: SourceFile) -> Loaded:
+    """The bytes of one file, or a finding saying why they cannot be read."""
     try:
         path = inside(root, source.rel)
     except UsageError as exc:
