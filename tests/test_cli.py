@@ -86,6 +86,23 @@ def test_explain_a_retired_code(runner: CliRunner) -> None:
     )
 
 
+def test_explain_without_a_code_lists_every_code(runner: CliRunner) -> None:
+    from modctl.lint.catalogue import CHECKS
+
+    result = runner.invoke(app, ["validate", "--explain"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split(None, 2) for line in result.output.splitlines()[: len(CHECKS)]]
+    assert rows == [[c.code, c.severity.value, c.title] for c in CHECKS.values()]
+
+
+def test_explain_several_codes(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "--explain", "Y003", "r008"])
+    assert result.exit_code == 0, result.output
+    first, second = result.output.split("\n\nR008 (")
+    assert first.startswith("Y003 (error): anchor or alias")
+    assert second.startswith("error)")
+
+
 def test_every_code_is_in_the_readme() -> None:
     from modctl.lint.catalogue import CHECKS
 

@@ -30,7 +30,8 @@ def validate_command(
         list[Path] | None,
         typer.Argument(
             help="Files or folders to check (default: the whole repository). A file selects "
-            "its whole bundle, since rules, lists and tests depend on each other.",
+            "its whole bundle, since rules, lists and tests depend on each other. With "
+            "--explain: finding codes.",
             show_default=False,
             callback=checked_path,
         ),
@@ -41,9 +42,13 @@ def validate_command(
     ] = Format.text,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
     explain: Annotated[
-        str | None,
-        typer.Option("--explain", metavar="CODE", help="Explain a finding code and exit."),
-    ] = None,
+        bool,
+        typer.Option(
+            "--explain",
+            help="Explain the finding codes given in place of paths (`--explain R004`) and "
+            "exit; with none, list every code.",
+        ),
+    ] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Parse every file again; ignore the parse cache.")
     ] = False,
@@ -58,10 +63,15 @@ def validate_command(
     """
     from modctl.reports import findings as formatters
 
-    if explain is not None:
-        from modctl.lint.catalogue import named_check
+    if explain:
+        from modctl.lint.catalogue import CHECKS, named_check
 
-        echo(formatters.explanation(named_check(explain)))
+        # Typer has no option with an optional value: the codes come as the arguments.
+        codes = [str(code) for code in paths or []]
+        if codes:
+            echo("\n\n".join(formatters.explanation(named_check(code)) for code in codes))
+        else:
+            echo(formatters.catalogue(list(CHECKS.values())))
         return
     from modctl.source.validate import validate
 

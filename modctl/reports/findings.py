@@ -75,6 +75,12 @@ def explanation(check: Check) -> str:
     return f"{check.code} ({check.severity.value}): {check.title}\n\n{check.explanation}"
 
 
+def catalogue(checks: list[Check]) -> str:
+    """What `validate --explain` prints without a code: every code, its severity and title."""
+    rows = [f"{c.code}  {c.severity.value:<7}  {c.title}" for c in checks]
+    return "\n".join([*rows, "", "`modctl validate --explain CODE` explains one."])
+
+
 FORMATS: dict[str, Callable[..., str]] = {
     "text": text,
     "json": as_json,
