@@ -81,10 +81,14 @@ def warn(message: str) -> None:
 
 
 def command_app(**settings: Any) -> typer.Typer:
-    """A Typer app for one command or one group of commands, rendered like the root app."""
-    return typer.Typer(
-        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None, **settings
-    )
+    """A Typer app for one command or one group of commands, rendered like the root app (which
+    alone adds the shell-completion options)."""
+    defaults: dict[str, Any] = {
+        "add_completion": False,
+        "pretty_exceptions_enable": False,
+        "rich_markup_mode": None,
+    }
+    return typer.Typer(**{**defaults, **settings})
 
 
 class _Boundary(TyperGroup):
@@ -141,6 +145,7 @@ class _Boundary(TyperGroup):
 
 app = command_app(
     cls=_Boundary,
+    add_completion=True,
     name="modctl",
     help="Carry content-moderation strategies from YAML to production, with git as the source "
     "of truth.",

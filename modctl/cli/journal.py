@@ -115,13 +115,23 @@ def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text)
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
+def _journal_actions(incomplete: str) -> list[str]:
+    """What `--action` completes to in a shell."""
+    from modctl.state.replay import ACTIONS
+
+    return [action for action in ACTIONS if action.startswith(incomplete)]
+
+
 @log_app.command("log")
 def log_command(
     ctx: typer.Context,
     bundle: Annotated[str | None, typer.Option("--bundle", help="Only this bundle.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
     incident: Annotated[str | None, typer.Option("--incident", help="Only this incident.")] = None,
-    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option("--action", help="Only this action.", autocompletion=_journal_actions),
+    ] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Only this actor.")] = None,
     since: Annotated[
         str | None,
