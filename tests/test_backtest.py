@@ -308,6 +308,28 @@ def test_parallel_matches_sequential(
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_jobs_on_a_file_that_is_not_split_says_it_ran_one(
+    minimal_repo: Path, tmp_path: Path, suffix: str
+) -> None:
+    data = tmp_path / f"rows{suffix}"
+    if suffix == ".csv":
+        data.write_text("id,region,title,price\n1,SG,Gucci bag,5\n")
+    else:
+        jsonl(data, ROWS)
+    done = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data, "--jobs", "4")
+    assert done.returncode == 0, done.stderr
+    why = (
+        f"rows.jsonl holds {data.stat().st_size:,} bytes, too few to split (--jobs splits files "
+        "of 8 MiB or more)"
+        if suffix == ".jsonl"
+        else "--jobs splits JSON lines files only, not rows.csv"
+    )
+    assert done.stderr == f"modctl: ran one job, not 4: {why}\n"
+    alone = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data)
+    assert alone.stderr == ""
+
+
 def test_parallel_names_the_bad_line(
     minimal_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,6 +37,7 @@ class Result:
     outside: int = 0
     seconds: float = 0.0
     jobs: int = 1
+    one_job: str | None = None  # why a run asked for more jobs ran one
 
     def to_dict(self) -> dict[str, Any]:
         report = {
@@ -85,7 +86,8 @@ def run(
     reader = _reader(job)
     size = data.stat().st_size
     workers = min(jobs, os.cpu_count() or 1)
-    if reader.format == "jsonl" and workers > 1 and size >= PARALLEL_MIN_BYTES:
+    alone = _why_one_job(reader, size, workers) if jobs > 1 else None
+    if alone is None and workers > 1:
         tally, skipped, first_skip, outside = _parallel(job, size, workers, changes, progress)
     else:
         workers = 1
@@ -102,7 +104,22 @@ def run(
         outside,
         time.perf_counter() - started,
         workers,
+        f"ran one job, not {jobs}: {alone}" if alone else None,
     )
+
+
+def _why_one_job(reader: Reader, size: int, workers: int) -> str | None:
+    """Why a file is decided by one process although more were asked for, or None."""
+    if reader.format != "jsonl":
+        return f"--jobs splits JSON lines files only, not {reader.path.name}"
+    if size < PARALLEL_MIN_BYTES:
+        return (
+            f"{reader.path.name} holds {size:,} bytes, too few to split (--jobs splits files "
+            f"of {PARALLEL_MIN_BYTES >> 20} MiB or more)"
+        )
+    if workers == 1:
+        return "this machine has one CPU"
+    return None
 
 
 def _decide(job: _Job, reader: Reader, writer: Any, progress: Progress | None) -> tuple[Tally, int]:

@@ -77,4 +77,6 @@ def backtest_command(
     )
     if show:
         typer.echo("\r\033[K", nl=False, err=True)
+    if result.one_job:
+        echo(f"modctl: {result.one_job}", err=True)
     echo(report.as_json(result) if output is Output.json else report.text(result))
