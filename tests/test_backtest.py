@@ -241,7 +241,7 @@ def test_baseline_comparison(
             "before_rule": "",
             "after": "takedown",
             "after_rule": "fake-brand",
-            "label": "True",
+            "label": "infringing",
         }
     ]
     code, out = run(
@@ -254,6 +254,49 @@ def test_baseline_comparison(
     assert base["by_rule"] == {"fake-brand": {"new takedown": 1}}
     assert base["labels"]["recall"] == 0.5
     assert json.loads(out)["labels"]["recall"] == 1.0
+
+
+LABELS = {
+    "text": (["Infringing", "yes", " TRUE ", "clean", "0", ""], None),
+    "json-values": (
+        ["infringing", True, 1, False, 0, None],
+        ["infringing", "true", "1", "false", "0", ""],
+    ),
+}
+
+
+@pytest.mark.parametrize("given", list(LABELS), ids=list(LABELS))
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_changes_csv_writes_labels_as_they_came_in(
+    minimal_repo: Path, history: git.Repo, tmp_path: Path, given: str, suffix: str
+) -> None:
+    """Only strings (the first case) take Arrow's path for JSON lines; the others are read line
+    by line. CSV cells and Parquet columns hold text in both cases."""
+    labels, expected = LABELS[given]
+    expected = expected or [str(label) for label in labels]
+    if suffix != ".jsonl":
+        labels = expected
+    rules = minimal_repo / "strategies/demo/rules/main.yaml"
+    rules.write_text(rules.read_text().replace("max_price: 20", "max_price: 100"))
+    rows = [
+        {"id": str(i), "region": "SG", "title": "Gucci bag", "price": 50, "label": label}
+        for i, label in enumerate(labels)
+    ]
+    data = tmp_path / f"rows{suffix}"
+    if suffix == ".jsonl":
+        jsonl(data, rows)
+    elif suffix == ".csv":
+        with data.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, ["id", "region", "title", "price", "label"])
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), data)
+    changes = tmp_path / "changes.csv"
+    backtest.run(minimal_repo, "demo", data, baseline="HEAD", changes=changes)
+    with changes.open(newline="") as handle:
+        written = [row["label"] for row in csv.DictReader(handle)]
+    assert written == expected
 
 
 def test_baseline_with_other_keywords(

@@ -51,9 +51,9 @@ class DataError(UsageError):
 
 @dataclass
 class Batch:
-    """Listings ready for the batch evaluator: an Arrow table (id, region, declared fields),
-    each row's region as an index into the sorted regions, and labels (1 infringing, 0 clean,
-    -1 unlabelled)."""
+    """Listings ready for the batch evaluator: an Arrow table (id, region, declared fields, and
+    the label as the file wrote it), each row's region as an index into the sorted regions, and
+    labels (1 infringing, 0 clean, -1 unlabelled)."""
 
     table: Any
     region_codes: Any
@@ -161,11 +161,14 @@ class Reader:
             raise ValueError(
                 f"id {shown_value(item['id'])} holds a lone surrogate, which is not text"
             )
-        return label_of(item)
+        label = label_of(item)
+        if label is not None and not isinstance(item["label"], str):
+            item["label"] = json.dumps(item["label"])  # true, 1: as the file wrote it
+        return label
 
     def _batch(self, accepted: list[Accepted]) -> Batch:
         """A batch of checked listings (`_check` lets through only what Arrow can hold)."""
-        schema = arrow_schema(self.fields, label=False)
+        schema = arrow_schema(self.fields)
         table = pa.Table.from_pylist([item for item, _ in accepted], schema=schema)
         return self._finish(table, np.array([label for _, label in accepted], dtype=np.int8))
 
@@ -242,7 +245,7 @@ class Reader:
         ids = table.column("id")
         if ids.null_count or pc.any(pc.equal(ids, "")).as_py():
             return None
-        batch = self._finish(table.drop_columns(["label"]), None)
+        batch = self._finish(table, None)
         if (batch.region_codes < 0).any():
             return None
         labels = _labels(table.column("label"))

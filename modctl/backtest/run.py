@@ -164,7 +164,8 @@ def _changes(
     new_actions = np.array(current.actions, dtype=object)[new.action]
     changed = np.flatnonzero(old_actions != new_actions)
     ids = table.column("id").take(pa.array(changed)).to_pylist()
-    for i, item_id in zip(changed.tolist(), ids, strict=True):
+    given = table.column("label").take(pa.array(changed)).to_pylist()
+    for i, item_id, written in zip(changed.tolist(), ids, given, strict=True):
         label = None if labels[i] < 0 else bool(labels[i])
         change = Change(
             item_id,
@@ -177,7 +178,8 @@ def _changes(
         )
         tally.change(change)
         if writer is not None:
-            writer.writerow([change.to_dict()[c] for c in CHANGE_COLUMNS])
+            row = {**change.to_dict(), "label": written}  # the label as the data file wrote it
+            writer.writerow([row[c] for c in CHANGE_COLUMNS])
 
 
 def _sequential(
