@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from modctl.engine.assign import assign, bucket
+from modctl.state.store import Store
 
 # The vectors the README gives the platform team; they pin the function forever.
 VECTORS = [
@@ -24,8 +28,6 @@ def test_bucket_is_the_documented_formula() -> None:
 
 
 def test_readme_vectors() -> None:
-    from pathlib import Path
-
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for bundle, item_id, weight, _ in VECTORS:
         line = f"| {bundle} | {item_id} | {bucket(bundle, item_id)} | {weight} | {assign(bundle, item_id, weight)} |"
@@ -53,3 +55,19 @@ def test_share_follows_the_weight() -> None:
 def test_weight_out_of_range() -> None:
     with pytest.raises(ValueError, match="between 0 and 100"):
         assign("b", "x", 101)
+
+
+def test_first_canary_leaves_the_rest_of_the_region_to_no_release(
+    repo_after: Callable[..., Path],
+) -> None:
+    """What the README tells the platform team about a region with a canary and no stable."""
+    root = repo_after(("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0"))
+    deploy = json.loads(Store(root).read().files["deploy/SG/demo.json"])
+    assert deploy["stable"] is None
+    assert (deploy["canary"]["version"], deploy["canary"]["weight"]) == ("0.1.0", 10)
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    assert (
+        'holds `"stable": null`, the listings assigned to the canary are decided by it, and the '
+        "rest of the region's traffic by no release of the bundle: the bundle takes no action on "
+        "them, as before it was deployed there."
+    ) in readme
