@@ -81,9 +81,38 @@ def test_rows_hold_declared_fields_of_the_declared_types(rows: list[dict[str, An
 
 def test_ids_are_unique_and_name_the_region(rows: list[dict[str, Any]]) -> None:
     assert len({row["id"] for row in rows}) == len(rows)
+    noticed = set(list_items("noticed-listings"))
     for row in rows:
-        assert re.fullmatch(rf"L-{row['region']}-\d{{7}}", row["id"])
+        assert row["id"] in noticed or re.fullmatch(rf"L-{row['region']}-\d{{7}}", row["id"])
+        assert row["id"].startswith(f"L-{row['region']}-")
         assert row["seller"]["id"].startswith(f"S-{row['region']}-")
+
+
+def test_listings_named_outside_the_notice_portal_carry_no_notice_id(
+    rows: list[dict[str, Any]],
+) -> None:
+    noticed = [row for row in rows if row["id"] in set(list_items("noticed-listings"))]
+    assert noticed
+    assert all("ids" not in row["notice"] for row in noticed)
+    uncontested = [row for row in noticed if not row["notice"]["counter_notice"]]
+    assert uncontested
+
+
+def test_each_noticed_listing_id_names_one_listing() -> None:
+    """Each id names one listing: once a region's ids are used up, its notices come through
+    the portal again."""
+    noticed = set(list_items("noticed-listings"))
+    used = [row["id"] for row in listings(20_000, seed=7) if row["id"] in noticed]
+    assert sorted(used) == sorted(noticed)
+
+
+@pytest.mark.parametrize("bundle", ["ipr-counterfeit", "ipr-brand-misuse", "ipr-notice-takedown"])
+def test_every_reference_rule_matches_some_shipped_listing(bundle: str) -> None:
+    from modctl.backtest.run import run
+
+    hits = run(PROJECT, bundle, SHIPPED).to_dict()["rules"]
+    assert hits
+    assert not [rule for rule, counts in hits.items() if counts["matches"] == 0]
 
 
 def test_regions_and_labels_are_mixed(rows: list[dict[str, Any]]) -> None:

@@ -1,9 +1,10 @@
 """Seeded, labelled sample listings for backtesting the reference bundles.
 
-Brands, phrases, seller ids, image hashes, notice ids and reference prices come from the reference
-bundles' lists, products and wording from the tables of backtest.sample_tables, so the rows
-exercise the rules the way marketplace traffic does: mostly clean listings, counterfeits the rules
-catch, counterfeits that evade them, and clean listings that look suspicious.
+Brands, phrases, seller ids, image hashes, notice ids, noticed listing ids and reference prices
+come from the reference bundles' lists, products and wording from the tables of
+backtest.sample_tables, so the rows exercise the rules the way marketplace traffic does: mostly
+clean listings, counterfeits the rules catch, counterfeits that evade them, and clean listings
+that look suspicious.
 `python -m modctl.backtest.sample --rows N --out FILE` writes them as JSON lines.
 """
 
@@ -39,6 +40,9 @@ ORDER = (
 INFRINGING, CLEAN = "infringing", "clean"
 LABEL_NOISE = 0.02
 UNCATEGORISED = 0.03
+# The share of listings named in a verified notice whose notice arrived outside the portal (as
+# long as the noticed-listings ids of their region last: each id names one listing).
+OUTSIDE_PORTAL = 0.25
 
 
 def _fullwidth(text: str) -> str:
@@ -55,6 +59,12 @@ class _Generator:
 
     def __init__(self, seed: int) -> None:
         self.rng = rng = random.Random(seed)
+        # Which notices came outside the portal is drawn from a stream of its own, so that every
+        # other listing is the one the seed gave before such notices were drawn.
+        self.outside = random.Random(f"noticed-listings/{seed}")
+        self.noticed = {
+            r: [i for i in tables.NOTICED_LISTINGS if i.startswith(f"L-{r}-")] for r in REGIONS
+        }
         self.ordinary: dict[str, list[Seller]] = {}
         self.repeat: dict[str, list[Seller]] = {}
         self.brand_authorized: dict[str, dict[str, list[Seller]]] = {}
@@ -303,7 +313,8 @@ class _Generator:
         return row
 
     def notice(self, region: str) -> Row:
-        """Named in a rights-holder notice: verified, disputed, pending or withdrawn."""
+        """Named in a rights-holder notice: verified (through the portal or outside it),
+        disputed, pending or withdrawn."""
         rng = self.rng
         row = self.branded(rng.choice(tables.PRODUCTS), 0.3, 1.1, region, 0.6)
         kind = rng.random()
@@ -321,6 +332,12 @@ class _Generator:
         if rng.random() < 0.1:
             ids.append(rng.choice(tables.VERIFIED_NOTICES + tables.PENDING_NOTICES))
         row["notice"] = {"ids": ids, "counter_notice": counter}
+        verified = ids[0] in tables.VERIFIED_NOTICES
+        if verified and self.noticed[region] and self.outside.random() < OUTSIDE_PORTAL:
+            # Named in a verified notice that came by e-mail: the listing's own id is on the
+            # noticed-listings list, and the listing carries no notice id.
+            row["id"] = self.noticed[region].pop(0)
+            row["notice"] = {"counter_notice": counter}
         row["label"] = label
         return row
 
@@ -369,7 +386,7 @@ class _Generator:
         for n in range(1, count + 1):
             region = regions[int(rng.random() * len(regions))]
             draft = scenarios[bisect(cumulative, rng.random() * total)](region)
-            draft["id"] = f"L-{region}-{n:07d}"
+            draft.setdefault("id", f"L-{region}-{n:07d}")
             draft["region"] = region
             draft["currency"] = CURRENCY[region]
             if "description" not in draft and rng.random() < 0.5:

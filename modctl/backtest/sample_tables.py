@@ -40,6 +40,8 @@ LISTED_SELLERS = frozenset(_LISTS["authorized-sellers"]) | frozenset(_LISTS["aut
 PHASHES: list[int] = [int(h, 16) for h in _LISTS["counterfeit-phashes"]]
 VERIFIED_NOTICES: list[str] = _LISTS["verified-notices"]
 PENDING_NOTICES: list[str] = _LISTS["pending-notices"]
+# Listing ids named in verified notices that arrived outside the notice portal.
+NOTICED_LISTINGS: list[str] = _LISTS["noticed-listings"]
 REPLICA_PHRASES: list[str] = _LISTS["replica-phrases"]
 LOCAL_REPLICA_PHRASES: list[str] = _LISTS["local-replica-phrases"]
 DUPE_PHRASES: list[str] = _LISTS["dupe-phrases"]
