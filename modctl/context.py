@@ -52,7 +52,7 @@ class Context:
     @cached_property
     def config(self) -> Config:
         """`modctl.yaml` as committed at HEAD: what every state command obeys. Warns when the
-        working tree's changes its `state` (an edit of `state.remote` not committed yet)."""
+        working tree's copy sets `state` otherwise (an edit of `state.remote` not committed)."""
         from modctl.source.config import config_at, uncommitted_state
 
         config = config_at(self.git)

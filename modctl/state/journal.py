@@ -146,10 +146,10 @@ def read(git: Git, ref: str, since: datetime | None = None) -> list[Entry]:
     """
     keys = ",".join(f"key=Modctl-{k}" for k in TRAILERS)
     fmt = f"%H%x00%cI%x00%s%x00%(trailers:{keys},unfold,separator=%x00)%x00"
-    # Seconds since 1970, which git reads for any year (its calendar dates stop at 2099); at
-    # least 1, since git takes 0 for no time at all.
+    # Seconds since 1970 as a commit header writes them, which git reads exactly for any year
+    # (its calendar dates stop at 2099); at least 1, since git takes 0 for no time at all.
     epoch = max(1, int(since.replace(tzinfo=timezone.utc).timestamp())) if since else 0
-    after = [f"--since=@{epoch}"] if since else []
+    after = [f"--since=@{epoch} +0000"] if since else []
     args = ["log", "-z", f"--format={fmt}", *after, ref, "--"]
     fields = iter(git.run(*args).split(b"\0"))
     entries = []
