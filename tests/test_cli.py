@@ -96,9 +96,9 @@ def test_explain_without_a_code_lists_every_code(runner: CliRunner) -> None:
 
 
 def test_explain_several_codes(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["validate", "--explain", "Y003", "r008"])
+    result = runner.invoke(app, ["validate", "--explain", "Y003", "r014"])
     assert result.exit_code == 0, result.output
-    first, second = result.output.split("\n\nR008 (")
+    first, second = result.output.split("\n\nR014 (")
     assert first.startswith("Y003 (error): anchor or alias")
     assert second.startswith("error)")
 
