@@ -57,7 +57,9 @@ def test_log_unknown_action_lists_the_actions(history: Path, runner: CliRunner) 
     code, out = run(runner, history, "log", "--action", "promot")
     assert code == 2, out
     assert "unknown action 'promot'" in out
-    assert "start, promote, demote, pause, resume, abort, rollback, freeze, unfreeze, release" in out
+    assert (
+        "start, promote, demote, pause, resume, abort, rollback, freeze, unfreeze, release" in out
+    )
     assert "did you mean 'promote'?" in out
 
 
