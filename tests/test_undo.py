@@ -17,6 +17,7 @@ from tests.conftest import MINIMAL, commit_minimal, run, run_git, write_files
 REGIONS = ("SG", "MY", "GB")
 START = ("rollout", "start", "demo", "0.1.1")
 PROMOTE = ("rollout", "promote", "demo", "--region", "SG")
+FREEZE = ("freeze", "--region", "SG", "--incident", "INC-7", "--reason", "it's bad")
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +90,30 @@ CASES = {
         (("rollback", "demo", "--region", "SG", "--to", "0.1.2"),),
         ("rollback", "demo", "--region", "SG"),
     ),
+    "demote a paused canary": (
+        (START, PROMOTE, ("rollout", "pause", "demo", "--region", "SG")),
+        ("rollout", "demote", "demo", "--region", "SG"),
+    ),
+    "abort in a frozen region": (
+        (START, PROMOTE, FREEZE),
+        ("rollout", "abort", "demo", "--region", "SG"),
+    ),
+    "demote in a frozen region": (
+        (START, PROMOTE, FREEZE),
+        ("rollout", "demote", "demo", "--region", "SG"),
+    ),
+    "rollback during a canary in a frozen region": (
+        (START, PROMOTE, ("rollout", "pause", "demo", "--region", "SG"), FREEZE),
+        ("rollback", "demo", "--region", "SG", "--to", "0.1.2"),
+    ),
     "freeze": ((), ("freeze", "--region", "SG", "--incident", "INC-1", "--reason", "why")),
     "unfreeze": (
         (("freeze", "--all", "--incident", "INC-1", "--reason", "flood"),),
         ("unfreeze", "--region", "MY", "--incident", "INC-1"),
+    ),
+    "unfreeze of several freezes": (
+        (FREEZE, ("freeze", "--all", "--incident", "INC-1", "--reason", "flood")),
+        ("unfreeze", "--all", "--force"),
     ),
 }
 
@@ -123,3 +144,12 @@ def test_the_first_stable_release_of_a_region_says_it_has_no_undo(tmp_path: Path
     ok(root, "rollout", "start", "demo", "0.1.0")
     out = ok(root, "rollout", "promote", "demo", "--region", "SG")
     assert "Undo: none: this is the first stable release of demo in SG" in out
+
+
+def test_a_release_says_it_has_no_undo_and_why(tmp_path: Path) -> None:
+    root = commit_minimal(tmp_path / "repo")
+    out = ok(root, "release", "cut", "demo")
+    assert out.endswith(
+        "Undo: none: releases are immutable; 0.1.0 reaches no region until "
+        "`modctl rollout start demo 0.1.0`\n"
+    )

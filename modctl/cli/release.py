@@ -57,8 +57,12 @@ def cut_command(
     )
     for warning in result.warnings:
         warn(warning)
+    undo = (
+        f"none: releases are immutable; {result.version} reaches no region until "
+        f"`modctl rollout start {bundle} {result.version}`"
+    )
     if output is Output.json:
-        echo(to_json(result.to_dict()))
+        echo(to_json({**result.to_dict(), "undo": None if dry_run else undo}))
         return
     if dry_run:
         echo(f"Would release {bundle} {result.version} from commit {result.source_commit[:12]}:")
@@ -69,6 +73,7 @@ def cut_command(
         f"{result.source_commit[:12]}; tagged {result.tag}; recorded as state commit "
         f"{(result.state_commit or '')[:12]}."
     )
+    echo(f"Undo: {undo}")
 
 
 @app.command("list")

@@ -87,7 +87,7 @@ def _run(
 
 def _undo(bundle: str, outcome: Outcome) -> str | None:
     """The commands that put every region the change touched back as it was."""
-    from modctl.state.files import region_file, region_state
+    from modctl.state.files import freeze_of, region_file, region_state
     from modctl.state.rollout import RegionState
     from modctl.state.undo import undo
 
@@ -99,7 +99,8 @@ def _undo(bundle: str, outcome: Outcome) -> str | None:
             continue
         old = outcome.before.get(path)
         before = region_state(path, old) if old else RegionState(bundle, region)
-        found = undo(bundle, before, region_state(path, written))
+        hold = freeze_of(outcome.before, region)
+        found = undo(bundle, before, region_state(path, written), hold)
         if found is None:
             return (
                 f"none: this is the first stable release of {bundle} in {region}; roll it back "
@@ -380,6 +381,7 @@ def _freeze(
 
     from modctl.state.files import freeze_of
     from modctl.state.operations import set_freeze
+    from modctl.state.undo import refreeze
 
     if not regions and not every:
         raise UsageError("name regions with --region, or pass --all")
@@ -399,18 +401,8 @@ def _freeze(
         match = f" --incident {shlex.quote(options.incident)}" if options.incident else ""
         undo = f"modctl unfreeze {where}{match}" if changed else None
     else:
-        holds = [(r, freeze_of(outcome.before, r)) for r in changed]
-        undo = "; ".join(_refreeze(region, hold) for region, hold in holds) or None
+        lifted: dict[Freeze, list[str]] = {}
+        for region in changed:
+            lifted.setdefault(freeze_of(outcome.before, region), []).append(region)
+        undo = "; ".join(refreeze(regions, hold) for hold, regions in lifted.items()) or None
     report(outcome, options, undo)
-
-
-def _refreeze(region: str, hold: Freeze) -> str:
-    """The command that puts `hold` back on `region` (its time and actor become the undo's)."""
-    import shlex
-
-    command = f"modctl freeze --region {region}"
-    if hold.reason:
-        command += f" --reason {shlex.quote(hold.reason)}"
-    if hold.incident:
-        command += f" --incident {shlex.quote(hold.incident)}"
-    return command
