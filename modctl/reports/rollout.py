@@ -85,14 +85,13 @@ def _freezes(freezes: list[dict[str, Any]], width: int, paint: Paint) -> list[st
     lines = []
     for (incident, actor, since, reason), held in holds.items():
         regions = " ".join(cell(f["region"]) for f in held)
-        owner = f"incident {cell(incident)}" if incident else "no incident"
-        head = _wrap(f"Frozen: {regions} ({owner})", width, "", "  ")
-        lines += [paint(line, "red") for line in head]
-        by = f"by {cell(actor)}" if actor else "by someone unrecorded"
+        head = f"Frozen: {regions} " + (f"for {cell(incident)}" if incident else "(no incident)")
         if since:
-            by += f" since {cell(since)} ({duration(held[0]['frozen_seconds'])} ago)"
-        lines += _wrap(by, width, "  ", "    ")
-        lines += _wrap(f"reason: {cell(reason) if reason else 'none given'}", width, "  ", "    ")
+            head += f" since {cell(since)} ({duration(held[0]['frozen_seconds'])} ago)"
+        lines += [paint(line, "red") for line in _wrap(head, width, "", "  ")]
+        by = f"by {cell(actor)}" if actor else "by someone unrecorded"
+        why = f"{by}: {cell(reason) if reason else 'no reason given'}"
+        lines += _wrap(why, width, "  ", "    ")
     return lines
 
 
@@ -138,7 +137,7 @@ def _cells(r: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
         "CANARY": (cell(f"{r['canary']}@{r['weight']}%"), "yellow") if canary else ("-", None),
         "STEP": (step, "yellow") if canary else ("-", None),
         "AT STEP": (duration(r["seconds_at_step"]) if canary else "-", None),
-        "BAKE LEFT": (duration(bake) if bake is not None else "-", None),
+        "BAKE": (duration(bake) if bake is not None else "-", None),
         "PROMOTE": (promote, "red" if promote in _ALARM else None),
         "HOT-PATCHES": (_hotpatches(r), None),
         "GATE": (cell(r["gate"] or "-"), "red" if r["gate"] == "fail" else None),
