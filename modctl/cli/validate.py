@@ -64,14 +64,33 @@ def validate_command(
     from modctl.reports import findings as formatters
 
     if explain:
-        from modctl.lint.catalogue import CHECKS, named_check
+        from modctl.lint.catalogue import CHECKS, RETIRED, named_check
+        from modctl.reports import to_json
 
         # Typer has no option with an optional value: the codes come as the arguments.
-        codes = [str(code) for code in paths or []]
-        if codes:
-            echo("\n\n".join(formatters.explanation(named_check(code)) for code in codes))
+        codes = [str(code).upper() for code in paths or []]
+        retired = {code: RETIRED[code] for code in codes if code in RETIRED}
+        checks = (
+            [named_check(c) for c in codes if c not in retired] if codes else list(CHECKS.values())
+        )
+        if output is Format.json:
+            found: list[dict[str, str]] = [
+                {
+                    "code": c.code,
+                    "severity": c.severity.value,
+                    "title": c.title,
+                    "explanation": c.explanation,
+                }
+                for c in checks
+            ]
+            found += [{"code": code, "retired": why} for code, why in retired.items()]
+            echo(to_json(found))
+        elif codes:
+            texts = {c.code: formatters.explanation(c) for c in checks}
+            texts.update({code: f"{code}: {why}" for code, why in retired.items()})
+            echo("\n\n".join(texts[code] for code in codes))
         else:
-            echo(formatters.catalogue(list(CHECKS.values())))
+            echo(formatters.catalogue(checks))
         return
     from modctl.source.validate import validate
 
