@@ -21,7 +21,7 @@ from modctl.state import artifact, journal
 from modctl.state.files import artifact_file, manifest_file, read_yaml, tag_name
 from modctl.state.journal import TRAILERS, Entry
 from modctl.state.replay import Mismatch, recover
-from modctl.state.store import Change, Snapshot, Store
+from modctl.state.store import Change, Snapshot, Store, apply
 
 # What reading a state file that modctl did not write can raise, besides ModctlError.
 UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
@@ -74,11 +74,7 @@ def verify(context: Context) -> Audit:
         if problem:
             summary = entry.summary if entry else ""
             return Audit(len(history), Violation(commit, summary, problem))
-        for path, content in changes[commit].files.items():
-            if content is None:
-                files.pop(path, None)
-            else:
-                files[path] = content
+        apply(files, changes[commit].files)
         parent = commit
     return Audit(len(history), None)
 

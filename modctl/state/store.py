@@ -26,7 +26,7 @@ from modctl.gitio import ZERO, Git
 from modctl.state import journal
 from modctl.state.journal import Entry
 
-__all__ = ["Change", "Entry", "Snapshot", "Store", "Transition", "actor"]
+__all__ = ["Change", "Entry", "Snapshot", "Store", "Transition", "actor", "apply"]
 
 RETRIES = 30
 LOCK_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -47,6 +47,15 @@ class Change:
 
     files: dict[str, bytes | None] = field(default_factory=dict)
     irregular: list[str] = field(default_factory=list)
+
+
+def apply(files: dict[str, bytes], changes: dict[str, bytes | None]) -> None:
+    """Write `changes` into `files` in place: new contents, and None deletes."""
+    for path, content in changes.items():
+        if content is None:
+            files.pop(path, None)
+        else:
+            files[path] = content
 
 
 # A transition gets the current state and returns the files to write (None deletes) and the

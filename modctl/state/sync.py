@@ -23,7 +23,7 @@ from modctl.state import journal
 from modctl.state.files import manifests, tag_name
 from modctl.state.remote import Remote
 from modctl.state.replay import Command, Mismatch, recover
-from modctl.state.store import Snapshot, Store
+from modctl.state.store import Snapshot, Store, apply
 
 KEEP = ("remote", "local")
 
@@ -134,11 +134,7 @@ def _local_commands(
         except ModctlError as exc:
             command = Dropped(commit, entry.summary, exc.message)
         commands.append((commit, command))
-        for path, content in changes[commit].files.items():
-            if content is None:
-                files.pop(path, None)
-            else:
-                files[path] = content
+        apply(files, changes[commit].files)
         parent = commit
     return commands
 
@@ -169,11 +165,7 @@ def _replay(
         if not written:
             continue  # already so on the remote
         head = store.commit(head, written, made.message(), command.moment)
-        for path, content in written.items():
-            if content is None:
-                files.pop(path, None)
-            else:
-                files[path] = content
+        apply(files, written)
         replayed += 1
     if dropped and keep == "local":
         raise ConflictError(
