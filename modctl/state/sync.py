@@ -83,7 +83,7 @@ def _sync(store: Store, remote: Remote, config: Config, keep: str | None) -> Syn
         if local is None:
             store.move(theirs, None, "fetch the remote's state")
         _take_tags(store, remote, theirs)
-        pushed = _push_tags(store, remote, config)
+        pushed = _push_tags(store, remote)
         said = "fetched the remote's state" if local is None else "already in sync"
         return Synced(said + (f"; pushed {pushed} release tag(s)" if pushed else ""))
     ahead = theirs is None or git.is_ancestor(theirs, local)
@@ -93,13 +93,14 @@ def _sync(store: Store, remote: Remote, config: Config, keep: str | None) -> Syn
         store.move(theirs, local, "fast-forward to the remote")
         _take_tags(store, remote, theirs)
         return Synced(f"fast-forwarded to {remote.name}")
-    mine = _local_commands(store, config, local, theirs)
     if keep == "remote":
+        mine = _local_commands(store, config, local, theirs)
         return _keep_remote(store, remote, local, theirs, mine)
     if ahead:
-        _push(store, remote, local, config, "local changes")
+        _push(store, remote, local, "local changes")
         return Synced(f"pushed local changes to {remote.name}")
     assert theirs is not None
+    mine = _local_commands(store, config, local, theirs)
     return _replay(store, remote, config, local, theirs, mine, keep)
 
 
@@ -178,7 +179,7 @@ def _replay(
         raise ConflictError("the local state branch moved during sync; run `modctl sync` again")
     _take_tags(store, remote, head)
     if head != theirs:
-        _push(store, remote, head, config, f"{replayed} replayed local change(s)")
+        _push(store, remote, head, f"{replayed} replayed local change(s)")
     said = f"replayed {replayed} local change(s) on top of {remote.name} and pushed"
     if head == theirs:
         said = f"took {remote.name}'s state: no local change still applied"
@@ -206,7 +207,7 @@ def _keep_remote(
     return Synced(said, dropped=dropped, kept_at=kept_at)
 
 
-def _push(store: Store, remote: Remote, commit: str, config: Config, what: str) -> None:
+def _push(store: Store, remote: Remote, commit: str, what: str) -> None:
     tags = _tags_to_push(store, remote, commit)
     if remote.push(commit, tags) is not True:
         why = store.warnings[-1] if store.warnings else f"{remote.name} moved meanwhile"
@@ -215,7 +216,7 @@ def _push(store: Store, remote: Remote, commit: str, config: Config, what: str) 
         )
 
 
-def _push_tags(store: Store, remote: Remote, config: Config) -> int:
+def _push_tags(store: Store, remote: Remote) -> int:
     """Push the release tags the remote lacks (releases cut before tags travelled)."""
     tip = store.tip()
     tags = _tags_to_push(store, remote, tip) if tip else ()
