@@ -155,8 +155,10 @@ class Remote:
         remote refused it although it did not move (a server hook, a protected branch)."""
         ref = self.store.ref
         specs = [f"{commit or ref}:{ref}"] + [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
-        # Push to the URL, not the remote's name, so git touches no remote-tracking ref here.
-        done = self.git.call("push", "--porcelain", "--atomic", self.url(), *specs)
+        # Push to the URL, not the remote's name, so git touches no remote-tracking ref here;
+        # --atomic (which some servers lack) only when tags go with the branch.
+        atomic = ["--atomic"] if tags else []
+        done = self.git.call("push", "--porcelain", *atomic, self.url(), *specs)
         # Porcelain ref lines are "<flag>\t<from>:<to>\t<summary>"; "!" means rejected.
         lines = [
             line.split("\t")
