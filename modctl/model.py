@@ -36,6 +36,7 @@ class Config:
     rollout_gates: tuple[str, ...] = ()
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
+    metrics_source: dict[str, Any] = field(default_factory=dict)  # file, or command and timeout
     max_hotpatch_ttl: str | None = None
     state_branch: str = DEFAULT_STATE_BRANCH
     remote: str | None = None
@@ -63,6 +64,7 @@ class Config:
             rollout_gates=tuple(rollout.get("gates", [])),
             gates=dict(data.get("gates", {})),
             metrics=tuple(data.get("metrics", {}).get("names", [])),
+            metrics_source=dict(data.get("metrics", {}).get("source") or {}),
             max_hotpatch_ttl=data.get("hotpatch", {}).get("max_ttl"),
             state_branch=state.get("branch", DEFAULT_STATE_BRANCH),
             remote=state.get("remote"),

@@ -27,6 +27,10 @@ SCHEMAS: dict[str, tuple[str, str]] = {
     ),
     "playbook": ("playbooks/*.yaml", "an emergency playbook: typed params and steps"),
     "hotpatch": ("region state (state branch)", "one hot-patch: op, target, value, reason, expiry"),
+    "metrics": (
+        "metrics.source (CSV, JSON lines)",
+        "one metrics row: region, bundle, variant, window, counters",
+    ),
 }
 
 

@@ -1,0 +1,142 @@
+"""Metrics rows for the canary gates: CSV, JSON lines or a command; every bad row is one line
+naming the file (or command) and the line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from modctl import yamlio
+from modctl.gates.judge import Counts, Gate
+from modctl.model import Config
+from modctl.schemas import text
+from modctl.source.metrics import MetricsError, counts, from_command, from_file
+from tests.conftest import MINIMAL
+
+CONFIG = Config.from_data(yamlio.loads(MINIMAL["modctl.yaml"]))
+NOW = datetime(2026, 11, 29, 12, 0, 0)
+BUNDLES = {"demo"}
+HEADER = "region,bundle,variant,window_start,window_end,overturned,appeals\n"
+GOOD = (
+    HEADER
+    + "SG,demo,stable,2026-11-29T09:00:00Z,2026-11-29T10:00:00Z,36,450\n"
+    + "SG,demo,canary,2026-11-29T09:00:00Z,2026-11-29T10:00:00Z,5,50\n"
+    + "SG,demo,stable,2026-11-29T10:00:00Z,2026-11-29T11:00:00Z,40,450\n"
+    + "SG,demo,canary,2026-11-29T10:00:00Z,2026-11-29T11:00:00Z,6,50\n"
+)
+GATE = Gate("overturn-rate", "overturned", "appeals", "higher", 0.1, None, 10, 0.95)
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content)
+    return path
+
+
+def test_csv_and_json_lines_give_the_same_rows(tmp_path: Path) -> None:
+    from_csv = from_file(write(tmp_path, "m.csv", GOOD), CONFIG, NOW, BUNDLES)
+    lines = "".join(json.dumps(r.to_dict()) + "\n" for r in from_csv.rows)
+    from_jsonl = from_file(write(tmp_path, "m.jsonl", lines), CONFIG, NOW, BUNDLES)
+    assert [r.to_dict() for r in from_jsonl.rows] == [r.to_dict() for r in from_csv.rows]
+    assert from_jsonl.digest == from_csv.digest
+    schema = json.loads(text("metrics"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for row in from_csv.rows:
+        jsonschema.validate(row.to_dict(), schema)
+
+
+def test_only_windows_since_the_step_count(tmp_path: Path) -> None:
+    rows = from_file(write(tmp_path, "m.csv", GOOD), CONFIG, NOW, BUNDLES).rows
+    assert counts(rows, "demo", "SG", datetime(2026, 11, 29, 9), GATE) == Counts(11, 100, 76, 900)
+    assert counts(rows, "demo", "SG", datetime(2026, 11, 29, 10), GATE) == Counts(6, 50, 40, 450)
+    assert counts(rows, "demo", "MY", datetime(2026, 11, 29, 9), GATE) == Counts(0, 0, 0, 0)
+
+
+ROW = "SG,demo,canary,2026-11-29T11:00:00Z,2026-11-29T11:30:00Z"
+BAD = {
+    "empty": ("", "m.csv: empty"),
+    "malformed": (HEADER + "SG,demo,canary\n", "m.csv:2: 3 fields where the header has 7"),
+    "negative": (HEADER + f"{ROW},-1,5\n", "m.csv:2: overturned is -1; counts are never negative"),
+    "above": (HEADER + f"{ROW},6,5\n", "m.csv:2: overturned (6) is above appeals (5)"),
+    "region": (HEADER + ROW.replace("SG", "XX") + ",1,5\n", "m.csv:2: unknown region 'XX'"),
+    "bundle": (HEADER + ROW.replace("demo", "nope") + ",1,5\n", "m.csv:2: unknown bundle 'nope'"),
+    "variant": (
+        HEADER + ROW.replace("canary", "beta") + ",1,5\n",
+        "m.csv:2: variant is stable or canary, not 'beta'",
+    ),
+    "counter": (
+        HEADER.replace("appeals", "apeals") + f"{ROW},1,5\n",
+        "m.csv:2: unknown counter 'apeals'; metrics.names declares overturned, appeals",
+    ),
+    "future": (
+        HEADER + ROW.replace("11:30:00Z", "12:30:00Z") + ",1,5\n",
+        "m.csv:2: the window ends in the future (2026-11-29T12:30:00Z)",
+    ),
+    "overlap": (
+        HEADER
+        + f"{ROW},1,5\n"
+        + ROW.replace("11:00:00Z", "11:15:00Z").replace("11:30", "11:45")
+        + ",1,5\n",
+        "m.csv:3: its window overlaps the one on line 2 (SG demo canary)",
+    ),
+    "not a time": (
+        HEADER + ROW.replace("2026-11-29T11:00:00Z", "yesterday") + ",1,5\n",
+        "m.csv:2: 'yesterday' is not an ISO 8601 time",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_a_bad_metrics_file_is_one_line_naming_file_and_line(tmp_path: Path, case: str) -> None:
+    content, message = BAD[case]
+    with pytest.raises(MetricsError) as caught:
+        from_file(write(tmp_path, "m.csv", content), CONFIG, NOW, BUNDLES)
+    assert message in caught.value.message
+    assert str(tmp_path) in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(MetricsError, match="no such metrics file"):
+        from_file(tmp_path / "gone.csv", CONFIG, NOW, BUNDLES)
+
+
+def test_a_malformed_json_line_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.jsonl", '{"region": "SG"\n')
+    with pytest.raises(MetricsError, match=r"m\.jsonl:1: not a JSON object"):
+        from_file(path, CONFIG, NOW, BUNDLES)
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_a_command_prints_the_rows(tmp_path: Path) -> None:
+    rows = from_file(write(tmp_path, "m.csv", GOOD), CONFIG, NOW, BUNDLES).rows
+    printed = json.dumps([r.to_dict() for r in rows])
+    got = from_command(python(f"print({printed!r})"), 30, CONFIG, NOW, BUNDLES)
+    assert [r.to_dict() for r in got.rows] == [r.to_dict() for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("code", "timeout", "message"),
+    [
+        (
+            "import sys; print('no such table', file=sys.stderr); sys.exit(3)",
+            30,
+            "exited with status 3: no such table",
+        ),
+        ("import time; time.sleep(60)", 0.3, "ran longer than its time limit of 0.3 s"),
+        ("print('<html>')", 30, "not a JSON object"),
+    ],
+)
+def test_a_failing_command_is_named(code: str, timeout: float, message: str) -> None:
+    with pytest.raises(MetricsError) as caught:
+        from_command(python(code), timeout, CONFIG, NOW, BUNDLES)
+    assert caught.value.message.startswith("metrics command ")
+    assert message in caught.value.message
