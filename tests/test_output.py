@@ -35,6 +35,7 @@ INVOCATIONS = {
     "rollout start": "rollout start ipr-counterfeit 1.1.0 -r MY --dry-run",
     "rollout promote": "rollout promote ipr-counterfeit -r SG --force --dry-run",
     "rollout demote": "rollout demote ipr-counterfeit -r SG --dry-run",
+    "rollout analyze": "rollout analyze ipr-counterfeit --metrics {metrics} --dry-run",
     "rollout pause": "rollout pause ipr-counterfeit -r SG --dry-run",
     "rollout resume": "rollout resume ipr-brand-misuse -r SG --dry-run",
     "rollout abort": "rollout abort ipr-counterfeit -r SG --dry-run",
@@ -133,8 +134,14 @@ def test_command_prints_json_with_output_json(
     assert "--output" in output_flags(name), f"{name} reports but takes no --output"
     item = tmp_path / "item.json"
     item.write_text(json.dumps(ITEM))
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "region,bundle,variant,window_start,window_end,decisions,takedowns,appeals,"
+        "appeals_overturned\n"
+        "SG,ipr-counterfeit,canary,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,100,10,20,2\n"
+    )
     args = [
-        word.format(new=tmp_path / "new", item=item, sample=SAMPLE)
+        word.format(new=tmp_path / "new", item=item, sample=SAMPLE, metrics=metrics)
         for word in INVOCATIONS[name].split()
     ]
     result = runner.invoke(app, ["--repo", str(staged), *args, "--output", "json"])

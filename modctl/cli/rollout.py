@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,7 +29,7 @@ from modctl.cli.options import (
     WriteOptions,
     bundle_name,
 )
-from modctl.errors import UsageError
+from modctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from modctl.context import Context
@@ -249,6 +250,46 @@ def abort_command(
         lambda s: rollout.abort(s, region),
         WriteOptions(actor, reason, incident, dry_run, output),
     )
+
+
+@app.command("analyze")
+def analyze_command(
+    ctx: typer.Context,
+    bundle: Bundle,
+    region: Regions = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option("--metrics", metavar="FILE", help="Metrics rows (default: metrics.source)."),
+    ] = None,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Judge every canary of a bundle in flight on its gates, and record the verdicts under
+    analyses/ (exit 1 when a gate fails)."""
+    from modctl.reports import rollout as render
+    from modctl.source import metrics as source
+    from modctl.source.repo import bundle_names
+    from modctl.state.operations import record_analyses
+
+    context = context_of(ctx)
+    rows = source.read(
+        context.config, context.root, context.now(), {bundle, *bundle_names(context.root)}, metrics
+    )
+    options = WriteOptions(actor, reason, incident, dry_run, output)
+    found, outcome = record_analyses(
+        context, bundle, region, rows, journal_of(context, options), dry_run=dry_run
+    )
+    for warning in outcome.warnings:
+        warn(warning)
+    if output is Output.json:
+        echo(render.analyses_json(found, outcome))
+    else:
+        echo(render.analyses_text(found, outcome))
+    if any(a.verdict == "fail" for a in found):
+        raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
 @app.command("status")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modctl.reports import cell, to_json
 from modctl.state.operations import Outcome
+
+if TYPE_CHECKING:
+    from modctl.state.analysis import Analysis
 from modctl.state.status import Status
 
 Paint = Callable[[str, str], str]  # (text, colour) -> the text as the terminal should show it
@@ -149,3 +152,75 @@ def _hotpatches(row: dict[str, Any]) -> str:
         return "-"
     expired = f" ({row['expired_hotpatches']} expired)" if row["expired_hotpatches"] else ""
     return f"{row['hotpatches']}{expired}"
+
+
+def analyses_text(analyses: list[Analysis], outcome: Outcome) -> str:
+    """One row per region and gate, then each verdict's reason, then what was recorded."""
+    from tabulate import tabulate
+
+    rows = []
+    reasons = []
+    for a in analyses:
+        canary = a.state.canary
+        assert canary is not None
+        for v in a.verdicts:
+            interval = v.difference_interval
+            rows.append(
+                [
+                    a.region,
+                    f"{canary.version}@{canary.weight}%",
+                    a.look,
+                    v.gate,
+                    _rate(v.canary_rate),
+                    _rate(v.stable_rate),
+                    "-" if v.difference is None else f"{v.difference:+.2%}",
+                    "-" if interval is None else f"[{interval[0]:+.2%}, {interval[1]:+.2%}]",
+                    "-" if v.p_value is None else f"{v.p_value:.3g}",
+                    v.samples,
+                    v.verdict,
+                ]
+            )
+            reasons.append(f"{a.region} {v.gate}: {v.reason}")
+    headers = [
+        "REGION",
+        "CANARY",
+        "LOOK",
+        "GATE",
+        "RATE",
+        "STABLE",
+        "DIFF",
+        "95% CI",
+        "P",
+        "N",
+        "VERDICT",
+    ]
+    table = str(tabulate([[cell(c) for c in r] for r in rows], headers=headers, tablefmt="plain"))
+    done = (
+        "Dry run: nothing recorded."
+        if outcome.dry_run
+        else f"Recorded under analyses/ (state commit {(outcome.commit or '')[:12]})."
+    )
+    return "\n".join([table, "", *[cell(r) for r in reasons], "", done])
+
+
+def analyses_json(analyses: list[Analysis], outcome: Outcome) -> str:
+    return to_json(
+        {
+            "analyses": [
+                {
+                    "region": a.region,
+                    "release": a.state.canary.version if a.state.canary else None,
+                    "look": a.look,
+                    "verdict": a.verdict,
+                    "gates": [v.to_dict() for v in a.verdicts],
+                }
+                for a in analyses
+            ],
+            "commit": outcome.commit,
+            "dry_run": outcome.dry_run,
+        }
+    )
+
+
+def _rate(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.2%}"

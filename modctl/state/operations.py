@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modctl import yamlio
 from modctl.context import Context
@@ -27,6 +27,10 @@ from modctl.state.journal import check
 from modctl.state.render import render
 from modctl.state.rollout import Freeze, Situation, holds, stamp
 from modctl.state.store import Entry, Snapshot, Store, Transition
+
+if TYPE_CHECKING:
+    from modctl.source.metrics import Metrics
+    from modctl.state.analysis import Analysis
 
 
 @dataclass
@@ -268,3 +272,33 @@ def froze(
         forced="incident" if foreign else None,
     )
     return files, entry, left
+
+
+def record_analyses(
+    context: Context,
+    bundle: str,
+    regions: list[str] | None,
+    metrics: Metrics,
+    journal: Journal,
+    *,
+    dry_run: bool = False,
+) -> tuple[list[Analysis], Outcome]:
+    """Judge every canary of `bundle` in flight on `metrics`, and record the analyses in one
+    state commit (or, with `dry_run`, only say what they are)."""
+    from modctl.state import analysis
+
+    config = context.config
+    moment = now(context)
+    found: list[Analysis] = []
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        found[:] = analysis.analyse(snapshot, config, bundle, metrics, regions)
+        if not found:
+            raise RefusedError(
+                f"no canary of {bundle} in flight{' in ' + ', '.join(regions) if regions else ''}; "
+                f"`modctl rollout start {bundle} VERSION` stages one"
+            )
+        written = analysis.files(found, bundle, config, metrics, moment)
+        return written, analysis.entry(bundle, written, journal.actor, journal, config)
+
+    return found, _write(context.store, transition, moment, dry_run)

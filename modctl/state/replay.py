@@ -26,7 +26,7 @@ from modctl.state.store import Snapshot
 
 ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback")
 MAX_STEPS = 16  # more steps than any wave has: a start is tried at each
-ACTIONS = (*ROLLOUT, "freeze", "unfreeze", "release")
+ACTIONS = (*ROLLOUT, "freeze", "unfreeze", "release", "analyze")
 
 Files = dict[str, bytes | None]
 
@@ -67,6 +67,8 @@ class Command:
             return files, entry
         if e.action == "release":
             return self._release(snapshot)
+        if e.action == "analyze":
+            return self._analyses(snapshot, config)
         if not e.bundle:
             raise UsageError(f"{e.action} names no bundle (no Modctl-Bundle trailer)")
         mutate = self._mutation()
@@ -94,6 +96,21 @@ class Command:
         if e.action == "abort":
             return lambda s: rollout.abort(s, region)
         return lambda s: rollout.rollback(s, region, self.to)
+
+    def _analyses(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
+        """The recorded analyses again, each verdict recomputed from its recorded counts."""
+        from modctl.state import analysis
+
+        e = self.entry
+        if not e.bundle or not self.released:
+            raise UsageError("analyze names no bundle or records no analysis")
+        for path, data in sorted(self.released.items()):
+            if not path.startswith(f"analyses/{e.bundle}/"):
+                raise RefusedError(f"{path} is no analysis of {e.bundle}")
+            analysis.recheck(snapshot, config, path, data)
+        journal = Journal(e.actor, e.reason, e.incident)
+        made = analysis.entry(e.bundle, dict(self.released), e.actor, journal, config)
+        return dict(self.released), made
 
     def _release(self, snapshot: Snapshot) -> tuple[Files, Entry]:
         e = self.entry
@@ -153,6 +170,9 @@ def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Comman
     elif entry.action == "rollback":
         yield base
         yield replace(base, to=entry.release)
+    elif entry.action == "analyze":
+        kept = {path: content for path, content in changes.items() if content}
+        yield replace(base, released=kept)
     elif entry.action == "release":
         wanted = {
             manifest_file(entry.bundle or "", entry.release or ""),

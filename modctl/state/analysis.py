@@ -1,0 +1,188 @@
+"""Gate evaluations of the canaries in flight, recorded under `analyses/BUNDLE/REGION/` so that
+`audit verify` can recompute every verdict from its recorded inputs. Pure: the metrics rows come
+in, the files to write go out.
+
+An analysis file holds the canary it judged (release, step, since), when, the look number (how
+many analyses of that canary at that step there have been), the digest and origin of the metrics
+rows, and per gate the gate's configuration, the counts of the look and the verdict with its
+reason: everything the judge needs to give the same answer again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from modctl.errors import RefusedError, UsageError
+from modctl.gates.judge import Counts, Gate, Verdict, judge, overall
+from modctl.model import Config
+from modctl.source.metrics import Metrics, counts
+from modctl.state.artifact import canonical
+from modctl.state.files import region_file, region_state
+from modctl.state.journal import Entry
+from modctl.state.rollout import RegionState, parse_stamp
+from modctl.state.store import Snapshot
+
+
+@dataclass
+class Analysis:
+    region: str
+    state: RegionState
+    look: int
+    verdicts: list[Verdict]
+    counts: dict[str, Counts]
+
+    @property
+    def verdict(self) -> str:
+        return overall(self.verdicts)
+
+
+def in_flight(
+    snapshot: Snapshot, config: Config, bundle: str, regions: list[str] | None
+) -> list[RegionState]:
+    """The region states of `bundle` with a canary, in the order of `modctl.yaml`'s regions."""
+    found = []
+    for region in regions or list(config.regions):
+        if region not in config.regions:
+            raise UsageError(
+                f"unknown region {region!r}; modctl.yaml declares {', '.join(config.regions)}"
+            )
+        raw = snapshot.files.get(region_file(region, bundle))
+        state = region_state(region_file(region, bundle), raw) if raw else None
+        if state is not None and state.canary is not None:
+            found.append(state)
+    return found
+
+
+def gates(config: Config) -> list[Gate]:
+    """The gates `rollout.gates` names, in that order."""
+    return [Gate.from_config(name, config.gates[name]) for name in config.rollout_gates]
+
+
+def analyse(
+    snapshot: Snapshot,
+    config: Config,
+    bundle: str,
+    metrics: Metrics,
+    regions: list[str] | None = None,
+) -> list[Analysis]:
+    """One look at every canary of `bundle` in flight (in `regions`, default all)."""
+    found = []
+    for state in in_flight(snapshot, config, bundle, regions):
+        assert state.canary is not None
+        since = parse_stamp(state.canary.since)
+        looks = _looks(snapshot, bundle, state)
+        per_gate = {
+            g.name: counts(metrics.rows, bundle, state.region, since, g) for g in gates(config)
+        }
+        verdicts = [judge(g, per_gate[g.name]) for g in gates(config)]
+        found.append(Analysis(state.region, state, looks + 1, verdicts, per_gate))
+    return found
+
+
+def files(
+    analyses: list[Analysis], bundle: str, config: Config, metrics: Metrics, moment: datetime
+) -> dict[str, bytes | None]:
+    """The analysis files one run writes."""
+    written: dict[str, bytes | None] = {}
+    for analysis in analyses:
+        canary = analysis.state.canary
+        assert canary is not None
+        record = {
+            "bundle": bundle,
+            "region": analysis.region,
+            "release": canary.version,
+            "step": canary.step,
+            "since": canary.since,
+            "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "look": analysis.look,
+            "metrics": {"origin": metrics.origin, "digest": metrics.digest},
+            "gates": [
+                {
+                    "gate": v.gate,
+                    "config": config.gates[v.gate],
+                    "counts": analysis.counts[v.gate].__dict__,
+                    "verdict": v.verdict,
+                    "reason": v.reason,
+                }
+                for v in analysis.verdicts
+            ],
+            "verdict": analysis.verdict,
+        }
+        written[analysis_file(bundle, analysis.region, moment)] = canonical(record)
+    return written
+
+
+def entry(
+    bundle: str, written: dict[str, bytes | None], actor: str, journal: Any, config: Config
+) -> Entry:
+    """The journal entry of the analyses `written`: what each region's canary got."""
+    records = sorted(
+        (json.loads(data) for data in written.values() if data), key=lambda r: r["region"]
+    )
+    said = ", ".join(f"{r['region']} {r['verdict']}" for r in records)
+    return Entry(
+        "analyze",
+        actor,
+        f"analyze {bundle}: {said}",
+        bundle=bundle,
+        region=",".join(r["region"] for r in records),
+        incident=journal.incident,
+        reason=journal.reason,
+        config=config.blob,
+    )
+
+
+def analysis_file(bundle: str, region: str, moment: datetime) -> str:
+    return f"analyses/{bundle}/{region}/{moment.strftime('%Y%m%dT%H%M%SZ')}.json"
+
+
+def recheck(snapshot: Snapshot, config: Config, path: str, data: bytes) -> None:
+    """RefusedError unless the analysis `data` at `path` judged a canary in flight in `snapshot`
+    under `config`'s gates, and each recorded verdict is what the judge gives its recorded counts."""
+    try:
+        record = json.loads(data)
+        bundle, region = record["bundle"], record["region"]
+        raw = snapshot.files.get(region_file(region, bundle))
+        state = region_state(region_file(region, bundle), raw) if raw else None
+        canary = state.canary if state else None
+        if canary is None or (canary.version, canary.step) != (record["release"], record["step"]):
+            raise RefusedError(f"{path} judges a canary that is not in flight in {region}")
+        if path != analysis_file(bundle, region, parse_stamp(record["at"])):
+            raise RefusedError(f"{path} is not where its bundle, region and time put it")
+        verdicts = []
+        for gate in record["gates"]:
+            name = gate["gate"]
+            if config.gates.get(name) != gate["config"]:
+                raise RefusedError(f"{path}: gate {name} is not configured so in modctl.yaml")
+            again = judge(Gate.from_config(name, gate["config"]), Counts(**gate["counts"]))
+            if (again.verdict, again.reason) != (gate["verdict"], gate["reason"]):
+                raise RefusedError(
+                    f"{path}: gate {name} recorded {gate['verdict']!r}, its counts give "
+                    f"{again.verdict!r}"
+                )
+            verdicts.append(again)
+        if overall(verdicts) != record["verdict"]:
+            raise RefusedError(f"{path}: the overall verdict is not what its gates give")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RefusedError(
+            f"{path} is not an analysis modctl writes ({type(exc).__name__})"
+        ) from None
+
+
+def _looks(snapshot: Snapshot, bundle: str, state: RegionState) -> int:
+    """How many analyses of this canary at this step are recorded already."""
+    assert state.canary is not None
+    prefix = f"analyses/{bundle}/{state.region}/"
+    seen = 0
+    for path, data in snapshot.files.items():
+        if path.startswith(prefix):
+            record: dict[str, Any] = json.loads(data)
+            if (record.get("release"), record.get("step")) == (
+                state.canary.version,
+                state.canary.step,
+            ):
+                seen += 1
+    return seen

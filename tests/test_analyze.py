@@ -1,0 +1,146 @@
+"""`rollout analyze`: one look at every canary in flight, recorded under analyses/ so that
+`audit verify` recomputes each verdict from its recorded counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modctl.context import Context
+from modctl.state import rollout
+from modctl.state.operations import Journal, change
+from modctl.state.store import Entry, Store
+from tests.conftest import MINIMAL, commit_minimal, run, run_git, write_files
+
+STARTED = datetime(2026, 11, 29, 8, 0, 0)  # the canary's start, before any metrics window
+HEADER = "region,bundle,variant,window_start,window_end,overturned,appeals\n"
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Path:
+    """0.1.0 as a canary in SG since 08:00; the gate allows 10% more overturns, from 100 appeals."""
+    root = commit_minimal(tmp_path / "repo")
+    config = MINIMAL["modctl.yaml"].replace(
+        "worse: higher}", "worse: higher, max_relative_increase: 0.1, min_denominator: 100}"
+    )
+    write_files(root, {"modctl.yaml": config})
+    run_git(root, "commit", "-qam", "a gate with a tolerance")
+    assert run(CliRunner(), root, "release", "cut", "demo")[0] == 0
+    context = Context(root, clock=lambda: STARTED)
+    change(context, "demo", "start", lambda s: rollout.start(s, "0.1.0", None), Journal("a@x"))
+    return root
+
+
+def metrics(root: Path, canary: tuple[int, int], stable: tuple[int, int]) -> Path:
+    path = root.parent / "metrics.csv"
+    window = "2026-11-29T08:00:00Z,2026-11-29T09:00:00Z"
+    path.write_text(
+        HEADER + f"SG,demo,canary,{window},{canary[0]},{canary[1]}\n"
+        f"SG,demo,stable,{window},{stable[0]},{stable[1]}\n"
+        # Before the canary reached its step: never counted.
+        "SG,demo,canary,2026-11-29T07:00:00Z,2026-11-29T08:00:00Z,0,100000\n"
+    )
+    return path
+
+
+def test_a_clearly_worse_canary_fails_and_is_recorded(canary: Path) -> None:
+    code, out = run(
+        CliRunner(),
+        canary,
+        "rollout",
+        "analyze",
+        "demo",
+        "--metrics",
+        str(metrics(canary, (300, 2500), (1800, 22500))),
+    )
+    assert code == 1, out
+    assert "canary worse than stable: +50.2% increase" in out
+    assert "Recorded under analyses/" in out
+    files = [p for p in Store(canary).read().files if p.startswith("analyses/demo/SG/")]
+    assert len(files) == 1
+    record = json.loads(Store(canary).read().files[files[0]])
+    assert (record["verdict"], record["look"], record["gates"][0]["counts"]["canary_of"]) == (
+        "fail",
+        1,
+        2500,
+    )
+    assert Store(canary).journal()[0].summary == "analyze demo: SG fail"
+    assert run(CliRunner(), canary, "audit", "verify")[0] == 0
+
+
+def test_equal_with_plenty_passes_and_few_samples_is_inconclusive(canary: Path) -> None:
+    code, out = run(
+        CliRunner(),
+        canary,
+        "rollout",
+        "analyze",
+        "demo",
+        "--metrics",
+        str(metrics(canary, (3200, 40000), (28800, 360000))),
+    )
+    assert code == 0, out
+    assert "pass" in out
+    code, out = run(
+        CliRunner(),
+        canary,
+        "rollout",
+        "analyze",
+        "demo",
+        "--dry-run",
+        "--metrics",
+        str(metrics(canary, (4, 50), (40, 450))),
+    )
+    assert code == 0, out
+    assert "50 of 100 appeals in the canary; 50 more needed" in out
+    assert "Dry run: nothing recorded." in out
+    assert len(Store(canary).journal()) == 3  # release, start, one analysis
+
+
+def test_a_recorded_verdict_its_counts_do_not_give_fails_the_audit(canary: Path) -> None:
+    code, _ = run(
+        CliRunner(),
+        canary,
+        "rollout",
+        "analyze",
+        "demo",
+        "--metrics",
+        str(metrics(canary, (300, 2500), (1800, 22500))),
+    )
+    assert code == 1
+    store = Store(canary)
+    (path,) = [p for p in store.read().files if p.startswith("analyses/")]
+    record = json.loads(store.read().files[path])
+    record["gates"][0]["verdict"] = record["verdict"] = "pass"
+    forged = {path: json.dumps(record).encode()}
+    store.write(
+        lambda _s: (
+            forged,
+            Entry("analyze", "x", "analyze demo: SG pass", bundle="demo", region="SG"),
+        ),
+    )
+    code, out = run(CliRunner(), canary, "audit", "verify")
+    assert code == 1, out
+    assert "gate overturn-rate recorded 'pass', its counts give 'fail'" in out
+
+
+def test_no_canary_in_flight_is_refused(tmp_path: Path) -> None:
+    root = commit_minimal(tmp_path / "repo")
+    path = root.parent / "m.csv"
+    path.write_text(HEADER + "SG,demo,canary,2026-11-29T08:00:00Z,2026-11-29T09:00:00Z,1,10\n")
+    code, out = run(CliRunner(), root, "rollout", "analyze", "demo", "--metrics", str(path))
+    assert code == 4, out
+    assert "no canary of demo in flight" in out
+
+
+def test_a_bad_metrics_file_is_one_line_and_records_nothing(canary: Path) -> None:
+    path = canary.parent / "bad.csv"
+    path.write_text(HEADER + "SG,demo,canary,2026-11-29T08:00:00Z,2026-11-29T09:00:00Z,-1,10\n")
+    tip = Store(canary).tip()
+    code, out = run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(path))
+    assert code == 2, out
+    assert f"{path}:2: overturned is -1; counts are never negative" in out
+    assert Store(canary).tip() == tip
