@@ -144,3 +144,88 @@ def test_a_bad_metrics_file_is_one_line_and_records_nothing(canary: Path) -> Non
     assert code == 2, out
     assert f"{path}:2: overturned is -1; counts are never negative" in out
     assert Store(canary).tip() == tip
+
+
+def advance(root: Path, path: Path, *extra: str) -> tuple[int, str]:
+    return run(CliRunner(), root, "rollout", "advance", "demo", "--metrics", str(path), *extra)
+
+
+def test_advance_aborts_a_clearly_worse_canary_and_log_says_why(canary: Path) -> None:
+    worse = metrics(canary, (300, 2500), (1800, 22500))
+    code, out = advance(canary, worse, "--auto-rollback")
+    assert code == 1, out
+    assert "SG demo 0.1.0@10%: aborted; gate overturn-rate failed: canary worse than stable" in out
+    assert "canary: null" in Store(canary).read().files["regions/SG/demo.yaml"].decode()
+    entry = Store(canary).journal()[0]
+    assert entry.action == "advance"
+    assert entry.summary == "advance: abort demo canary 0.1.0 in SG"
+    assert entry.reason is not None
+    assert "+50.2% increase" in entry.reason
+    code, out = run(CliRunner(), canary, "log")
+    assert "+50.2% increase" in out
+    assert run(CliRunner(), canary, "audit", "verify")[0] == 0
+
+
+def test_advance_without_auto_rollback_holds_a_failing_canary(canary: Path) -> None:
+    tip = Store(canary).tip()
+    code, out = advance(canary, metrics(canary, (300, 2500), (1800, 22500)))
+    assert code == 1, out
+    assert "held; gate overturn-rate failed" in out
+    assert "(--auto-rollback aborts it)" in out
+    assert Store(canary).tip() == tip
+
+
+def test_advance_promotes_on_equal_metrics_once_and_holds_on_few(canary: Path) -> None:
+    equal = metrics(canary, (3200, 40000), (28800, 360000))
+    code, out = advance(canary, equal)
+    assert code == 0, out
+    assert "SG demo 0.1.0@10%: promoted one step; every gate passes" in out
+    state = Store(canary).read().files["regions/SG/demo.yaml"].decode()
+    assert "stable: 0.1.0" in state
+    tip = Store(canary).tip()
+    code, out = advance(canary, equal)  # the same metrics again: nothing to do
+    assert (code, Store(canary).tip()) == (0, tip), out
+    assert run(CliRunner(), canary, "audit", "verify")[0] == 0
+
+
+def test_advance_holds_on_too_few_samples(canary: Path) -> None:
+    tip = Store(canary).tip()
+    code, out = advance(canary, metrics(canary, (4, 50), (40, 450)))
+    assert code == 0, out
+    assert "held; gate overturn-rate inconclusive: 50 of 100 appeals in the canary" in out
+    assert Store(canary).tip() == tip
+
+
+def test_advance_says_when_a_freeze_holds_back_a_promotion(canary: Path) -> None:
+    assert run(CliRunner(), canary, "freeze", "--region", "SG")[0] == 0
+    code, out = advance(canary, metrics(canary, (3200, 40000), (28800, 360000)))
+    assert code == 4, out
+    assert "every gate passes, but region SG is frozen" in out
+
+
+def test_a_promotion_its_recorded_analysis_does_not_allow_fails_the_audit(canary: Path) -> None:
+    code, _ = advance(canary, metrics(canary, (3200, 40000), (28800, 360000)))
+    assert code == 0
+    store = Store(canary)
+    tip = store.tip()
+    changed = store.changes([str(tip)])[str(tip)].files
+    (path,) = [p for p in changed if p.startswith("analyses/")]
+    record = json.loads(changed[path] or b"{}")
+    few = {"canary": 4, "canary_of": 50, "stable": 40, "stable_of": 450}
+    record["gates"][0]["counts"] = few
+    run_git(canary, "update-ref", "refs/heads/modctl-state", f"{tip}~1")
+    store.write(
+        lambda _s: (
+            {**changed, path: json.dumps(record).encode()},
+            Entry(
+                "advance",
+                "x",
+                "advance: promote demo 0.1.0 to stable in SG",
+                bundle="demo",
+                region="SG",
+            ),
+        )
+    )
+    code, out = run(CliRunner(), canary, "audit", "verify")
+    assert code == 1, out
+    assert "recorded 'pass', its counts give 'inconclusive'" in out

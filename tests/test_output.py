@@ -36,6 +36,7 @@ INVOCATIONS = {
     "rollout promote": "rollout promote ipr-counterfeit -r SG --force --dry-run",
     "rollout demote": "rollout demote ipr-counterfeit -r SG --dry-run",
     "rollout analyze": "rollout analyze ipr-counterfeit --metrics {metrics} --dry-run",
+    "rollout advance": "rollout advance ipr-counterfeit --metrics {metrics} --dry-run",
     "rollout pause": "rollout pause ipr-counterfeit -r SG --dry-run",
     "rollout resume": "rollout resume ipr-brand-misuse -r SG --dry-run",
     "rollout abort": "rollout abort ipr-counterfeit -r SG --dry-run",

@@ -292,6 +292,87 @@ def analyze_command(
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
+@app.command("advance")
+def advance_command(
+    ctx: typer.Context,
+    bundle: Annotated[
+        str | None,
+        typer.Argument(
+            help="Only this bundle (default: every bundle with a canary).", show_default=False
+        ),
+    ] = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option("--metrics", metavar="FILE", help="Metrics rows (default: metrics.source)."),
+    ] = None,
+    auto_rollback: Annotated[
+        bool, typer.Option("--auto-rollback", help="Abort a canary whose gate fails.")
+    ] = False,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Move every canary in flight by its gates: promote one step when min_bake has passed and
+    every gate passes, hold while baking or inconclusive, abort on a failed gate with
+    --auto-rollback. Exit 1 when a gate failed, 4 when a freeze held back a promotion."""
+    from modctl.reports import to_json
+    from modctl.source import metrics as source
+    from modctl.source.repo import bundle_names
+    from modctl.state.files import region_state
+    from modctl.state.operations import advance
+
+    context = context_of(ctx)
+    snapshot = context.store.read()
+    flying = sorted(
+        {
+            path.split("/")[2].removesuffix(".yaml")
+            for path, data in snapshot.files.items()
+            if path.startswith("regions/")
+            and not path.split("/")[2].startswith("_")
+            and region_state(path, data).canary is not None
+        }
+    )
+    bundles = [bundle] if bundle else flying
+    rows = source.read(
+        context.config,
+        context.root,
+        context.now(),
+        {*bundles, *bundle_names(context.root)},
+        metrics,
+    )
+    options = WriteOptions(actor, reason, incident, dry_run, output)
+    failed = frozen = False
+    results = []
+    for name in bundles:
+        plan, outcome = advance(
+            context,
+            name,
+            rows,
+            journal_of(context, options),
+            auto_rollback=auto_rollback,
+            dry_run=dry_run,
+        )
+        failed, frozen = failed or plan.failed, frozen or plan.frozen
+        for warning in outcome.warnings:
+            warn(warning)
+        results.append({"bundle": name, "lines": plan.lines, "commit": outcome.commit})
+        if output is Output.text:
+            for line in plan.lines:
+                echo(line)
+            if outcome.commit:
+                echo(f"Recorded in state commit {outcome.commit[:12]}.")
+    if output is Output.json:
+        echo(to_json({"bundles": results, "dry_run": dry_run}))
+    elif not bundles:
+        echo("No canary in flight.")
+    if failed:
+        raise typer.Exit(int(ExitCode.CHECKS_FAILED))
+    if frozen:
+        raise typer.Exit(int(ExitCode.REFUSED))
+
+
 @app.command("status")
 @status_app.command("status")
 def status_command(

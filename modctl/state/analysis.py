@@ -11,18 +11,20 @@ reason: everything the judge needs to give the same answer again.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from modctl.errors import RefusedError, UsageError
-from modctl.gates.judge import Counts, Gate, Verdict, judge, overall
+from modctl.gates.judge import FAIL, PASS, Counts, Gate, Verdict, judge, overall
 from modctl.model import Config
 from modctl.source.metrics import Metrics, counts
+from modctl.state import rollout
 from modctl.state.artifact import canonical
 from modctl.state.files import region_file, region_state
 from modctl.state.journal import Entry
-from modctl.state.rollout import RegionState, parse_stamp
+from modctl.state.rollout import RegionState, Situation, parse_stamp
 from modctl.state.store import Snapshot
 
 
@@ -186,3 +188,74 @@ def _looks(snapshot: Snapshot, bundle: str, state: RegionState) -> int:
             ):
                 seen += 1
     return seen
+
+
+@dataclass
+class Plan:
+    """What `rollout advance` does in each region of one bundle, and why, in one line each."""
+
+    decisions: dict[str, str]  # region -> pass (promote one step) | fail (abort)
+    lines: list[str]
+    analyses: list[Analysis]
+    failed: bool = False  # a gate failed
+    frozen: bool = False  # a freeze held back a promotion the gates allowed
+
+
+def plan(
+    snapshot: Snapshot,
+    config: Config,
+    bundle: str,
+    metrics: Metrics,
+    moment: datetime,
+    *,
+    auto_rollback: bool,
+) -> Plan:
+    """Judge every canary of `bundle` in flight and decide: promote one step when every gate
+    passes and the rollout rules allow it, abort on a failed gate with `auto_rollback`, else
+    hold. Pure."""
+    from modctl.state.files import situation
+
+    found = [a for a in analyse(snapshot, config, bundle, metrics) if a.state.canary]
+    result = Plan({}, [], found)
+    for a in found:
+        canary = a.state.canary
+        assert canary is not None
+        where = f"{a.region} {bundle} {canary.version}@{canary.weight}%"
+        failing = [v for v in a.verdicts if v.verdict == FAIL]
+        if failing:
+            result.failed = True
+            why = f"gate {failing[0].gate} failed: {failing[0].reason}"
+            if auto_rollback:
+                result.decisions[a.region] = FAIL
+                result.lines.append(f"{where}: aborted; {why}")
+            else:
+                result.lines.append(f"{where}: held; {why} (--auto-rollback aborts it)")
+            continue
+        if a.verdict != PASS:
+            unsure = next(v for v in a.verdicts if v.verdict != PASS)
+            result.lines.append(f"{where}: held; gate {unsure.gate} inconclusive: {unsure.reason}")
+            continue
+        try:
+            rollout.promote(situation(snapshot, config, bundle, moment), a.region)
+        except RefusedError as exc:
+            result.frozen = result.frozen or getattr(exc, "hold", "") == "frozen"
+            result.lines.append(f"{where}: held; every gate passes, but {exc.message}")
+            continue
+        result.decisions[a.region] = PASS
+        result.lines.append(f"{where}: promoted one step; every gate passes")
+    return result
+
+
+def advancing(decisions: dict[str, str]) -> Callable[[Situation], str]:
+    """The transition `advance` makes: promote where the gates passed, abort where one failed."""
+
+    def mutate(s: Situation) -> str:
+        done = []
+        for region, verdict in sorted(decisions.items()):
+            if verdict == PASS:
+                done.append(rollout.promote(s, region))
+            else:
+                done.append(rollout.abort(s, region))
+        return "advance: " + "; ".join(done)
+
+    return mutate

@@ -30,7 +30,7 @@ from modctl.state.store import Entry, Snapshot, Store, Transition
 
 if TYPE_CHECKING:
     from modctl.source.metrics import Metrics
-    from modctl.state.analysis import Analysis
+    from modctl.state.analysis import Analysis, Plan
 
 
 @dataclass
@@ -302,3 +302,45 @@ def record_analyses(
         return written, analysis.entry(bundle, written, journal.actor, journal, config)
 
     return found, _write(context.store, transition, moment, dry_run)
+
+
+def advance(
+    context: Context,
+    bundle: str,
+    metrics: Metrics,
+    journal: Journal,
+    *,
+    auto_rollback: bool = False,
+    dry_run: bool = False,
+) -> tuple[Plan, Outcome]:
+    """Move every canary of `bundle` in flight by its gates: one state commit for every region
+    it changed, with the analyses that decided it; nothing when it changes nothing."""
+    from modctl.state import analysis
+
+    config = context.config
+    moment = now(context)
+    decided: list[Plan] = []
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        decided[:] = [
+            analysis.plan(snapshot, config, bundle, metrics, moment, auto_rollback=auto_rollback)
+        ]
+        plan = decided[0]
+        if not plan.decisions:
+            raise _NothingToDo(snapshot)
+        mutate = analysis.advancing(plan.decisions)
+        # The journal says why, with the numbers, unless the user gave a reason.
+        why = journal.reason or "; ".join(
+            line for line in plan.lines if line.split(" ", 1)[0] in plan.decisions
+        )
+        said = Journal(journal.actor, " ".join(why.split()), journal.incident)
+        files, entry = transitioned(snapshot, config, bundle, "advance", mutate, said, moment)
+        acted = [a for a in plan.analyses if a.region in plan.decisions]
+        files.update(analysis.files(acted, bundle, config, metrics, moment))
+        return files, entry
+
+    try:
+        outcome = _write(context.store, transition, moment, dry_run)
+    except _NothingToDo as done:
+        return decided[0], Outcome("nothing to do", None, {}, before=done.snapshot.files)
+    return decided[0], outcome

@@ -9,6 +9,7 @@ state. A few parameters are not in the journal (`promote --full`, `rollback --to
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,7 +25,7 @@ from modctl.state.operations import Journal, froze, transitioned
 from modctl.state.rollout import Situation
 from modctl.state.store import Snapshot
 
-ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback")
+ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback", "advance")
 MAX_STEPS = 16  # more steps than any wave has: a start is tried at each
 ACTIONS = (*ROLLOUT, "freeze", "unfreeze", "release", "analyze")
 
@@ -69,6 +70,8 @@ class Command:
             return self._release(snapshot)
         if e.action == "analyze":
             return self._analyses(snapshot, config)
+        if e.action == "advance":
+            return self._advance(snapshot, config)
         if not e.bundle:
             raise UsageError(f"{e.action} names no bundle (no Modctl-Bundle trailer)")
         mutate = self._mutation()
@@ -111,6 +114,35 @@ class Command:
         journal = Journal(e.actor, e.reason, e.incident)
         made = analysis.entry(e.bundle, dict(self.released), e.actor, journal, config)
         return dict(self.released), made
+
+    def _advance(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
+        """The promotions and aborts again, each from the verdict its recorded analysis gives:
+        promote one step where every gate passed, abort where one failed."""
+        from modctl.gates.judge import FAIL, PASS
+        from modctl.state import analysis
+
+        e = self.entry
+        if not e.bundle:
+            raise UsageError("advance names no bundle")
+        recorded = {p: d for p, d in self.released.items() if p.startswith("analyses/")}
+        decisions: dict[str, str] = {}
+        for path, data in sorted(recorded.items()):
+            analysis.recheck(snapshot, config, path, data)
+            record = json.loads(data)
+            if record["verdict"] not in (PASS, FAIL):
+                raise RefusedError(f"{path}: an inconclusive verdict moves no canary")
+            decisions[record["region"]] = record["verdict"]
+        journal = Journal(e.actor, e.reason, e.incident)
+        files, made = transitioned(
+            snapshot,
+            config,
+            e.bundle,
+            "advance",
+            analysis.advancing(decisions),
+            journal,
+            self.moment,
+        )
+        return {**files, **recorded}, made
 
     def _release(self, snapshot: Snapshot) -> tuple[Files, Entry]:
         e = self.entry
@@ -170,7 +202,7 @@ def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Comman
     elif entry.action == "rollback":
         yield base
         yield replace(base, to=entry.release)
-    elif entry.action == "analyze":
+    elif entry.action in ("analyze", "advance"):
         kept = {path: content for path, content in changes.items() if content}
         yield replace(base, released=kept)
     elif entry.action == "release":
