@@ -229,3 +229,25 @@ def test_a_promotion_its_recorded_analysis_does_not_allow_fails_the_audit(canary
     code, out = run(CliRunner(), canary, "audit", "verify")
     assert code == 1, out
     assert "recorded 'pass', its counts give 'inconclusive'" in out
+
+
+def test_status_shows_the_last_verdict_and_its_age_and_release_show_the_history(
+    canary: Path,
+) -> None:
+    worse = metrics(canary, (300, 2500), (1800, 22500))
+    assert run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(worse))[0] == 1
+    status = json.loads(run(CliRunner(), canary, "rollout", "status", "-o", "json")[1])
+    (row,) = status["rows"]
+    assert (row["gate"], row["gate_at"] is not None) == ("fail", True)
+    assert row["gate_seconds_ago"] >= 0
+    code, out = run(CliRunner(), canary, "rollout", "status")
+    assert "GATE" in out
+    assert " fail " in out
+    code, out = run(CliRunner(), canary, "release", "show", "demo", "0.1.0")
+    assert code == 0, out
+    assert "gate verdicts:" in out
+    assert "SG step 1 look 1: fail" in out
+    shown = json.loads(
+        run(CliRunner(), canary, "release", "show", "demo", "0.1.0", "-o", "json")[1]
+    )
+    assert [v["verdict"] for v in shown["verdicts"]] == ["fail"]

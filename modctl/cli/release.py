@@ -106,7 +106,7 @@ def show_command(
     from modctl.errors import UsageError
     from modctl.reports import to_json
     from modctl.state.files import manifests
-    from modctl.state.status import deployments
+    from modctl.state.status import deployments, verdicts
 
     context = reading_context(ctx)
     snapshot = context.store.read()
@@ -116,9 +116,15 @@ def show_command(
         known = ", ".join(m["version"] for m in found) or "none"
         raise UsageError(f"no release {version} of {bundle} (releases: {known})")
     deployed = deployments(snapshot, context.config, bundle, version)
+    judged = verdicts(snapshot, bundle, version)
     if output is Output.json:
-        echo(to_json({**manifest, "deployed": deployed}))
+        echo(to_json({**manifest, "deployed": deployed, "verdicts": judged}))
         return
     echo(yamlio.dump(manifest).rstrip())
     where = [f"{region} {role}" for region, role in deployed.items()]
     echo(f"deployed: {', '.join(where) if where else 'nowhere yet'}")
+    if judged:
+        echo("gate verdicts:")
+        for v in judged:
+            step = int(v["step"]) + 1
+            echo(f"  {v['at']} {v['region']} step {step} look {v['look']}: {v['verdict']}")

@@ -143,8 +143,16 @@ def _cells(r: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
         "BAKE": (duration(bake) if bake is not None else "-", None),
         "PROMOTE": (promote, "red" if promote in _ALARM else None),
         "HOT-PATCHES": (_hotpatches(r), None),
-        "GATE": (cell(r["gate"] or "-"), "red" if r["gate"] == "fail" else None),
+        "GATE": (_gate(r), "red" if r["gate"] == "fail" else None),
     }
+
+
+def _gate(row: dict[str, Any]) -> str:
+    """The last verdict and how long ago it was given: `pass 12m`."""
+    if not row["gate"]:
+        return "-"
+    ago = row.get("gate_seconds_ago")
+    return cell(row["gate"]) + (f" {duration(ago)}" if ago is not None else "")
 
 
 def _hotpatches(row: dict[str, Any]) -> str:

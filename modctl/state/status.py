@@ -34,12 +34,38 @@ def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -
 
 def last_gate(snapshot: Snapshot, bundle: str, region: str) -> str | None:
     """The verdict of the latest gate evaluation stored under analyses/, if any."""
+    found = last_analysis(snapshot, bundle, region)
+    verdict = found.get("verdict") if found else None
+    return str(verdict) if verdict is not None else None
+
+
+def last_analysis(snapshot: Snapshot, bundle: str, region: str) -> dict[str, Any] | None:
+    """The latest gate evaluation stored under analyses/ for one region, if any."""
     prefix = f"analyses/{bundle}/{region}/"
     latest = max((p for p in snapshot.files if p.startswith(prefix)), default=None)
     if latest is None:
         return None
-    verdict = json.loads(snapshot.files[latest]).get("verdict")
-    return str(verdict) if verdict is not None else None
+    found: dict[str, Any] = json.loads(snapshot.files[latest])
+    return found
+
+
+def verdicts(snapshot: Snapshot, bundle: str, version: str) -> list[dict[str, Any]]:
+    """Every gate evaluation of one release, oldest first: region, when, look, verdict."""
+    prefix = f"analyses/{bundle}/"
+    found = []
+    for path in sorted(p for p in snapshot.files if p.startswith(prefix)):
+        record = json.loads(snapshot.files[path])
+        if record.get("release") == version:
+            found.append(
+                {
+                    "region": record.get("region"),
+                    "at": record.get("at"),
+                    "step": record.get("step"),
+                    "look": record.get("look"),
+                    "verdict": record.get("verdict"),
+                }
+            )
+    return found
 
 
 @dataclass
@@ -128,7 +154,9 @@ def _rows(
             continue
         canary = state.canary
         active = len(hotpatch.active(state.hotpatches, now))
-        gate = last_gate(snapshot, state.bundle, state.region)
+        analysed = last_analysis(snapshot, state.bundle, state.region)
+        gate = str(analysed["verdict"]) if analysed and analysed.get("verdict") else None
+        gate_at = str(analysed["at"]) if analysed and analysed.get("at") else None
         row: dict[str, Any] = {
             "region": state.region,
             "wave": _wave(config, state.region),
@@ -150,6 +178,8 @@ def _rows(
             "hotpatches": active,
             "expired_hotpatches": len(state.hotpatches) - active,
             "gate": gate,
+            "gate_at": gate_at,
+            "gate_seconds_ago": _seconds_since(gate_at, now) if gate_at else None,
         }
         if canary is not None:
             if state.bundle not in situations:
