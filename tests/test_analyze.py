@@ -251,3 +251,11 @@ def test_status_shows_the_last_verdict_and_its_age_and_release_show_the_history(
         run(CliRunner(), canary, "release", "show", "demo", "0.1.0", "-o", "json")[1]
     )
     assert [v["verdict"] for v in shown["verdicts"]] == ["fail"]
+
+
+def test_status_says_how_many_samples_a_gate_still_needs(canary: Path) -> None:
+    few = metrics(canary, (4, 50), (40, 450))
+    assert run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(few))[0] == 0
+    (row,) = json.loads(run(CliRunner(), canary, "rollout", "status", "-o", "json")[1])["rows"]
+    assert (row["gate"], row["samples_missing"]) == ("inconclusive", 50)
+    assert ", 50 samples to go" in run(CliRunner(), canary, "rollout", "status")[1]

@@ -152,7 +152,9 @@ def _gate(row: dict[str, Any]) -> str:
     if not row["gate"]:
         return "-"
     ago = row.get("gate_seconds_ago")
-    return cell(row["gate"]) + (f" {duration(ago)}" if ago is not None else "")
+    said = cell(row["gate"]) + (f" {duration(ago)}" if ago is not None else "")
+    missing = row.get("samples_missing")
+    return said + (f", {missing} samples to go" if missing else "")
 
 
 def _hotpatches(row: dict[str, Any]) -> str:

@@ -180,6 +180,7 @@ def _rows(
             "gate": gate,
             "gate_at": gate_at,
             "gate_seconds_ago": _seconds_since(gate_at, now) if gate_at else None,
+            "samples_missing": _missing(analysed),
         }
         if canary is not None:
             if state.bundle not in situations:
@@ -220,6 +221,18 @@ def _promotion(s: Situation, region: str, gate: str | None) -> tuple[bool, str |
             "the last gate evaluation failed: promote is allowed, but the gate says no",
         )
     return True, None, None
+
+
+def _missing(analysed: dict[str, Any] | None) -> int | None:
+    """How many more canary samples the last analysis's gates need to reach min_denominator."""
+    if not analysed:
+        return None
+    short = [
+        int(gate["config"].get("min_denominator", 0)) - int(gate["counts"]["canary_of"])
+        for gate in analysed.get("gates", [])
+        if isinstance(gate, dict) and "config" in gate and "counts" in gate
+    ]
+    return max([0, *short])
 
 
 def _seconds_since(moment: str, now: datetime) -> int:
