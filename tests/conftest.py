@@ -147,7 +147,7 @@ rollout:
     - {name: rest, regions: [MY, GB], steps: [50, 100]}
   gates: [overturn-rate]
 gates:
-  overturn-rate: {numerator: overturned, denominator: appeals, worse: higher}
+  overturn-rate: {numerator: overturned, denominator: appeals, worse: higher, max_relative_increase: 0.1}
 metrics:
   names: [overturned, appeals]
 """,

@@ -25,7 +25,7 @@ def canary(tmp_path: Path) -> Path:
     """0.1.0 as a canary in SG since 08:00; the gate allows 10% more overturns, from 100 appeals."""
     root = commit_minimal(tmp_path / "repo")
     config = MINIMAL["modctl.yaml"].replace(
-        "worse: higher}", "worse: higher, max_relative_increase: 0.1, min_denominator: 100}"
+        "max_relative_increase: 0.1}", "max_relative_increase: 0.1, min_denominator: 100}"
     )
     write_files(root, {"modctl.yaml": config})
     run_git(root, "commit", "-qam", "a gate with a tolerance")

@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from modctl import yamlio
 from modctl.source.validate import validate
-from tests.conftest import MINIMAL, write_files
+from tests.conftest import MINIMAL, run, write_files
 
 CASES: list[dict[str, Any]] = yamlio.load_file(
     Path(__file__).parent / "fixtures" / "lint_cases.yaml"
@@ -95,3 +96,12 @@ def test_value_outside_an_enum_lists_the_allowed_and_the_closest(tmp_path: Path)
     assert kind.message == (
         "'keyword' is not one of keywords, ids, hashes, map at kind; did you mean 'keywords'?"
     )
+
+
+def test_a_gate_without_a_tolerance_is_a_warning(tmp_path: Path) -> None:
+    config = MINIMAL["modctl.yaml"].replace(", max_relative_increase: 0.1}", "}")
+    root = write_files(tmp_path / "repo", {**MINIMAL, "modctl.yaml": config})
+    code, out = run(CliRunner(), root, "validate")
+    assert code == 0, out
+    assert "warning C009 gate 'overturn-rate' allows no increase" in out
+    assert run(CliRunner(), root, "validate", "--strict")[0] == 1

@@ -173,6 +173,9 @@ def test_full_rollout_renders_deploy_and_journals(released: git.Repo, runner: Cl
             "hotpatches": 0,
             "expired_hotpatches": 0,
             "gate": None,
+            "gate_at": None,
+            "gate_seconds_ago": None,
+            "samples_missing": None,
         }
     ]
     journal = Store(root).journal()

@@ -132,6 +132,12 @@ CHECKS: dict[str, Check] = {
             "`state.branch` names the branch checked out in a work tree, or a branch that holds `modctl.yaml` (where bundles live). modctl moves the state branch without a checkout, so it must be a branch of its own (the default is `modctl-state`).",
         ),
         Check(
+            "C009",
+            W,
+            "gate without a tolerance",
+            "A gate `rollout.gates` names sets neither `max_relative_increase` nor `max_absolute_increase`: the judge cannot tell an allowed increase from a bad one, so the gate stays inconclusive and `rollout advance` never promotes on it.",
+        ),
+        Check(
             "B001",
             E,
             "bundle.yaml missing",

@@ -89,6 +89,16 @@ def check(config: Config) -> list[Finding]:
                     ("rollout", "gates", i),
                 )
             )
+        elif not {"max_relative_increase", "max_absolute_increase"} & set(config.gates[name]):
+            found.append(
+                finding(
+                    "C009",
+                    path,
+                    f"gate {name!r} allows no increase: without max_relative_increase or "
+                    "max_absolute_increase it can never pass or fail, and stays inconclusive",
+                    ("gates", name),
+                )
+            )
     return found
 
 
