@@ -259,3 +259,14 @@ def test_status_says_how_many_samples_a_gate_still_needs(canary: Path) -> None:
     (row,) = json.loads(run(CliRunner(), canary, "rollout", "status", "-o", "json")[1])["rows"]
     assert (row["gate"], row["samples_missing"]) == ("inconclusive", 50)
     assert ", 50 samples to go" in run(CliRunner(), canary, "rollout", "status")[1]
+
+
+def test_advance_in_json_says_per_region_what_it_did_and_why(canary: Path) -> None:
+    worse = metrics(canary, (300, 2500), (1800, 22500))
+    code, out = advance(canary, worse, "--auto-rollback", "--output", "json")
+    assert code == 1, out
+    (done,) = json.loads(out)["bundles"]
+    (region,) = done["regions"]
+    assert (region["region"], region["verdict"], region["action"]) == ("SG", "fail", "aborted")
+    assert region["gates"][0]["canary_rate"] == 0.12
+    assert done["commit"] == Store(canary).tip()

@@ -357,7 +357,20 @@ def advance_command(
         failed, frozen = failed or plan.failed, frozen or plan.frozen
         for warning in outcome.warnings:
             warn(warning)
-        results.append({"bundle": name, "lines": plan.lines, "commit": outcome.commit})
+        regions = [
+            {
+                "region": a.region,
+                "release": a.state.canary.version if a.state.canary else None,
+                "verdict": a.verdict,
+                "action": {"pass": "promoted", "fail": "aborted"}.get(
+                    plan.decisions.get(a.region, ""), "held"
+                ),
+                "said": line,
+                "gates": [v.to_dict() for v in a.verdicts],
+            }
+            for a, line in zip(plan.analyses, plan.lines, strict=True)
+        ]
+        results.append({"bundle": name, "regions": regions, "commit": outcome.commit})
         if output is Output.text:
             for line in plan.lines:
                 echo(line)
