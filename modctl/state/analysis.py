@@ -117,9 +117,7 @@ def files(
     return written
 
 
-def entry(
-    bundle: str, written: dict[str, bytes | None], actor: str, journal: Any, config: Config
-) -> Entry:
+def entry(bundle: str, written: dict[str, bytes | None], journal: Any, config: Config) -> Entry:
     """The journal entry of the analyses `written`: what each region's canary got."""
     records = sorted(
         (json.loads(data) for data in written.values() if data), key=lambda r: r["region"]
@@ -127,7 +125,7 @@ def entry(
     said = ", ".join(f"{r['region']} {r['verdict']}" for r in records)
     return Entry(
         "analyze",
-        actor,
+        journal.actor,
         f"analyze {bundle}: {said}",
         bundle=bundle,
         region=",".join(r["region"] for r in records),

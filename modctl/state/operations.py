@@ -299,7 +299,7 @@ def record_analyses(
                 f"`modctl rollout start {bundle} VERSION` stages one"
             )
         written = analysis.files(found, bundle, config, metrics, moment)
-        return written, analysis.entry(bundle, written, journal.actor, journal, config)
+        return written, analysis.entry(bundle, written, journal, config)
 
     return found, _write(context.store, transition, moment, dry_run)
 

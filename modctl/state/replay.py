@@ -112,7 +112,7 @@ class Command:
                 raise RefusedError(f"{path} is no analysis of {e.bundle}")
             analysis.recheck(snapshot, config, path, data)
         journal = Journal(e.actor, e.reason, e.incident)
-        made = analysis.entry(e.bundle, dict(self.released), e.actor, journal, config)
+        made = analysis.entry(e.bundle, dict(self.released), journal, config)
         return dict(self.released), made
 
     def _advance(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
