@@ -32,13 +32,6 @@ def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -
     return found
 
 
-def last_gate(snapshot: Snapshot, bundle: str, region: str) -> str | None:
-    """The verdict of the latest gate evaluation stored under analyses/, if any."""
-    found = last_analysis(snapshot, bundle, region)
-    verdict = found.get("verdict") if found else None
-    return str(verdict) if verdict is not None else None
-
-
 def last_analysis(snapshot: Snapshot, bundle: str, region: str) -> dict[str, Any] | None:
     """The latest gate evaluation stored under analyses/ for one region, if any."""
     prefix = f"analyses/{bundle}/{region}/"

@@ -272,23 +272,6 @@ class Store:
             self.git.call("update-ref", "--stdin", stdin=lines.encode())
             self._scratch.clear()
 
-    def changed_files(self, commit: str) -> dict[str, bytes | None]:
-        """The files one commit added or changed (their content) or deleted (None)."""
-        listing = self.git.run(
-            "diff-tree", "-r", "-z", "--root", "--no-commit-id", "--name-status", commit
-        ).split(b"\0")
-        changed: dict[str, bytes | None] = {}
-        wanted = []
-        for status, path in zip(listing[0::2], listing[1::2], strict=False):
-            name = path.decode()
-            if status.startswith(b"D"):
-                changed[name] = None
-            else:
-                wanted.append(name)
-        contents = self.git.cat().read_many(f"{commit}:{path}" for path in wanted)
-        changed.update(zip(wanted, contents, strict=True))
-        return changed
-
     def history(self) -> list[tuple[str, list[str]]]:
         """Every commit along the branch's first parents, oldest first, with its parents."""
         if self.tip() is None:
@@ -327,11 +310,6 @@ class Store:
                 raise _damaged(commit, path, oid)
             found[commit].files[path] = content
         return found
-
-    def last_written(self, path: str) -> datetime:
-        """When the state branch last changed `path` (UTC, without time zone)."""
-        when = self.git.text("log", "-1", "--format=%cI", self.ref, "--", path).strip()
-        return datetime.fromisoformat(when).astimezone(timezone.utc).replace(tzinfo=None)
 
     def journal(self, since: datetime | None = None) -> list[Entry]:
         """Every entry, newest first (with `since`, in UTC, those from then on), from one
