@@ -271,13 +271,10 @@ def analyze_command(
     analyses/ (exit 1 when a gate fails)."""
     from modctl.reports import rollout as render
     from modctl.source import metrics as source
-    from modctl.source.repo import bundle_names
     from modctl.state.operations import record_analyses
 
     context = context_of(ctx)
-    rows = source.read(
-        context.config, context.root, context.now(), {bundle, *bundle_names(context.root)}, metrics
-    )
+    rows = source.read(context.config, context.root, context.now(), [bundle], metrics)
     options = WriteOptions(actor, reason, incident, dry_run, output)
     found, outcome = record_analyses(
         context, bundle, region, rows, journal_of(context, options), dry_run=dry_run
@@ -319,29 +316,12 @@ def advance_command(
     --auto-rollback. Exit 1 when a gate failed, 4 when a freeze held back a promotion."""
     from modctl.reports import to_json
     from modctl.source import metrics as source
-    from modctl.source.repo import bundle_names
-    from modctl.state.files import region_state
+    from modctl.state.analysis import flying
     from modctl.state.operations import advance
 
     context = context_of(ctx)
-    snapshot = context.store.read()
-    flying = sorted(
-        {
-            path.split("/")[2].removesuffix(".yaml")
-            for path, data in snapshot.files.items()
-            if path.startswith("regions/")
-            and not path.split("/")[2].startswith("_")
-            and region_state(path, data).canary is not None
-        }
-    )
-    bundles = [bundle] if bundle else flying
-    rows = source.read(
-        context.config,
-        context.root,
-        context.now(),
-        {*bundles, *bundle_names(context.root)},
-        metrics,
-    )
+    bundles = [bundle] if bundle else flying(context.store.read())
+    rows = source.read(context.config, context.root, context.now(), bundles, metrics)
     options = WriteOptions(actor, reason, incident, dry_run, output)
     failed = frozen = False
     results = []

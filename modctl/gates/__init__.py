@@ -1,2 +1,2 @@
 """Canary gates: the judge that turns one look's counts into pass, fail or inconclusive. Pure:
-imports nothing of modctl but may be imported by `state` and `reports`."""
+imports nothing of modctl; `source`, `state` and `reports` may import it."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from modctl import printable
 from modctl.errors import UsageError
+from modctl.gates.judge import Counts, Gate
 from modctl.model import Config
 
 KEYS = ("region", "bundle", "variant", "window_start", "window_end")
@@ -79,8 +80,11 @@ def read(
     bundles: Iterable[str],
     override: Path | None = None,
 ) -> Metrics:
-    """The rows of `--metrics FILE` (`override`), else of the source `modctl.yaml` names."""
-    known = set(bundles)
+    """The rows of `--metrics FILE` (`override`), else of the source `modctl.yaml` names; rows
+    may name `bundles` and the bundles of the repository."""
+    from modctl.source.repo import bundle_names
+
+    known = {*bundles, *bundle_names(root)}
     if override is not None:
         return from_file(override, config, now, known)
     source = config.metrics_source
@@ -276,12 +280,10 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def counts(rows: list[Row], bundle: str, region: str, since: datetime, gate: Any) -> Any:
-    """One look of `gate` (a `modctl.gates.judge.Gate`) in one region: the numerator and
-    denominator totals of each variant over the windows that start at or after `since` (when
-    the canary reached its current step); earlier windows do not count."""
-    from modctl.gates.judge import Counts
-
+def counts(rows: list[Row], bundle: str, region: str, since: datetime, gate: Gate) -> Counts:
+    """One look of `gate` in one region: the numerator and denominator totals of each variant
+    over the windows that start at or after `since` (when the canary reached its current step);
+    earlier windows do not count."""
     totals = {
         (variant, name): 0 for variant in VARIANTS for name in (gate.numerator, gate.denominator)
     }

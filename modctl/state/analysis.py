@@ -58,6 +58,19 @@ def in_flight(
     return found
 
 
+def flying(snapshot: Snapshot) -> list[str]:
+    """The bundles with a canary in some region."""
+    return sorted(
+        {
+            path.split("/")[2].removesuffix(".yaml")
+            for path, data in snapshot.files.items()
+            if path.startswith("regions/")
+            and not path.split("/")[2].startswith("_")
+            and region_state(path, data).canary is not None
+        }
+    )
+
+
 def gates(config: Config) -> list[Gate]:
     """The gates `rollout.gates` names, in that order."""
     return [Gate.from_config(name, config.gates[name]) for name in config.rollout_gates]
@@ -213,7 +226,7 @@ def plan(
     hold. Pure."""
     from modctl.state.files import situation
 
-    found = [a for a in analyse(snapshot, config, bundle, metrics) if a.state.canary]
+    found = analyse(snapshot, config, bundle, metrics)
     result = Plan({}, [], found)
     for a in found:
         canary = a.state.canary
