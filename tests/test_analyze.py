@@ -270,3 +270,23 @@ def test_advance_in_json_says_per_region_what_it_did_and_why(canary: Path) -> No
     assert (region["region"], region["verdict"], region["action"]) == ("SG", "fail", "aborted")
     assert region["gates"][0]["canary_rate"] == 0.12
     assert done["commit"] == Store(canary).tip()
+
+
+def test_an_analysis_written_around_modctl_is_one_line_for_status_and_analyze(
+    canary: Path,
+) -> None:
+    store = Store(canary)
+    store.write(
+        lambda _s: (
+            {"analyses/demo/SG/20261129T090000Z.json": b"not json"},
+            Entry("analyze", "x", "hand-made", bundle="demo", region="SG"),
+        )
+    )
+    few = metrics(canary, (4, 50), (40, 450))
+    for args in (("rollout", "status"), ("rollout", "analyze", "demo", "--metrics", str(few))):
+        code, out = run(CliRunner(), canary, *args)
+        assert code == 2, (args, out)
+        assert (
+            "analyses/demo/SG/20261129T090000Z.json on the state branch is not an analysis" in out
+        )
+        assert "Traceback" not in out

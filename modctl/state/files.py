@@ -73,6 +73,20 @@ def read_yaml(path: str, content: bytes) -> Any:
         ) from None
 
 
+def read_analysis(path: str, content: bytes) -> dict[str, Any]:
+    """A recorded gate evaluation; one written around modctl gets one clear line."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"{path} on the state branch is not an analysis; it was not written by modctl: "
+            "`modctl audit verify` names the commit"
+        )
+    return data
+
+
 def region_state(path: str, content: bytes) -> RegionState:
     data = read_yaml(path, content)
     problem = _region_problem(data)

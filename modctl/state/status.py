@@ -3,7 +3,6 @@ where a release is deployed. Pure: reads a snapshot of the state branch."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 from modctl.errors import ModctlError, UnknownBundleError, suggest
 from modctl.model import Config
 from modctl.state import hotpatch, rollout
-from modctl.state.files import freeze_of, region_file, region_state, situation
+from modctl.state.files import freeze_of, read_analysis, region_file, region_state, situation
 from modctl.state.rollout import Situation, parse_stamp, stamp
 from modctl.state.store import Snapshot
 
@@ -38,8 +37,7 @@ def last_analysis(snapshot: Snapshot, bundle: str, region: str) -> dict[str, Any
     latest = max((p for p in snapshot.files if p.startswith(prefix)), default=None)
     if latest is None:
         return None
-    found: dict[str, Any] = json.loads(snapshot.files[latest])
-    return found
+    return read_analysis(latest, snapshot.files[latest])
 
 
 def verdicts(snapshot: Snapshot, bundle: str, version: str) -> list[dict[str, Any]]:
@@ -47,7 +45,7 @@ def verdicts(snapshot: Snapshot, bundle: str, version: str) -> list[dict[str, An
     prefix = f"analyses/{bundle}/"
     found = []
     for path in sorted(p for p in snapshot.files if p.startswith(prefix)):
-        record = json.loads(snapshot.files[path])
+        record = read_analysis(path, snapshot.files[path])
         if record.get("release") == version:
             found.append(
                 {
@@ -220,11 +218,13 @@ def _missing(analysed: dict[str, Any] | None) -> int | None:
     """How many more canary samples the last analysis's gates need to reach min_denominator."""
     if not analysed:
         return None
-    short = [
-        int(gate["config"].get("min_denominator", 0)) - int(gate["counts"]["canary_of"])
-        for gate in analysed.get("gates", [])
-        if isinstance(gate, dict) and "config" in gate and "counts" in gate
-    ]
+    try:
+        short = [
+            int(gate["config"].get("min_denominator", 0)) - int(gate["counts"]["canary_of"])
+            for gate in analysed.get("gates", [])
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # not written by modctl: `audit verify` names the commit
     return max([0, *short])
 
 
