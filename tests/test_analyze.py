@@ -269,7 +269,7 @@ def test_advance_in_json_says_per_region_what_it_did_and_why(canary: Path) -> No
     (region,) = done["regions"]
     assert (region["region"], region["verdict"], region["action"]) == ("SG", "fail", "aborted")
     assert region["gates"][0]["canary_rate"] == 0.12
-    assert done["commit"] == Store(canary).tip()
+    assert json.loads(out)["commit"] == Store(canary).tip()
 
 
 def test_an_analysis_written_around_modctl_is_one_line_for_status_and_analyze(
@@ -290,3 +290,44 @@ def test_an_analysis_written_around_modctl_is_one_line_for_status_and_analyze(
             "analyses/demo/SG/20261129T090000Z.json on the state branch is not an analysis" in out
         )
         assert "Traceback" not in out
+
+
+def test_advance_without_a_bundle_moves_every_bundle_in_one_commit(canary: Path) -> None:
+    """One run, one state commit for every region of every bundle it changed; the journal
+    names both bundles and the audit re-derives both moves."""
+    other = {
+        path.replace("strategies/demo/", "strategies/other/"): text.replace(
+            "name: demo", "name: other"
+        )
+        for path, text in MINIMAL.items()
+        if path.startswith("strategies/demo/")
+    }
+    write_files(canary, other)
+    run_git(canary, "add", "-A")
+    run_git(canary, "commit", "-qm", "a second bundle")
+    assert run(CliRunner(), canary, "release", "cut", "other")[0] == 0
+    context = Context(canary, clock=lambda: STARTED)
+    change(context, "other", "start", lambda s: rollout.start(s, "0.1.0", None), Journal("a@x"))
+    path = metrics(canary, (300, 2500), (1800, 22500))
+    window = "2026-11-29T08:00:00Z,2026-11-29T09:00:00Z"
+    with path.open("a") as rows:
+        rows.write(f"SG,other,canary,{window},3200,40000\nSG,other,stable,{window},28800,360000\n")
+    before = Store(canary).tip()
+    code, out = run(
+        CliRunner(), canary, "rollout", "advance", "--metrics", str(path), "--auto-rollback"
+    )
+    assert code == 1, out
+    assert "SG demo 0.1.0@10%: aborted; gate overturn-rate failed" in out
+    assert "SG other 0.1.0@10%: promoted one step; every gate passes" in out
+    assert out.count("Recorded in state commit") == 1
+    store = Store(canary)
+    assert run_git(canary, "rev-list", "--count", f"{before}..{store.tip()}").strip() == "1"
+    entry = store.journal()[0]
+    assert (entry.bundle, entry.region) == ("demo,other", "SG")
+    assert entry.summary == (
+        "advance: abort demo canary 0.1.0 in SG; promote other 0.1.0 to stable in SG"
+    )
+    for bundle in ("demo", "other"):
+        shown = run(CliRunner(), canary, "log", "--bundle", bundle)[1]
+        assert "advance: abort demo canary" in shown, bundle
+    assert run(CliRunner(), canary, "audit", "verify")[0] == 0

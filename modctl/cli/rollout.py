@@ -314,7 +314,7 @@ def advance_command(
     """Move every canary in flight by its gates: promote one step when min_bake has passed and
     every gate passes, hold while baking or inconclusive, abort on a failed gate with
     --auto-rollback. Exit 1 when a gate failed, 4 when a freeze held back a promotion."""
-    from modctl.reports import to_json
+    from modctl.reports import rollout as render
     from modctl.source import metrics as source
     from modctl.state.analysis import flying
     from modctl.state.operations import advance
@@ -323,46 +323,29 @@ def advance_command(
     bundles = [bundle] if bundle else flying(context.store.read())
     rows = source.read(context.config, context.root, context.now(), bundles, metrics)
     options = WriteOptions(actor, reason, incident, dry_run, output)
-    failed = frozen = False
-    results = []
-    for name in bundles:
-        plan, outcome = advance(
-            context,
-            name,
-            rows,
-            journal_of(context, options),
-            auto_rollback=auto_rollback,
-            dry_run=dry_run,
-        )
-        failed, frozen = failed or plan.failed, frozen or plan.frozen
-        for warning in outcome.warnings:
-            warn(warning)
-        regions = [
-            {
-                "region": a.region,
-                "release": a.state.canary.version if a.state.canary else None,
-                "verdict": a.verdict,
-                "action": {"pass": "promoted", "fail": "aborted"}.get(
-                    plan.decisions.get(a.region, ""), "held"
-                ),
-                "said": line,
-                "gates": [v.to_dict() for v in a.verdicts],
-            }
-            for a, line in zip(plan.analyses, plan.lines, strict=True)
-        ]
-        results.append({"bundle": name, "regions": regions, "commit": outcome.commit})
-        if output is Output.text:
-            for line in plan.lines:
-                echo(line)
-            if outcome.commit:
-                echo(f"Recorded in state commit {outcome.commit[:12]}.")
+    plans, outcome = advance(
+        context,
+        bundles,
+        rows,
+        journal_of(context, options),
+        auto_rollback=auto_rollback,
+        dry_run=dry_run,
+    )
+    for warning in outcome.warnings:
+        warn(warning)
     if output is Output.json:
-        echo(to_json({"bundles": results, "dry_run": dry_run}))
+        echo(render.advance_json(plans, outcome))
     elif not bundles:
         echo("No canary in flight.")
-    if failed:
+    else:
+        for plan in plans:
+            for line in plan.lines:
+                echo(line)
+        if outcome.commit:
+            echo(f"Recorded in state commit {outcome.commit[:12]}.")
+    if any(plan.failed for plan in plans):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
-    if frozen:
+    if any(plan.frozen for plan in plans):
         raise typer.Exit(int(ExitCode.REFUSED))
 
 

@@ -9,7 +9,7 @@ from modctl.reports import cell, to_json
 from modctl.state.operations import Outcome
 
 if TYPE_CHECKING:
-    from modctl.state.analysis import Analysis
+    from modctl.state.analysis import Analysis, Plan
 from modctl.state.status import Status
 
 Paint = Callable[[str, str], str]  # (text, colour) -> the text as the terminal should show it
@@ -225,6 +225,34 @@ def analyses_json(analyses: list[Analysis], outcome: Outcome) -> str:
                     "gates": [v.to_dict() for v in a.verdicts],
                 }
                 for a in analyses
+            ],
+            "commit": outcome.commit,
+            "dry_run": outcome.dry_run,
+        }
+    )
+
+
+def advance_json(plans: list[Plan], outcome: Outcome) -> str:
+    """Per bundle and region in flight: what `rollout advance` did, its verdict and why."""
+    actions = {"pass": "promoted", "fail": "aborted"}
+    return to_json(
+        {
+            "bundles": [
+                {
+                    "bundle": plan.bundle,
+                    "regions": [
+                        {
+                            "region": a.region,
+                            "release": a.state.canary.version if a.state.canary else None,
+                            "verdict": a.verdict,
+                            "action": actions.get(plan.decisions.get(a.region, ""), "held"),
+                            "said": line,
+                            "gates": [v.to_dict() for v in a.verdicts],
+                        }
+                        for a, line in zip(plan.analyses, plan.lines, strict=True)
+                    ],
+                }
+                for plan in plans
             ],
             "commit": outcome.commit,
             "dry_run": outcome.dry_run,

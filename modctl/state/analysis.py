@@ -205,6 +205,7 @@ def _looks(snapshot: Snapshot, bundle: str, state: RegionState) -> int:
 class Plan:
     """What `rollout advance` does in each region of one bundle, and why, in one line each."""
 
+    bundle: str
     decisions: dict[str, str]  # region -> pass (promote one step) | fail (abort)
     lines: list[str]
     analyses: list[Analysis]
@@ -227,7 +228,7 @@ def plan(
     from modctl.state.files import situation
 
     found = analyse(snapshot, config, bundle, metrics)
-    result = Plan({}, [], found)
+    result = Plan(bundle, {}, [], found)
     for a in found:
         canary = a.state.canary
         assert canary is not None

@@ -92,6 +92,11 @@ class Entry:
     def regions(self) -> list[str]:
         return (self.region or "").split(",") if self.region else []
 
+    @property
+    def bundles(self) -> list[str]:
+        """The bundles it touched: one, or several for one `rollout advance` run."""
+        return (self.bundle or "").split(",") if self.bundle else []
+
 
 @dataclass(frozen=True)
 class Filter:
@@ -105,7 +110,7 @@ class Filter:
 
     def __call__(self, entry: Entry) -> bool:
         return (
-            (self.bundle is None or entry.bundle == self.bundle)
+            (self.bundle is None or self.bundle in entry.bundles)
             and (self.region is None or self.region in entry.regions)
             and (self.incident is None or entry.incident == self.incident)
             and (self.action is None or entry.action == self.action)

@@ -306,41 +306,82 @@ def record_analyses(
 
 def advance(
     context: Context,
-    bundle: str,
+    bundles: list[str],
     metrics: Metrics,
     journal: Journal,
     *,
     auto_rollback: bool = False,
     dry_run: bool = False,
-) -> tuple[Plan, Outcome]:
-    """Move every canary of `bundle` in flight by its gates: one state commit for every region
-    it changed, with the analyses that decided it; nothing when it changes nothing."""
+) -> tuple[list[Plan], Outcome]:
+    """Move every canary of `bundles` in flight by its gates: one state commit for every region
+    of every bundle it changed, with the analyses that decided it; nothing when it changes
+    nothing."""
     from modctl.state import analysis
 
     config = context.config
     moment = now(context)
-    decided: list[Plan] = []
+    plans: list[Plan] = []
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        decided[:] = [
-            analysis.plan(snapshot, config, bundle, metrics, moment, auto_rollback=auto_rollback)
+        plans[:] = [
+            analysis.plan(snapshot, config, name, metrics, moment, auto_rollback=auto_rollback)
+            for name in bundles
         ]
-        plan = decided[0]
-        if not plan.decisions:
+        acting = [plan for plan in plans if plan.decisions]
+        if not acting:
             raise _NothingToDo(snapshot)
-        mutate = analysis.advancing(plan.decisions)
         # The journal says why, with the numbers, unless the user gave a reason.
         why = journal.reason or "; ".join(
-            line for line in plan.lines if line.split(" ", 1)[0] in plan.decisions
+            line
+            for plan in acting
+            for line in plan.lines
+            if line.split(" ", 1)[0] in plan.decisions
         )
         said = Journal(journal.actor, " ".join(why.split()), journal.incident)
-        files, entry = transitioned(snapshot, config, bundle, "advance", mutate, said, moment)
-        acted = [a for a in plan.analyses if a.region in plan.decisions]
-        files.update(analysis.files(acted, bundle, config, metrics, moment))
+        decisions = {plan.bundle: plan.decisions for plan in acting}
+        files, entry = advanced(snapshot, config, decisions, said, moment)
+        for plan in acting:
+            acted = [a for a in plan.analyses if a.region in plan.decisions]
+            files.update(analysis.files(acted, plan.bundle, config, metrics, moment))
         return files, entry
 
     try:
         outcome = _write(context.store, transition, moment, dry_run)
     except _NothingToDo as done:
-        return decided[0], Outcome("nothing to do", None, {}, before=done.snapshot.files)
-    return decided[0], outcome
+        return plans, Outcome("nothing to do", None, {}, before=done.snapshot.files)
+    return plans, outcome
+
+
+def advanced(
+    snapshot: Snapshot,
+    config: Config,
+    decisions: dict[str, dict[str, str]],
+    journal: Journal,
+    moment: datetime,
+) -> tuple[dict[str, bytes | None], Entry]:
+    """The region files `rollout advance` writes for `decisions` (bundle -> region -> pass to
+    promote one step, fail to abort), and its one journal entry. Pure: replayed by `audit
+    verify` and `sync`."""
+    from modctl.state import analysis
+
+    files: dict[str, bytes | None] = {}
+    entries = []
+    for bundle, regions in sorted(decisions.items()):
+        mutate = analysis.advancing(regions)
+        written, entry = transitioned(snapshot, config, bundle, "advance", mutate, journal, moment)
+        files.update(written)
+        entries.append(entry)
+    if len(entries) == 1:
+        return files, entries[0]
+    summary = "advance: " + "; ".join(e.summary.removeprefix("advance: ") for e in entries)
+    entry = Entry(
+        "advance",
+        journal.actor,
+        summary,
+        bundle=",".join(e.bundle or "" for e in entries),
+        region=",".join(sorted({region for e in entries for region in e.regions})),
+        incident=journal.incident,
+        reason=journal.reason,
+        config=config.blob,
+    )
+    return files, entry

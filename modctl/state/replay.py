@@ -21,7 +21,7 @@ from modctl.model import Config
 from modctl.state import rollout
 from modctl.state.files import artifact_file, manifest_file, manifests
 from modctl.state.journal import Entry
-from modctl.state.operations import Journal, froze, transitioned
+from modctl.state.operations import Journal, advanced, froze, transitioned
 from modctl.state.rollout import Situation
 from modctl.state.store import Snapshot
 
@@ -125,23 +125,17 @@ class Command:
         if not e.bundle:
             raise UsageError("advance names no bundle")
         recorded = {p: d for p, d in self.released.items() if p.startswith("analyses/")}
-        decisions: dict[str, str] = {}
+        decisions: dict[str, dict[str, str]] = {}
         for path, data in sorted(recorded.items()):
             analysis.recheck(snapshot, config, path, data)
             record = json.loads(data)
             if record["verdict"] not in (PASS, FAIL):
                 raise RefusedError(f"{path}: an inconclusive verdict moves no canary")
-            decisions[record["region"]] = record["verdict"]
+            decisions.setdefault(record["bundle"], {})[record["region"]] = record["verdict"]
+        if not decisions:
+            raise UsageError("advance records no analysis that decided it")
         journal = Journal(e.actor, e.reason, e.incident)
-        files, made = transitioned(
-            snapshot,
-            config,
-            e.bundle,
-            "advance",
-            analysis.advancing(decisions),
-            journal,
-            self.moment,
-        )
+        files, made = advanced(snapshot, config, decisions, journal, self.moment)
         return {**files, **recorded}, made
 
     def _release(self, snapshot: Snapshot) -> tuple[Files, Entry]:
