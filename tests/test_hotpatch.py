@@ -1,107 +1,191 @@
-"""Hot-patches in the rendered config, and what status says about them and about gates."""
+"""`hotpatch apply|list|revert`: one record per apply, written in every region it patches in one
+commit, verified before it is written, live only until it expires, replayed by `audit verify`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from modctl import yamlio
-from modctl.cli import app
-from modctl.state.hotpatch import apply
-from modctl.state.operations import render
-from modctl.state.rollout import RegionState
+from modctl.context import Context
+from modctl.state import rollout
+from modctl.state.operations import Journal, change, hotpatch_apply
 from modctl.state.store import Entry, Store
+from tests.conftest import MINIMAL, commit_minimal, run, run_git, write_files
 
-CONFIG = {
-    "rules": [
-        {"id": "a", "action": "takedown", "mode": "enforce", "params": {"max": 1}},
-        {"id": "b", "action": "warn", "mode": "enforce", "params": {}},
-    ],
-    "lists": {"brands": {"kind": "keywords", "items": ["gucci", "dior"]}},
-}
-
-
-def patch(
-    op: str, target: str, value: object = None, expires: str = "2099-01-01T00:00:00Z"
-) -> dict[str, object]:
-    return {
-        "id": f"hp-{op}",
-        "op": op,
-        "target": target,
-        "value": value,
-        "reason": "r",
-        "actor": "a",
-        "created": "2026-01-01T00:00:00Z",
-        "expires": expires,
-    }
-
-
-def test_every_operation() -> None:
-    patched = apply(
-        CONFIG,
-        [
-            patch("disable_rule", "b"),
-            patch("set_action", "a", "review"),
-            patch("set_mode", "a", "shadow"),
-            patch("set_param", "a.max", 5),
-            patch("list_add", "brands", ["prada", "gucci"]),
-            patch("list_remove", "brands", "dior"),
-        ],
-    )
-    assert patched["rules"] == [
-        {"id": "a", "action": "review", "mode": "shadow", "params": {"max": 5}}
-    ]
-    assert patched["lists"]["brands"]["items"] == ["gucci", "prada"]
-    assert CONFIG["rules"][0]["action"] == "takedown"  # the release itself is untouched
-    assert [
-        r["id"]
-        for r in apply(CONFIG, [patch("disable_rule", "b"), patch("enable_rule", "b")])["rules"]
-    ] == ["a", "b"]
+T0 = datetime(2026, 11, 29, 8, 0, 0)
+DISABLE = ("disable_rule", "fake-brand")
 
 
 @pytest.fixture
-def deployed(repo_after: Callable[..., Path]) -> Path:
-    return repo_after(("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0"))
-
-
-def test_render_applies_active_patches_only(deployed: Path) -> None:
-    snapshot = Store(deployed).read()
-    state = RegionState.from_dict(yamlio.loads(snapshot.files["regions/SG/demo.yaml"].decode()))
-    live = patch("disable_rule", "fake-brand")
-    old = {
-        **patch("set_action", "fake-brand", "warn", expires="2020-01-01T00:00:00Z"),
-        "id": "hp-old",
-    }
-    state = RegionState(
-        state.bundle, state.region, state.stable, state.history, state.canary, (live, old)
+def deployed(tmp_path: Path) -> Path:
+    """demo 0.1.0 stable in SG and MY, with a clean case that a looser price limit breaks;
+    hot-patches live at most 72h."""
+    root = commit_minimal(tmp_path / "repo")
+    tests = MINIMAL["strategies/demo/tests/main.yaml"] + (
+        "- name: pricey gucci is fine\n"
+        "  region: SG\n"
+        "  item: {title: Gucci bag, price: 500}\n"
+        "  expect: {action: none}\n"
     )
-    rendered = json.loads(render(snapshot, state, datetime(2026, 6, 1)))
-    assert rendered["hotpatches"] == ["hp-disable_rule"]
-    assert rendered["canary"]["config"]["rules"] == []
+    config = MINIMAL["modctl.yaml"] + "hotpatch: {max_ttl: 72h}\n"
+    write_files(root, {"strategies/demo/tests/main.yaml": tests, "modctl.yaml": config})
+    run_git(root, "commit", "-qam", "a clean case, a ttl")
+    assert run(CliRunner(), root, "release", "cut", "demo")[0] == 0
+    context = Context(root, clock=lambda: T0)
+    journal = Journal("a@x")
+    change(context, "demo", "start", lambda s: rollout.start(s, "0.1.0", ["SG"]), journal)
+    change(context, "demo", "promote", lambda s: rollout.promote(s, "SG"), journal)
+    change(context, "demo", "start", lambda s: rollout.start(s, "0.1.0", ["MY"]), journal)
+    change(context, "demo", "promote", lambda s: rollout.promote(s, "MY"), journal)
+    return root
 
 
-def test_status_counts_patches_and_shows_the_last_gate(deployed: Path, runner: CliRunner) -> None:
+def apply(root: Path, *args: str) -> tuple[int, str]:
+    return run(CliRunner(), root, "hotpatch", "apply", "demo", *args)
+
+
+def deployed_rules(root: Path, region: str) -> list[str]:
+    data = json.loads(Store(root).read().files[f"deploy/{region}/demo.json"])
+    return [r["id"] for r in data["stable"]["config"]["rules"]]
+
+
+def test_apply_patches_every_region_in_one_commit_and_revert_takes_it_off(deployed: Path) -> None:
+    before = Store(deployed).tip()
+    code, out = apply(
+        deployed, "-r", "SG", "-r", "MY", *DISABLE, "--incident", "INC-1", "--reason", "bad"
+    )
+    assert code == 0, out
     store = Store(deployed)
-    state = yamlio.loads(store.read().files["regions/SG/demo.yaml"].decode())
-    state["hotpatches"] = [
-        patch("disable_rule", "fake-brand"),
-        patch("set_mode", "fake-brand", "shadow", expires="2020-01-01T00:00:00Z"),
-    ]
-    files: dict[str, bytes | None] = {
-        "regions/SG/demo.yaml": yamlio.dump(state).encode(),
-        "analyses/demo/SG/2026-11-25T10:00:00Z.json": json.dumps(
-            {"verdict": "inconclusive"}
-        ).encode(),
-        "analyses/demo/SG/2026-11-25T11:00:00Z.json": json.dumps({"verdict": "pass"}).encode(),
+    assert run_git(deployed, "rev-list", "--count", f"{before}..{store.tip()}").strip() == "1"
+    assert deployed_rules(deployed, "SG") == deployed_rules(deployed, "MY") == []
+    entry = store.journal()[0]
+    assert (entry.action, entry.region, entry.incident) == ("hotpatch", "MY,SG", "INC-1")
+    assert entry.hotpatch is not None
+    assert entry.hotpatch.startswith("hp-")
+    assert f"Undo: modctl hotpatch revert {entry.hotpatch}" in out
+    assert "Verified SG demo 0.1.0: lint, 1 test case (1 set aside" in out
+    listed = json.loads(run(CliRunner(), deployed, "hotpatch", "list", "-o", "json")[1])
+    (row,) = listed["hotpatches"]
+    assert (row["id"], row["regions"], row["reason"]) == (entry.hotpatch, ["MY", "SG"], "bad")
+    assert run(CliRunner(), deployed, "audit", "verify")[0] == 0
+
+    code, out = run(CliRunner(), deployed, "hotpatch", "revert", entry.hotpatch)
+    assert code == 0, out
+    assert deployed_rules(deployed, "SG") == ["fake-brand"]
+    assert "modctl hotpatch apply demo --region MY --region SG disable_rule fake-brand" in out
+    assert json.loads(run(CliRunner(), deployed, "hotpatch", "list", "--all", "-o", "json")[1]) == {
+        "hotpatches": []
     }
-    store.write(lambda snapshot: (files, Entry("hotpatch", "a", "seed")))
-    result = runner.invoke(app, ["--repo", str(deployed), "rollout", "status"])
-    assert result.exit_code == 0, result.output
-    row = result.output.splitlines()[1].split()
-    assert row[-3:] == ["(1", "expired)", "pass"]
-    assert "1 (1 expired)" in result.output
+    assert run(CliRunner(), deployed, "audit", "verify")[0] == 0
+
+
+def test_a_patch_that_breaks_a_case_it_does_not_target_writes_nothing(deployed: Path) -> None:
+    tip = Store(deployed).tip()
+    code, out = apply(
+        deployed, "-r", "SG", "set_param", "fake-brand.max_price", "1000", "--reason", "x"
+    )
+    assert code == 1, out
+    assert "test 'pricey gucci is fine'" in out
+    assert "expected none, got takedown" in out
+    assert Store(deployed).tip() == tip
+    code, out = apply(
+        deployed, "-r", "SG", "set_param", "fake-brand.max_price", "10", "--reason", "x"
+    )
+    assert code == 0, out
+    data = json.loads(Store(deployed).read().files["deploy/SG/demo.json"])
+    assert data["stable"]["config"]["rules"][0]["params"] == {"max_price": 10}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (("-r", "SG", "disable_rule", "no-such-rule"), 4, "has no rule 'no-such-rule'"),
+        (("-r", "GB", *DISABLE), 2, "bundle demo does not serve region GB"),
+        (("-r", "SG", *DISABLE, "--expires-in", "4d"), 2, "longer than hotpatch.max_ttl (72h)"),
+        (("-r", "SG", "set_param", "fake-brand.max_price", "cheap"), 2, "is not a int"),
+        (("-r", "SG", "set_param", "fake-brand.nope", "1"), 4, "declares no param 'nope'"),
+        (("-r", "SG", "set_action", "fake-brand", "review"), 2, "needs --queue"),
+        (("-r", "SG", "set_mode", "fake-brand", "loud"), 2, "set_mode takes enforce or shadow"),
+        (("-r", "SG", "list_add", "nope", "x"), 4, "has no list 'nope'"),
+        (("-r", "SG", "frobnicate", "fake-brand"), 2, "unknown hot-patch op 'frobnicate'"),
+        (("-r", "XX", *DISABLE), 2, "unknown region 'XX'"),
+    ],
+)
+def test_a_bad_patch_is_one_line_and_writes_nothing(
+    deployed: Path, args: tuple[str, ...], code: int, said: str
+) -> None:
+    tip = Store(deployed).tip()
+    got, out = apply(deployed, *args, "--reason", "x")
+    assert (got, said in out, "Traceback" in out) == (code, True, False), out
+    assert Store(deployed).tip() == tip
+
+
+def test_a_patch_stops_applying_when_it_expires_or_outlives_max_ttl(deployed: Path) -> None:
+    journal = Journal("a@x", "bad", "INC-1")
+    request = {"op": "disable_rule", "target": "fake-brand", "expires_in": "48h"}
+    hotpatch_apply(Context(deployed, clock=lambda: T0), "demo", ["SG"], request, journal)
+    assert deployed_rules(deployed, "SG") == []
+    # modctl.yaml now allows 1h: at the next write the patch no longer applies.
+    config = MINIMAL["modctl.yaml"] + "hotpatch: {max_ttl: 1h}\n"
+    write_files(deployed, {"modctl.yaml": config})
+    run_git(deployed, "commit", "-qam", "a shorter ttl")
+    later = Context(deployed, clock=lambda: T0 + timedelta(hours=2))
+    shadow = {"op": "set_mode", "target": "fake-brand", "value": "shadow", "expires_in": "1h"}
+    hotpatch_apply(later, "demo", ["SG"], shadow, journal)
+    data = json.loads(Store(deployed).read().files["deploy/SG/demo.json"])
+    assert [(r["id"], r["mode"]) for r in data["stable"]["config"]["rules"]] == [
+        ("fake-brand", "shadow")
+    ]
+    assert len(data["hotpatches"]) == 1
+    assert run(CliRunner(), deployed, "audit", "verify")[0] == 0
+
+
+def test_a_patch_made_by_a_clock_in_the_future_does_not_apply_now(deployed: Path) -> None:
+    journal = Journal("a@x", "bad")
+    request = {"op": "disable_rule", "target": "fake-brand", "expires_in": "1h"}
+    future = Context(deployed, clock=lambda: datetime(2099, 1, 1))
+    hotpatch_apply(future, "demo", ["SG"], request, journal)
+    assert deployed_rules(deployed, "SG") == []
+    rows = json.loads(run(CliRunner(), deployed, "hotpatch", "list", "--all", "-o", "json")[1])
+    (row,) = rows["hotpatches"]
+    assert row["live"] is False
+
+
+def test_status_and_validate_flag_an_expired_patch(deployed: Path) -> None:
+    journal = Journal("a@x", "bad")
+    request = {"op": "disable_rule", "target": "fake-brand", "expires_in": "1h"}
+    hotpatch_apply(Context(deployed, clock=lambda: T0), "demo", ["SG"], request, journal)
+    status = json.loads(run(CliRunner(), deployed, "status", "-o", "json")[1])
+    sg = next(r for r in status["rows"] if r["region"] == "SG")
+    assert (sg["hotpatches"], sg["expired_hotpatches"]) == (0, 1)
+    code, out = run(CliRunner(), deployed, "validate")
+    assert code == 0, out
+    assert "warning H001 hot-patch hp-" in out
+    assert "expired at 2026-11-29T09:00:00Z" in out
+
+
+def test_a_forged_patch_beyond_max_ttl_fails_the_audit(deployed: Path) -> None:
+    store = Store(deployed)
+    path = "regions/SG/demo.yaml"
+    state = store.read().files[path].decode()
+    forged = state.replace(
+        "hotpatches: []",
+        "hotpatches:\n- {id: hp-x, op: disable_rule, target: fake-brand, reason: r, actor: a,\n"
+        "  created: '2026-11-29T08:00:00Z', expires: '2099-01-01T00:00:00Z'}",
+    )
+    assert forged != state
+    store.write(
+        lambda _s: (
+            {path: forged.encode()},
+            Entry(
+                "hotpatch", "a", "hotpatch demo hp-x", bundle="demo", region="SG", hotpatch="hp-x"
+            ),
+        )
+    )
+    code, out = run(CliRunner(), deployed, "audit", "verify")
+    assert code == 1, out
+    assert "longer than hotpatch.max_ttl" in out

@@ -45,6 +45,7 @@ COMMANDS = {
     "rollback": ("modctl.cli.rollout", "rollback_app"),
     "freeze": ("modctl.cli.rollout", "freeze_app"),
     "unfreeze": ("modctl.cli.rollout", "unfreeze_app"),
+    "hotpatch": ("modctl.cli.hotpatch", "app"),
     "render": ("modctl.cli.journal", "render_app"),
     "log": ("modctl.cli.journal", "log_app"),
     "sync": ("modctl.cli.journal", "sync_app"),

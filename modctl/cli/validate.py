@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import checked_path
 from modctl.errors import ExitCode, RepoNotFoundError
+
+if TYPE_CHECKING:
+    from modctl.findings import Finding
 
 
 class Format(str, Enum):
@@ -104,8 +107,38 @@ def validate_command(
         # is outside it, which `select` says.
         root = context_of(ctx).root
     report = validate(root, paths, use_cache=not no_cache, jobs=jobs)
+    report.findings += _expired_hotpatches(ctx, root)
     rendered = formatters.FORMATS[output.value](report, strict=strict)
     if rendered:
         echo(rendered)
     if report.failed(strict=strict):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
+
+
+def _expired_hotpatches(ctx: typer.Context, root: Path) -> list[Finding]:
+    """H001 for each expired hot-patch still recorded on the state branch (none when the
+    repository has no state branch or its modctl.yaml cannot be read)."""
+    from modctl.errors import ModctlError
+    from modctl.lint.catalogue import finding
+    from modctl.state.hotpatch import listed
+
+    try:
+        context = context_of(ctx, root)
+        if context.git.toplevel() is None:
+            return []  # a plain folder: no state branch
+        snapshot = context.store.read()
+        rows = listed(snapshot, context.config, context.now(), None, every=True)
+    except ModctlError:
+        return []
+    branch = context.config.state_branch
+    return [
+        finding(
+            "H001",
+            f"{branch}:regions/{region}/{r['bundle']}.yaml",
+            f"hot-patch {r['id']} ({r['op']} {r['target']}) expired at {r['ends']}; "
+            f"`modctl hotpatch revert {r['id']}` clears it",
+        ).located(1, 1)
+        for r in rows
+        if not r["live"]
+        for region in r["regions"][:1]
+    ]

@@ -132,6 +132,12 @@ CHECKS: dict[str, Check] = {
             "`state.branch` names the branch checked out in a work tree, or a branch that holds `modctl.yaml` (where bundles live). modctl moves the state branch without a checkout, so it must be a branch of its own (the default is `modctl-state`).",
         ),
         Check(
+            "H001",
+            W,
+            "expired hot-patch",
+            "A hot-patch on the state branch has expired: it no longer applies, and `deploy/` drops it at the next write to that region. Revert it with `modctl hotpatch revert ID` (or fold it into the bundle with `modctl hotpatch fold ID` and release) so the record says what runs.",
+        ),
+        Check(
             "C009",
             W,
             "gate without a tolerance",

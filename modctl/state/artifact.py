@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from modctl.model import Bundle, Config
+from modctl.model import Bundle, Config, ListDef, Origin, Rule, TestCase
 
 FORMAT = 1
 
@@ -65,3 +65,26 @@ def _fields(node: Any) -> list[str]:
     if isinstance(node, list):
         return [f for value in node for f in _fields(value)]
     return []
+
+
+def to_bundle(data: dict[str, Any], path: str, tests: tuple[TestCase, ...] = ()) -> Bundle:
+    """The bundle a release config (an artifact, perhaps rendered and hot-patched) describes, for
+    lint and the test cases; `path` names where it came from in their messages."""
+    origin = Origin(path)
+    bundle = Bundle(
+        name=data["bundle"],
+        origin=origin,
+        regions=tuple(data["regions"]),
+        declares_regions=True,
+        precedence=tuple(data["precedence"]),
+        tests=list(tests),
+    )
+    bundle.rules = [
+        Rule.from_data({k: v for k, v in rule.items() if v is not None}, Origin(path, ("rules", i)))
+        for i, rule in enumerate(data["rules"])
+    ]
+    bundle.lists = [
+        ListDef.from_data({"name": name, **entry}, Origin(path, ("lists", name)))
+        for name, entry in data["lists"].items()
+    ]
+    return bundle

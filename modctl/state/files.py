@@ -135,7 +135,14 @@ def situation(snapshot: Snapshot, config: Config, bundle: str, now: datetime) ->
         latest = snapshot.files.get(artifact_file(bundle, released[-1]))
         if latest is not None:
             regions = tuple(json.loads(latest)["regions"])
-    return Situation(config, bundle, released, states, freezes, now, bundle_regions=regions)
+
+    def artifact(version: str) -> dict[str, Any] | None:
+        data = snapshot.files.get(artifact_file(bundle, version))
+        return json.loads(data) if data is not None else None
+
+    return Situation(
+        config, bundle, released, states, freezes, now, bundle_regions=regions, artifact=artifact
+    )
 
 
 _REGION_KEYS = {"bundle", "region", "stable", "history", "canary", "hotpatches"}
@@ -176,7 +183,8 @@ def _is_hotpatch(patch: Any) -> bool:
     return (
         isinstance(patch, dict)
         and all(isinstance(patch.get(key), str) for key in ("id", "op", "target"))
-        and isinstance(patch.get("expires"), str)
+        and all(isinstance(patch.get(key), str) for key in ("created", "expires"))
+        and _stamp_or_none(patch["created"])
         and _stamp_or_none(patch["expires"])
     )
 

@@ -22,6 +22,8 @@ TRAILERS = (
     "Reason",
     "Forced",
     "Config",
+    "Hotpatch",
+    "Playbook",
 )
 # What the user typed to set a trailer, for messages about its value.
 OPTIONS = {"actor": "--actor", "reason": "--reason", "incident": "--incident"}
@@ -63,6 +65,8 @@ class Entry:
     reason: str | None = None
     forced: str | None = None  # the check a command was told to skip, e.g. min_bake
     config: str | None = None  # the blob of the modctl.yaml a rollout command obeyed
+    hotpatch: str | None = None  # the hot-patch a command made or reverted
+    playbook: str | None = None  # the playbook `emergency run` ran
     commit: str | None = None
     time: str | None = None
     problem: str | None = None  # why its trailers cannot be read, for a commit read back

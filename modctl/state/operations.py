@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from modctl import yamlio
 from modctl.context import Context
-from modctl.errors import RefusedError, UsageError
+from modctl.errors import ChecksFailedError, RefusedError, UsageError, suggest
 from modctl.model import Config
 from modctl.state.files import (
     deploy_file,
     freeze_file,
     freeze_of,
     region_file,
+    region_state,
     situation,
 )
 from modctl.state.journal import check
@@ -141,7 +142,9 @@ def transitioned(
     files: dict[str, bytes | None] = {}
     for region, state in sorted(s.changed.items()):
         files[region_file(region, bundle)] = yamlio.dump(state.to_dict()).encode()
-        files[deploy_file(region, bundle)] = render(snapshot, state, moment)
+        files[deploy_file(region, bundle)] = render(
+            snapshot, state, moment, config.max_hotpatch_ttl
+        )
     entry = Entry(
         action,
         journal.actor,
@@ -153,6 +156,7 @@ def transitioned(
         reason=journal.reason,
         forced=forced,
         config=config.blob,
+        hotpatch=s.hotpatch,
     )
     return files, entry
 
@@ -385,3 +389,106 @@ def advanced(
         config=config.blob,
     )
     return files, entry
+
+
+@dataclass
+class Patched:
+    """A hot-patch write: its outcome, the record, and what verify checked."""
+
+    outcome: Outcome
+    record: dict[str, Any]
+    checked: list[str]
+
+
+def hotpatch_apply(
+    context: Context,
+    bundle: str,
+    regions: list[str],
+    request: dict[str, Any],
+    journal: Journal,
+    *,
+    dry_run: bool = False,
+) -> Patched:
+    """Make the hot-patch `request` (op, target, value, queue, expires_in) on `bundle` in
+    `regions`, verify the effective configs it makes (lint and the tests that still apply),
+    and write it in one state commit, or nothing (ChecksFailedError) when verify fails."""
+    from modctl.state import hotpatch
+    from modctl.state.verify import verify
+
+    config = context.config
+    moment = now(context)
+    if not journal.reason:
+        raise UsageError("a hot-patch needs --reason: it is recorded with the patch")
+    mutate = hotpatch.applying(
+        regions, request, actor=journal.actor, reason=journal.reason, incident=journal.incident
+    )
+    checked: list[str] = []
+    made: list[dict[str, Any]] = []
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        files, entry = transitioned(snapshot, config, bundle, "hotpatch", mutate, journal, moment)
+        after = Snapshot(snapshot.commit, _overlay(snapshot.files, files))
+        verified = verify(context.root, after, config, bundle, regions, moment)
+        if not verified.passed:
+            raise ChecksFailedError(
+                "the patched config fails verify, so nothing was written:\n  "
+                + "\n  ".join(verified.problems[:10])
+            )
+        checked[:] = verified.checked
+        state = region_state(
+            region_file(regions[0], bundle), files[region_file(regions[0], bundle)] or b""
+        )
+        made[:] = [p for p in state.hotpatches if p["id"] == entry.hotpatch]
+        return files, entry
+
+    outcome = _write(context.store, transition, moment, dry_run)
+    return Patched(outcome, made[0], checked)
+
+
+def hotpatch_revert(
+    context: Context,
+    ident: str,
+    regions: list[str] | None,
+    journal: Journal,
+    *,
+    dry_run: bool = False,
+) -> Outcome:
+    """Take the hot-patch `ident` off every region that has it (or `regions`), in one state
+    commit."""
+    from modctl.state import hotpatch
+
+    config = context.config
+    moment = now(context)
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        bundle = holder(snapshot, ident)
+        mutate = lambda s: hotpatch.unpatch(s, ident, regions)  # noqa: E731
+        return transitioned(snapshot, config, bundle, "hotpatch-revert", mutate, journal, moment)
+
+    return _write(context.store, transition, moment, dry_run)
+
+
+def holder(snapshot: Snapshot, ident: str) -> str:
+    """The bundle that has the hot-patch `ident`; UsageError naming the known ids when none."""
+    known: dict[str, str] = {}
+    for path, data in snapshot.files.items():
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "regions" and not parts[2].startswith("_"):
+            for patch in region_state(path, data).hotpatches:
+                known.setdefault(str(patch["id"]), parts[2].removesuffix(".yaml"))
+    if ident not in known:
+        raise UsageError(
+            f"no hot-patch {ident!r} on the state branch{suggest(ident, known)} "
+            "(`modctl hotpatch list --all` shows them)"
+        )
+    return known[ident]
+
+
+def _overlay(files: dict[str, bytes], changes: dict[str, bytes | None]) -> dict[str, bytes]:
+    merged = dict(files)
+    for path, data in changes.items():
+        if data is None:
+            merged.pop(path, None)
+        else:
+            merged[path] = data
+    return merged

@@ -13,10 +13,13 @@ from modctl.state.rollout import RegionState
 from modctl.state.store import Snapshot
 
 
-def render(snapshot: Snapshot, state: RegionState, now: datetime) -> bytes:
+def render(
+    snapshot: Snapshot, state: RegionState, now: datetime, max_ttl: str | None = None
+) -> bytes:
     """The effective config of one bundle in one region: stable and canary releases with the
-    rules that apply there and the region's active hot-patches applied."""
-    patches = hotpatch.active(state.hotpatches, now)
+    rules that apply there and the region's hot-patches applied while they live (`max_ttl`:
+    `hotpatch.max_ttl` of `modctl.yaml`)."""
+    patches = hotpatch.active(state.hotpatches, now, max_ttl)
 
     def release(version: str | None) -> dict[str, Any] | None:
         if version is None:

@@ -26,8 +26,9 @@ from modctl.state.rollout import Situation
 from modctl.state.store import Snapshot
 
 ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback", "advance")
+HOTPATCH = ("hotpatch", "hotpatch-revert")
 MAX_STEPS = 16  # more steps than any wave has: a start is tried at each
-ACTIONS = (*ROLLOUT, "freeze", "unfreeze", "release", "analyze")
+ACTIONS = (*ROLLOUT, *HOTPATCH, "freeze", "unfreeze", "release", "analyze")
 
 Files = dict[str, bytes | None]
 
@@ -50,6 +51,7 @@ class Command:
     to: str | None = None  # rollback --to
     step: int = 0  # start --at-step, 0-based
     released: dict[str, bytes] = field(default_factory=dict)  # release: manifest and artifact
+    request: dict[str, Any] = field(default_factory=dict)  # hotpatch: what made the record
 
     def run(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
         """The files the command writes on `snapshot`, and its entry; RefusedError (or
@@ -80,7 +82,18 @@ class Command:
         )
 
     def _mutation(self) -> Callable[[Situation], str]:
+        from modctl.state import hotpatch
+
         e = self.entry
+        if e.action == "hotpatch":
+            return hotpatch.applying(
+                e.regions, self.request, actor=e.actor, reason=e.reason or "", incident=e.incident
+            )
+        if e.action == "hotpatch-revert":
+            if not e.hotpatch:
+                raise UsageError("hotpatch-revert names no hot-patch")
+            ident = e.hotpatch
+            return lambda s: hotpatch.unpatch(s, ident, e.regions)
         if e.action == "start":
             version = e.release
             if not version or not e.regions:
@@ -196,6 +209,8 @@ def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Comman
     elif entry.action == "rollback":
         yield base
         yield replace(base, to=entry.release)
+    elif entry.action == "hotpatch":
+        yield replace(base, request=_request(entry, changes))
     elif entry.action in ("analyze", "advance"):
         kept = {path: content for path, content in changes.items() if content}
         yield replace(base, released=kept)
@@ -208,6 +223,23 @@ def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Comman
         yield replace(base, released=kept)
     else:
         yield base
+
+
+def _request(entry: Entry, changes: Files) -> dict[str, Any]:
+    """What the `hotpatch apply` of `entry` asked for, read from the record it wrote."""
+    from modctl.state import hotpatch
+    from modctl.state.files import region_state
+
+    for path, data in sorted(changes.items()):
+        if path.startswith("regions/") and data and not path.split("/")[2].startswith("_"):
+            try:
+                state = region_state(path, data)
+            except UsageError:
+                continue
+            for record in state.hotpatches:
+                if record["id"] == entry.hotpatch:
+                    return hotpatch.request_of(record)
+    return {"op": "", "target": "", "expires_in": ""}
 
 
 def difference(entry: Entry, made: Entry, expected: Files, observed: Files) -> str | None:
@@ -234,7 +266,7 @@ def difference(entry: Entry, made: Entry, expected: Files, observed: Files) -> s
                 return f"{path}: {problem}"
             continue
         return f"{path} differs from what {verb} writes"
-    for key in ("summary", "bundle", "region", "release", "forced"):
+    for key in ("summary", "bundle", "region", "release", "forced", "hotpatch"):
         if getattr(made, key) != getattr(entry, key):
             return (
                 f"its {key} says {getattr(entry, key)!r}, but {verb} here is {getattr(made, key)!r}"

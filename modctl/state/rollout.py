@@ -10,6 +10,7 @@ No I/O: the CLI reads the state branch, calls a transition, and the store writes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,6 +123,9 @@ class Situation:
     bundle_regions: tuple[str, ...] = ()
     changed: dict[str, RegionState] = field(default_factory=dict)
     release: str | None = None  # the release a transition acted on, for the journal
+    hotpatch: str | None = None  # the hot-patch a transition made or reverted, for the journal
+    # The released config (artifact) of a version of this bundle, None when there is none.
+    artifact: Callable[[str], dict[str, Any] | None] = lambda _version: None
 
     def state(self, region: str) -> RegionState:
         return (

@@ -144,7 +144,7 @@ def _rows(
         if bundle and state.bundle != bundle:
             continue
         canary = state.canary
-        active = len(hotpatch.active(state.hotpatches, now))
+        active = len(hotpatch.active(state.hotpatches, now, config.max_hotpatch_ttl))
         analysed = last_analysis(snapshot, state.bundle, state.region)
         gate = str(analysed["verdict"]) if analysed and analysed.get("verdict") else None
         gate_at = str(analysed["at"]) if analysed and analysed.get("at") else None
