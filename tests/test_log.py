@@ -58,8 +58,8 @@ def test_log_unknown_action_lists_the_actions(history: Path, runner: CliRunner) 
     assert code == 2, out
     assert "unknown action 'promot'" in out
     assert (
-        "start, promote, demote, pause, resume, abort, rollback, advance, freeze, unfreeze, release, "
-        "analyze" in out
+        "start, promote, demote, pause, resume, abort, rollback, advance, hotpatch, hotpatch-revert, "
+        "freeze, unfreeze, release, analyze" in out
     )
     assert "did you mean 'promote'?" in out
 

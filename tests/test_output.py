@@ -49,6 +49,10 @@ INVOCATIONS = {
     "sync": "sync",
     "log": "log",
     "audit verify": "audit verify",
+    "hotpatch apply": "hotpatch apply ipr-counterfeit -r SG set_mode replica-phrasing-brand shadow "
+    "--reason noisy --dry-run",
+    "hotpatch list": "hotpatch list --all",
+    "hotpatch revert": "hotpatch revert {hotpatch} --dry-run",
 }
 
 
@@ -66,7 +70,8 @@ COMMANDS = dict(commands(typer.main.get_command(app)))
 
 def stage(base: Path, runner: CliRunner) -> Path:
     """The reference repository with a local remote and a state branch where ipr-counterfeit has
-    1.1.0 stable in SG over 1.0.0 and 1.2.0 as canary, and ipr-brand-misuse a paused canary."""
+    1.1.0 stable in SG over 1.0.0 and 1.2.0 as canary with a hot-patch, and ipr-brand-misuse a
+    paused canary."""
     remote = base / "remote.git"
     git.Repo.init(remote, bare=True)
     root = base / "repo"
@@ -96,6 +101,10 @@ def stage(base: Path, runner: CliRunner) -> Path:
         ("release", "cut", "ipr-brand-misuse", "--version", "1.0.0"),
         ("rollout", "start", "ipr-brand-misuse", "1.0.0"),
         ("rollout", "pause", "ipr-brand-misuse", "-r", "SG"),
+        (
+            *("hotpatch", "apply", "ipr-counterfeit", "-r", "SG", "disable_rule"),
+            *("lux-unauthorized-cheap", "--reason", "overturns doubled"),
+        ),
     ]
     for step in steps:
         result = runner.invoke(app, ["--repo", str(root), *step])
@@ -141,8 +150,12 @@ def test_command_prints_json_with_output_json(
         "appeals_overturned\n"
         "SG,ipr-counterfeit,canary,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,100,10,20,2\n"
     )
+    listed = runner.invoke(app, ["--repo", str(staged), "hotpatch", "list", "-o", "json"])
+    (hotpatch,) = [row["id"] for row in json.loads(listed.stdout)["hotpatches"]]
     args = [
-        word.format(new=tmp_path / "new", item=item, sample=SAMPLE, metrics=metrics)
+        word.format(
+            new=tmp_path / "new", item=item, sample=SAMPLE, metrics=metrics, hotpatch=hotpatch
+        )
         for word in INVOCATIONS[name].split()
     ]
     result = runner.invoke(app, ["--repo", str(staged), *args, "--output", "json"])
