@@ -250,6 +250,29 @@ def repo_after(templates: Path, minimal_repo: Path) -> Callable[..., Path]:
     return after
 
 
+def record_hotpatch(root: Path, bundle: str, regions: list[str], patch: dict[str, Any]) -> None:
+    """Write `patch` into the state of `regions` on the state branch as `hotpatch apply` records
+    one: the same record, with one id, in each region's state."""
+    from modctl import yamlio
+    from modctl.state.store import Entry, Snapshot, Store
+
+    def transition(state: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        files: dict[str, bytes | None] = {}
+        for region in regions:
+            path = f"regions/{region}/{bundle}.yaml"
+            raw = state.files.get(path)
+            data = (
+                yamlio.loads(raw.decode())
+                if raw
+                else {"bundle": bundle, "region": region, "stable": "1.0.0", "history": []}
+            )
+            data["hotpatches"] = [*(data.get("hotpatches") or []), patch]
+            files[path] = yamlio.dump(data).encode()
+        return files, Entry("hotpatch", str(patch["actor"]), f"hotpatch {bundle} {patch['id']}")
+
+    Store(root).write(transition)
+
+
 def snapshot(root: Path) -> dict[str, str]:
     """Every file under root with its content hash, to prove a command wrote nothing."""
     return {

@@ -217,3 +217,27 @@ def list_command(
         echo(to_json({"hotpatches": rows}))
     else:
         echo(listed_text(rows, every))
+
+
+@app.command("fold")
+def fold_command(
+    ctx: typer.Context,
+    patch_id: Annotated[str, typer.Argument(metavar="ID", help="Hot-patch id (hp-...).")],
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Write a hot-patch into its bundle's source in the working tree, comments and layout
+    kept, so that the next release carries it; then say what to do next.
+
+    Exit 0 when written or already folded, 4 when the patch cannot be folded as it is.
+
+    Example: modctl hotpatch fold hp-20261129t120300-3f9a1c
+    """
+    from modctl.reports import fold as report
+    from modctl.source.fold import fold
+    from modctl.state.files import hotpatch
+
+    context = reading_context(ctx)
+    found = hotpatch(context.store.read(), patch_id)
+    result = fold(context.root, found.patch, found.bundle, found.regions, dry_run=dry_run)
+    echo(report.as_json(result) if output is Output.json else report.text(result))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from modctl import yamlio
-from modctl.errors import UsageError
+from modctl.errors import UsageError, suggest
 from modctl.model import Config
 from modctl.state.rollout import Freeze, RegionState, Situation, parse_stamp
 from modctl.state.store import Snapshot
@@ -213,3 +214,51 @@ def manifests(snapshot: Snapshot, bundle: str | None = None) -> list[dict[str, A
         if is_manifest and (bundle is None or parts[1] == bundle):
             found.append(read_yaml(path, content))
     return sorted(found, key=lambda m: (m["bundle"], semver(m["version"])))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A hot-patch on the state branch: its record, its bundle, and the regions whose state holds
+    it (one `hotpatch apply` writes the same record, with one id, into every region it patches)."""
+
+    patch: dict[str, Any]
+    bundle: str
+    regions: tuple[str, ...]
+
+
+def hotpatches(snapshot: Snapshot) -> dict[str, Recorded]:
+    """Every hot-patch in the region states of `snapshot`, expired ones too, by id."""
+    found: dict[str, Recorded] = {}
+    for path in sorted(snapshot.files):
+        parts = path.split("/")
+        if len(parts) != 3 or parts[0] != "regions" or path == freeze_file(parts[1]):
+            continue
+        state = region_state(path, snapshot.files[path])
+        for patch in state.hotpatches:
+            seen = found.get(patch["id"])
+            if seen is None:
+                found[patch["id"]] = Recorded(patch, state.bundle, (state.region,))
+            elif seen.bundle != state.bundle:
+                raise UsageError(
+                    f"hot-patch {patch['id']} is recorded for bundles {seen.bundle} and "
+                    f"{state.bundle}; it was not written by modctl: `modctl audit verify` names "
+                    "the commit"
+                )
+            else:
+                found[patch["id"]] = Recorded(
+                    seen.patch, seen.bundle, (*seen.regions, state.region)
+                )
+    return found
+
+
+def hotpatch(snapshot: Snapshot, patch_id: str) -> Recorded:
+    """The hot-patch `patch_id`; an unknown id gets the known ones and the closest."""
+    found = hotpatches(snapshot)
+    if patch_id in found:
+        return found[patch_id]
+    known = sorted(found)
+    listing = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    raise UsageError(
+        f"no hot-patch {patch_id!r} on the state branch{suggest(patch_id, known)} "
+        f"(hot-patches: {listing or 'none'})"
+    )
