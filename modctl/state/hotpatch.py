@@ -331,29 +331,20 @@ def listed(
 ) -> list[dict[str, Any]]:
     """Every hot-patch on the state branch (of `bundle`), once per id with the regions that
     have it, oldest first; live ones only unless `every`."""
-    from modctl.state.files import region_state
+    from modctl.state.files import hotpatches
 
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(snapshot.files):
-        parts = path.split("/")
-        if len(parts) != 3 or parts[0] != "regions" or parts[2].startswith("_"):
-            continue
-        state = region_state(path, snapshot.files[path])
-        if bundle and state.bundle != bundle:
-            continue
-        for patch in state.hotpatches:
-            row = found.setdefault(
-                str(patch["id"]),
-                {
-                    **patch,
-                    "bundle": state.bundle,
-                    "regions": [],
-                    "live": live(patch, now, config.max_hotpatch_ttl),
-                    "ends": stamp(ends(patch, config.max_hotpatch_ttl)),
-                },
-            )
-            row["regions"].append(state.region)
-    rows = sorted(found.values(), key=lambda r: (r["created"], r["id"]))
+    rows = [
+        {
+            **found.patch,
+            "bundle": found.bundle,
+            "regions": list(found.regions),
+            "live": live(found.patch, now, config.max_hotpatch_ttl),
+            "ends": stamp(ends(found.patch, config.max_hotpatch_ttl)),
+        }
+        for found in hotpatches(snapshot).values()
+        if bundle is None or found.bundle == bundle
+    ]
+    rows.sort(key=lambda r: (r["created"], r["id"]))
     return [r for r in rows if every or r["live"]]
 
 

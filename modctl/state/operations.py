@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from modctl import yamlio
 from modctl.context import Context
-from modctl.errors import ChecksFailedError, RefusedError, UsageError, suggest
+from modctl.errors import ChecksFailedError, RefusedError, UsageError
 from modctl.model import Config
 from modctl.state.files import (
     deploy_file,
@@ -456,32 +456,17 @@ def hotpatch_revert(
     """Take the hot-patch `ident` off every region that has it (or `regions`), in one state
     commit."""
     from modctl.state import hotpatch
+    from modctl.state.files import hotpatch as recorded_hotpatch
 
     config = context.config
     moment = now(context)
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        bundle = holder(snapshot, ident)
+        bundle = recorded_hotpatch(snapshot, ident).bundle
         mutate = lambda s: hotpatch.unpatch(s, ident, regions)  # noqa: E731
         return transitioned(snapshot, config, bundle, "hotpatch-revert", mutate, journal, moment)
 
     return _write(context.store, transition, moment, dry_run)
-
-
-def holder(snapshot: Snapshot, ident: str) -> str:
-    """The bundle that has the hot-patch `ident`; UsageError naming the known ids when none."""
-    known: dict[str, str] = {}
-    for path, data in snapshot.files.items():
-        parts = path.split("/")
-        if len(parts) == 3 and parts[0] == "regions" and not parts[2].startswith("_"):
-            for patch in region_state(path, data).hotpatches:
-                known.setdefault(str(patch["id"]), parts[2].removesuffix(".yaml"))
-    if ident not in known:
-        raise UsageError(
-            f"no hot-patch {ident!r} on the state branch{suggest(ident, known)} "
-            "(`modctl hotpatch list --all` shows them)"
-        )
-    return known[ident]
 
 
 def _overlay(files: dict[str, bytes], changes: dict[str, bytes | None]) -> dict[str, bytes]:
