@@ -331,3 +331,37 @@ def test_advance_without_a_bundle_moves_every_bundle_in_one_commit(canary: Path)
         shown = run(CliRunner(), canary, "log", "--bundle", bundle)[1]
         assert "advance: abort demo canary" in shown, bundle
     assert run(CliRunner(), canary, "audit", "verify")[0] == 0
+
+
+def status_row(root: Path) -> dict[str, object]:
+    (row,) = json.loads(run(CliRunner(), root, "rollout", "status", "-o", "json")[1])["rows"]
+    return dict(row)
+
+
+def test_a_new_canary_shows_no_verdict_of_the_one_before(canary: Path) -> None:
+    """The verdict that aborted a canary neither holds nor judges the next one, and the next
+    one's first analysis is its look 1."""
+    worse = metrics(canary, (300, 2500), (1800, 22500))
+    assert advance(canary, worse, "--auto-rollback")[0] == 1
+    change(
+        Context(canary), "demo", "start", lambda s: rollout.start(s, "0.1.0", None), Journal("a@x")
+    )
+    row = status_row(canary)
+    assert (row["gate"], row["hold"], row["samples_missing"]) == (None, None, None)
+    assert "gate" not in run(CliRunner(), canary, "rollout", "status")[1].split("\n")[1]
+    few = metrics(canary, (4, 50), (40, 450))
+    code, out = run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(few))
+    assert code == 0, out
+    assert out.split("\n")[1].split()[2] == "1"  # LOOK
+
+
+def test_a_verdict_of_an_earlier_step_is_not_shown_as_the_current_one(canary: Path) -> None:
+    config = (canary / "modctl.yaml").read_text().replace("[10, 100]", "[10, 50, 100]")
+    write_files(canary, {"modctl.yaml": config})
+    run_git(canary, "commit", "-qam", "a step more")
+    equal = metrics(canary, (3200, 40000), (28800, 360000))
+    code, out = run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(equal))
+    assert (code, status_row(canary)["gate"]) == (0, "pass"), out
+    assert advance(canary, equal)[0] == 0  # to the next step
+    row = status_row(canary)
+    assert (row["weight"], row["gate"], row["gate_at"]) == (50, None, None)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from modctl import yamlio
 from modctl.cli import app
 from modctl.source.config import config_at
 from modctl.state.rollout import parse_stamp
@@ -204,8 +205,12 @@ def test_what_holds_the_canary_is_named_in_a_word(
 
 def test_a_failing_last_gate_is_why_not_to_promote(baking: Path) -> None:
     store = Store(baking)
+    canary = yamlio.loads(store.read().files["regions/SG/demo.yaml"].decode())["canary"]
+    judged = {"release": canary["version"], "step": canary["step"], "since": canary["since"]}
     verdict = {
-        "analyses/demo/SG/2026-11-25T11:00:00Z.json": json.dumps({"verdict": "fail"}).encode()
+        "analyses/demo/SG/2026-11-25T11:00:00Z.json": json.dumps(
+            {**judged, "verdict": "fail"}
+        ).encode()
     }
     store.write(lambda _snapshot: (dict(verdict), Entry("analyze", "a", "gate")))
     since = parse_stamp(

@@ -22,7 +22,7 @@ from modctl.model import Config
 from modctl.source.metrics import Metrics, counts
 from modctl.state import rollout
 from modctl.state.artifact import canonical
-from modctl.state.files import read_analysis, region_file, region_state
+from modctl.state.files import judged, read_analysis, region_file, region_state
 from modctl.state.journal import Entry
 from modctl.state.rollout import RegionState, Situation, parse_stamp
 from modctl.state.store import Snapshot
@@ -189,16 +189,11 @@ def _looks(snapshot: Snapshot, bundle: str, state: RegionState) -> int:
     """How many analyses of this canary at this step are recorded already."""
     assert state.canary is not None
     prefix = f"analyses/{bundle}/{state.region}/"
-    seen = 0
-    for path, data in snapshot.files.items():
-        if path.startswith(prefix):
-            record = read_analysis(path, data)
-            if (record.get("release"), record.get("step")) == (
-                state.canary.version,
-                state.canary.step,
-            ):
-                seen += 1
-    return seen
+    return sum(
+        1
+        for path, data in snapshot.files.items()
+        if path.startswith(prefix) and judged(read_analysis(path, data), state.canary)
+    )
 
 
 @dataclass

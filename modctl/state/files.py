@@ -16,7 +16,7 @@ from typing import Any
 from modctl import yamlio
 from modctl.errors import UsageError, suggest
 from modctl.model import Config
-from modctl.state.rollout import Freeze, RegionState, Situation, parse_stamp
+from modctl.state.rollout import Canary, Freeze, RegionState, Situation, parse_stamp
 from modctl.state.store import Snapshot
 
 
@@ -86,6 +86,16 @@ def read_analysis(path: str, content: bytes) -> dict[str, Any]:
             "`modctl audit verify` names the commit"
         )
     return data
+
+
+def judged(record: Mapping[str, Any], canary: Canary) -> bool:
+    """Whether a recorded analysis judged this canary at its current step: the same release,
+    step and time it reached the step (a canary started again after an abort is another)."""
+    return (record.get("release"), record.get("step"), record.get("since")) == (
+        canary.version,
+        canary.step,
+        canary.since,
+    )
 
 
 def region_state(path: str, content: bytes) -> RegionState:

@@ -11,8 +11,15 @@ from typing import Any
 from modctl.errors import ModctlError, UnknownBundleError, suggest
 from modctl.model import Config
 from modctl.state import hotpatch, rollout
-from modctl.state.files import freeze_of, read_analysis, region_file, region_state, situation
-from modctl.state.rollout import Situation, parse_stamp, stamp
+from modctl.state.files import (
+    freeze_of,
+    judged,
+    read_analysis,
+    region_file,
+    region_state,
+    situation,
+)
+from modctl.state.rollout import RegionState, Situation, parse_stamp, stamp
 from modctl.state.store import Snapshot
 
 
@@ -31,13 +38,17 @@ def deployments(snapshot: Snapshot, config: Config, bundle: str, version: str) -
     return found
 
 
-def last_analysis(snapshot: Snapshot, bundle: str, region: str) -> dict[str, Any] | None:
-    """The latest gate evaluation stored under analyses/ for one region, if any."""
-    prefix = f"analyses/{bundle}/{region}/"
-    latest = max((p for p in snapshot.files if p.startswith(prefix)), default=None)
-    if latest is None:
+def last_analysis(snapshot: Snapshot, state: RegionState) -> dict[str, Any] | None:
+    """The latest gate evaluation stored under analyses/ of the region's canary at its current
+    step, if any: a verdict of an earlier step or of an earlier canary is not this one's."""
+    if state.canary is None:
         return None
-    return read_analysis(latest, snapshot.files[latest])
+    prefix = f"analyses/{state.bundle}/{state.region}/"
+    for path in sorted((p for p in snapshot.files if p.startswith(prefix)), reverse=True):
+        record = read_analysis(path, snapshot.files[path])
+        if judged(record, state.canary):
+            return record
+    return None
 
 
 def verdicts(snapshot: Snapshot, bundle: str, version: str) -> list[dict[str, Any]]:
@@ -145,7 +156,7 @@ def _rows(
             continue
         canary = state.canary
         active = len(hotpatch.active(state.hotpatches, now, config.max_hotpatch_ttl))
-        analysed = last_analysis(snapshot, state.bundle, state.region)
+        analysed = last_analysis(snapshot, state)
         gate = str(analysed["verdict"]) if analysed and analysed.get("verdict") else None
         gate_at = str(analysed["at"]) if analysed and analysed.get("at") else None
         row: dict[str, Any] = {
