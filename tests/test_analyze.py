@@ -365,3 +365,24 @@ def test_a_verdict_of_an_earlier_step_is_not_shown_as_the_current_one(canary: Pa
     assert advance(canary, equal)[0] == 0  # to the next step
     row = status_row(canary)
     assert (row["weight"], row["gate"], row["gate_at"]) == (50, None, None)
+
+
+def test_advance_with_nothing_in_flight_says_so_without_reading_metrics(tmp_path: Path) -> None:
+    """A scheduler runs advance whether or not a canary flies: with none, the metrics source
+    (here none at all) is not read, and the run says so."""
+    root = commit_minimal(tmp_path / "repo")
+    for args, said in (((), "No canary in flight."), (("demo",), "No canary of demo in flight.")):
+        code, out = run(CliRunner(), root, "rollout", "advance", *args)
+        assert (code, out.strip()) == (0, said), args
+    code, out = run(CliRunner(), root, "rollout", "advance", "demo", "-o", "json")
+    assert (code, json.loads(out)["bundles"]) == (0, []), out
+
+
+@pytest.mark.parametrize("command", ["advance", "analyze"])
+def test_an_unknown_bundle_is_a_usage_error_with_the_closest_name(
+    canary: Path, command: str
+) -> None:
+    few = metrics(canary, (4, 50), (40, 450))
+    code, out = run(CliRunner(), canary, "rollout", command, "dmeo", "--metrics", str(few))
+    assert code == 2, out
+    assert "no bundle named 'dmeo'; did you mean 'demo'?" in out

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from modctl.context import Context
     from modctl.state.operations import Journal, Outcome
     from modctl.state.rollout import Freeze, Situation
+    from modctl.state.store import Snapshot
 
 app = command_app(help="Stage releases as canaries, region by region.", no_args_is_help=True)
 rollback_app = command_app()
@@ -252,6 +253,15 @@ def abort_command(
     )
 
 
+def known_bundle(context: Context, bundle: str, snapshot: Snapshot | None = None) -> None:
+    """A usage error, with the closest name, for a bundle neither in strategies/ nor on the
+    state branch."""
+    from modctl.source.repo import bundle_names
+    from modctl.state.status import check_bundle
+
+    check_bundle(snapshot or context.store.read(), bundle, bundle_names(context.root))
+
+
 @app.command("analyze")
 def analyze_command(
     ctx: typer.Context,
@@ -274,6 +284,7 @@ def analyze_command(
     from modctl.state.operations import record_analyses
 
     context = context_of(ctx)
+    known_bundle(context, bundle)
     rows = source.read(context.config, context.root, context.now(), [bundle], metrics)
     options = WriteOptions(actor, reason, incident, dry_run, output)
     found, outcome = record_analyses(
@@ -295,7 +306,9 @@ def advance_command(
     bundle: Annotated[
         str | None,
         typer.Argument(
-            help="Only this bundle (default: every bundle with a canary).", show_default=False
+            help="Only this bundle (default: every bundle with a canary).",
+            show_default=False,
+            callback=bundle_name,
         ),
     ] = None,
     metrics: Annotated[
@@ -317,10 +330,20 @@ def advance_command(
     from modctl.reports import rollout as render
     from modctl.source import metrics as source
     from modctl.state.analysis import flying
-    from modctl.state.operations import advance
+    from modctl.state.operations import Outcome, advance
 
     context = context_of(ctx)
-    bundles = [bundle] if bundle else flying(context.store.read())
+    snapshot = context.store.read()
+    if bundle:
+        known_bundle(context, bundle, snapshot)
+    in_flight = flying(snapshot)
+    bundles = [name for name in in_flight if name == bundle] if bundle else in_flight
+    if not bundles:
+        # Nothing to judge: the metrics source is not even read.
+        nothing = Outcome("nothing to do", None, {}, dry_run=dry_run)
+        said = f"No canary of {bundle} in flight." if bundle else "No canary in flight."
+        echo(render.advance_json([], nothing) if output is Output.json else said)
+        return
     rows = source.read(context.config, context.root, context.now(), bundles, metrics)
     options = WriteOptions(actor, reason, incident, dry_run, output)
     plans, outcome = advance(
@@ -335,8 +358,6 @@ def advance_command(
         warn(warning)
     if output is Output.json:
         echo(render.advance_json(plans, outcome))
-    elif not bundles:
-        echo("No canary in flight.")
     else:
         for plan in plans:
             for line in plan.lines:

@@ -102,6 +102,17 @@ def bundles_on(snapshot: Snapshot) -> set[str]:
     return found
 
 
+def check_bundle(snapshot: Snapshot, bundle: str, known: Iterable[str]) -> None:
+    """UnknownBundleError, with the closest name, unless `bundle` is on the state branch or in
+    `known` (the working tree's bundles)."""
+    names = sorted(bundles_on(snapshot) | set(known))
+    if bundle not in names:
+        listing = ", ".join(names) or "none"
+        raise UnknownBundleError(
+            f"no bundle named {bundle!r}{suggest(bundle, names)} (bundles: {listing})"
+        )
+
+
 def status(
     snapshot: Snapshot,
     config: Config,
@@ -113,12 +124,7 @@ def status(
     `known` names bundles that exist beside those of the state branch (in the working tree):
     a bundle in neither is an UnknownBundleError."""
     if bundle is not None:
-        names = sorted(bundles_on(snapshot) | set(known))
-        if bundle not in names:
-            listing = ", ".join(names) or "none"
-            raise UnknownBundleError(
-                f"no bundle named {bundle!r}{suggest(bundle, names)} (bundles: {listing})"
-            )
+        check_bundle(snapshot, bundle, known)
     regions = {path.split("/")[1] for path in snapshot.files if path.startswith("regions/")}
     frozen = {}
     for region in sorted(regions | set(config.regions), key=lambda r: _order(config, r)):
