@@ -386,3 +386,18 @@ def test_an_unknown_bundle_is_a_usage_error_with_the_closest_name(
     code, out = run(CliRunner(), canary, "rollout", command, "dmeo", "--metrics", str(few))
     assert code == 2, out
     assert "no bundle named 'dmeo'; did you mean 'demo'?" in out
+
+
+def test_advance_dry_run_says_it_recorded_nothing(canary: Path) -> None:
+    tip = Store(canary).tip()
+    equal = metrics(canary, (3200, 40000), (28800, 360000))
+    code, out = advance(canary, equal, "--dry-run")
+    assert code == 0, out
+    assert out.splitlines() == [
+        "SG demo 0.1.0@10%: promoted one step; every gate passes",
+        "Dry run: nothing recorded.",
+    ]
+    few = metrics(canary, (4, 50), (40, 450))
+    code, out = advance(canary, few, "--dry-run", "-o", "json")
+    assert (code, json.loads(out)["dry_run"]) == (0, True), out
+    assert Store(canary).tip() == tip

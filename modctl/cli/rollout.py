@@ -362,7 +362,9 @@ def advance_command(
         for plan in plans:
             for line in plan.lines:
                 echo(line)
-        if outcome.commit:
+        if outcome.dry_run:
+            echo("Dry run: nothing recorded.")
+        elif outcome.commit:
             echo(f"Recorded in state commit {outcome.commit[:12]}.")
     if any(plan.failed for plan in plans):
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))

@@ -352,7 +352,9 @@ def advance(
     try:
         outcome = _write(context.store, transition, moment, dry_run)
     except _NothingToDo as done:
-        return plans, Outcome("nothing to do", None, {}, before=done.snapshot.files)
+        return plans, Outcome(
+            "nothing to do", None, {}, dry_run=dry_run, before=done.snapshot.files
+        )
     return plans, outcome
 
 
