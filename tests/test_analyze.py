@@ -401,3 +401,29 @@ def test_advance_dry_run_says_it_recorded_nothing(canary: Path) -> None:
     code, out = advance(canary, few, "--dry-run", "-o", "json")
     assert (code, json.loads(out)["dry_run"]) == (0, True), out
     assert Store(canary).tip() == tip
+
+
+def test_a_recorded_count_beyond_any_count_is_an_audit_finding(canary: Path) -> None:
+    code, _ = run(
+        CliRunner(),
+        canary,
+        "rollout",
+        "analyze",
+        "demo",
+        "--metrics",
+        str(metrics(canary, (300, 2500), (1800, 22500))),
+    )
+    assert code == 1
+    store = Store(canary)
+    (path,) = [p for p in store.read().files if p.startswith("analyses/")]
+    record = json.loads(store.read().files[path])
+    record["gates"][0]["counts"] = dict.fromkeys(record["gates"][0]["counts"], 10**400)
+    store.write(
+        lambda _s: (
+            {path: json.dumps(record).encode()},
+            Entry("analyze", "x", "analyze demo: SG fail", bundle="demo", region="SG"),
+        ),
+    )
+    code, out = run(CliRunner(), canary, "audit", "verify")
+    assert code == 1, out
+    assert "is not an analysis modctl writes (ValueError)" in out

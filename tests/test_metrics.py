@@ -84,6 +84,16 @@ BAD = {
         + ",1,5\n",
         "m.csv:3: its window overlaps the one on line 2 (SG demo canary)",
     ),
+    "beyond any count": (
+        HEADER + f"{ROW},{10**400},{10**400}\n",
+        "m.csv:2: overturned is above 9,007,199,254,740,992, more than any count",
+    ),
+    "adding up beyond any count": (
+        HEADER
+        + f"{ROW},{2**53},{2**53}\n"
+        + "SG,demo,canary,2026-11-29T11:30:00Z,2026-11-29T11:45:00Z,1,1\n",
+        "m.csv:3: overturned of SG demo canary adds up to more than 9,007,199,254,740,992",
+    ),
     "not a time": (
         HEADER + ROW.replace("2026-11-29T11:00:00Z", "yesterday") + ",1,5\n",
         "m.csv:2: 'yesterday' is not an ISO 8601 time",

@@ -34,6 +34,7 @@ from statistics import NormalDist
 from typing import Any
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+MAX_COUNT = 2**53  # the largest count a float holds exactly; far beyond any canary's traffic
 _NORMAL = NormalDist()
 
 
@@ -183,6 +184,8 @@ def _check(counts: Counts) -> None:
     for value in counts.__dict__.values():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"counts are non-negative integers, not {value!r}")
+        if value > MAX_COUNT:
+            raise ValueError(f"counts are at most {MAX_COUNT:,}")
     if counts.canary > counts.canary_of or counts.stable > counts.stable_of:
         raise ValueError("a numerator is above its denominator")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from modctl import printable
 from modctl.errors import UsageError
-from modctl.gates.judge import Counts, Gate
+from modctl.gates.judge import MAX_COUNT, Counts, Gate
 from modctl.model import Config
 
 KEYS = ("region", "bundle", "variant", "window_start", "window_end")
@@ -194,6 +194,7 @@ def _rows(
     if not rows:
         raise MetricsError(f"{where}: no metrics rows")
     _no_overlap(rows, where)
+    _totals_in_range(rows, where)
     return rows
 
 
@@ -259,6 +260,8 @@ def _count(value: Any, name: str, at: str) -> int:
         raise MetricsError(f"{at}: {name} is a count, not {printable.shown(str(value))}") from None
     if count < 0:
         raise MetricsError(f"{at}: {name} is {count}; counts are never negative")
+    if count > MAX_COUNT:
+        raise MetricsError(f"{at}: {name} is above {MAX_COUNT:,}, more than any count")
     return count
 
 
@@ -273,6 +276,20 @@ def _no_overlap(rows: list[Row], where: str) -> None:
                 raise MetricsError(
                     f"{where}:{after.line}: its window overlaps the one on line {before.line} "
                     f"({after.region} {after.bundle} {after.variant}): counts would be taken twice"
+                )
+
+
+def _totals_in_range(rows: list[Row], where: str) -> None:
+    """Each counter of each region, bundle and variant adds up to a count the judge can take."""
+    totals: dict[tuple[str, str, str, str], int] = {}
+    for row in rows:
+        for name, count in row.counters.items():
+            key = (row.region, row.bundle, row.variant, name)
+            totals[key] = totals.get(key, 0) + count
+            if totals[key] > MAX_COUNT:
+                raise MetricsError(
+                    f"{where}:{row.line}: {name} of {row.region} {row.bundle} {row.variant} adds "
+                    f"up to more than {MAX_COUNT:,}, more than any count"
                 )
 
 
