@@ -3,7 +3,11 @@ naming the file (or command) and the line."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import select
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -150,3 +154,42 @@ def test_a_failing_command_is_named(code: str, timeout: float, message: str) -> 
         from_command(python(code), timeout, CONFIG, NOW, BUNDLES)
     assert caught.value.message.startswith("metrics command ")
     assert message in caught.value.message
+
+
+def test_a_command_past_its_time_limit_is_stopped_with_the_processes_it_started(
+    tmp_path: Path,
+) -> None:
+    """A metrics command is often a script that starts the real query: when its time is up, the
+    query goes too. The query here holds a pipe open while it lives; the pipe ends when it is
+    stopped."""
+    pipe = tmp_path / "query-alive"
+    os.mkfifo(pipe)
+    query = (
+        f"import os, time; f = open({str(pipe)!r}, 'w'); f.write(f'{{os.getpid()}}\\n'); "
+        "f.flush(); time.sleep(600)"
+    )
+    script = f"import subprocess, sys, time; subprocess.Popen(python({query!r})); time.sleep(600)"
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    said = b""
+    try:
+        with pytest.raises(MetricsError, match="ran longer than its time limit of 2 s"):
+            from_command(
+                python(f"def python(c): return [sys.executable, '-c', c]\n{script}"),
+                2,
+                CONFIG,
+                NOW,
+                BUNDLES,
+            )
+        while select.select([reader], [], [], 30)[0]:
+            chunk = os.read(reader, 100)
+            if not chunk:
+                break  # every writer is gone: the query was stopped
+            said += chunk
+        else:
+            pytest.fail("the query the command started is still running")
+        assert said.strip().isdigit(), said  # the query was up before the time ran out
+    finally:
+        if said.strip().isdigit():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(said), signal.SIGKILL)
+        os.close(reader)
