@@ -427,3 +427,42 @@ def test_a_recorded_count_beyond_any_count_is_an_audit_finding(canary: Path) -> 
     code, out = run(CliRunner(), canary, "audit", "verify")
     assert code == 1, out
     assert "is not an analysis modctl writes (ValueError)" in out
+
+
+def test_two_analyses_in_the_same_second_are_both_kept(canary: Path) -> None:
+    """`analyze` then `advance` from one script can act within one second: the second record
+    must not replace the first."""
+    from modctl.source.metrics import from_file
+    from modctl.state.operations import record_analyses
+
+    moment = datetime(2026, 11, 29, 10, 0, 0)
+    context = Context(canary, clock=lambda: moment)
+    for counts in ((40, 450), (4, 50)):
+        rows = from_file(metrics(canary, counts, (400, 4500)), context.config, moment, {"demo"})
+        record_analyses(context, "demo", None, rows, Journal("a@x"))
+    store = Store(canary)
+    files = store.read().files
+    kept = sorted(p for p in files if p.startswith("analyses/demo/SG/"))
+    assert len(kept) == 2, kept
+    assert sorted(json.loads(files[p])["look"] for p in kept) == [1, 2]
+    assert status_row(canary)["samples_missing"] == 50  # the later look: 50 of 100
+    out = run(CliRunner(), canary, "release", "show", "demo", "0.1.0")[1]
+    assert "look 1: inconclusive\n  2026-11-29T10:00:00Z SG step 1 look 2" in out, out
+    assert run(CliRunner(), canary, "audit", "verify")[0] == 0
+
+
+def test_an_analysis_not_named_by_its_time_is_an_audit_finding(canary: Path) -> None:
+    few = metrics(canary, (4, 50), (40, 450))
+    assert run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(few))[0] == 0
+    store = Store(canary)
+    (path,) = [p for p in store.read().files if p.startswith("analyses/")]
+    moved = path.replace(".json", "9_2.json")  # a name its time does not give
+    store.write(
+        lambda _s: (
+            {moved: store.read().files[path]},
+            Entry("analyze", "x", "analyze demo: SG inconclusive", bundle="demo", region="SG"),
+        ),
+    )
+    code, out = run(CliRunner(), canary, "audit", "verify")
+    assert code == 1, out
+    assert f"{moved} is not where its bundle, region and time put it" in out

@@ -11,7 +11,8 @@ reason: everything the judge needs to give the same answer again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,9 +99,14 @@ def analyse(
 
 
 def files(
-    analyses: list[Analysis], bundle: str, config: Config, metrics: Metrics, moment: datetime
+    analyses: list[Analysis],
+    bundle: str,
+    config: Config,
+    metrics: Metrics,
+    moment: datetime,
+    taken: Collection[str],
 ) -> dict[str, bytes | None]:
-    """The analysis files one run writes."""
+    """The analysis files one run writes, beside the files `taken` already."""
     written: dict[str, bytes | None] = {}
     for analysis in analyses:
         canary = analysis.state.canary
@@ -126,7 +132,7 @@ def files(
             ],
             "verdict": analysis.verdict,
         }
-        written[analysis_file(bundle, analysis.region, moment)] = canonical(record)
+        written[analysis_file(bundle, analysis.region, moment, taken)] = canonical(record)
     return written
 
 
@@ -148,8 +154,15 @@ def entry(bundle: str, written: dict[str, bytes | None], journal: Any, config: C
     )
 
 
-def analysis_file(bundle: str, region: str, moment: datetime) -> str:
-    return f"analyses/{bundle}/{region}/{moment.strftime('%Y%m%dT%H%M%SZ')}.json"
+def analysis_file(bundle: str, region: str, moment: datetime, taken: Collection[str] = ()) -> str:
+    """Where an analysis made at `moment` goes: named by its second, and numbered `_2`, `_3`, ...
+    after the first of the same second, so that none replaces another."""
+    stem = f"analyses/{bundle}/{region}/{moment.strftime('%Y%m%dT%H%M%SZ')}"
+    path, number = f"{stem}.json", 1
+    while path in taken:
+        number += 1
+        path = f"{stem}_{number}.json"
+    return path
 
 
 def recheck(snapshot: Snapshot, config: Config, path: str, data: bytes) -> None:
@@ -163,7 +176,8 @@ def recheck(snapshot: Snapshot, config: Config, path: str, data: bytes) -> None:
         canary = state.canary if state else None
         if canary is None or (canary.version, canary.step) != (record["release"], record["step"]):
             raise RefusedError(f"{path} judges a canary that is not in flight in {region}")
-        if path != analysis_file(bundle, region, parse_stamp(record["at"])):
+        stem = analysis_file(bundle, region, parse_stamp(record["at"])).removesuffix(".json")
+        if not re.fullmatch(re.escape(stem) + r"(_[1-9][0-9]*)?\.json", path):
             raise RefusedError(f"{path} is not where its bundle, region and time put it")
         verdicts = []
         for gate in record["gates"]:

@@ -88,6 +88,13 @@ def read_analysis(path: str, content: bytes) -> dict[str, Any]:
     return data
 
 
+def analysis_order(path: str) -> tuple[str, int]:
+    """Analyses in the order they were made: by the second in the name, then by the number
+    (`_2`, `_3`, ...) that a later one of the same second carries."""
+    stem, _, number = path.removesuffix(".json").rpartition("_")
+    return (stem, int(number)) if stem and number.isdigit() else (path.removesuffix(".json"), 1)
+
+
 def judged(record: Mapping[str, Any], canary: Canary) -> bool:
     """Whether a recorded analysis judged this canary at its current step: the same release,
     step and time it reached the step (a canary started again after an abort is another)."""

@@ -302,7 +302,7 @@ def record_analyses(
                 f"no canary of {bundle} in flight{' in ' + ', '.join(regions) if regions else ''}; "
                 f"`modctl rollout start {bundle} VERSION` stages one"
             )
-        written = analysis.files(found, bundle, config, metrics, moment)
+        written = analysis.files(found, bundle, config, metrics, moment, snapshot.files.keys())
         return written, analysis.entry(bundle, written, journal, config)
 
     return found, _write(context.store, transition, moment, dry_run)
@@ -346,7 +346,9 @@ def advance(
         files, entry = advanced(snapshot, config, decisions, said, moment)
         for plan in acting:
             acted = [a for a in plan.analyses if a.region in plan.decisions]
-            files.update(analysis.files(acted, plan.bundle, config, metrics, moment))
+            files.update(
+                analysis.files(acted, plan.bundle, config, metrics, moment, snapshot.files.keys())
+            )
         return files, entry
 
     try:

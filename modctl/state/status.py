@@ -12,6 +12,7 @@ from modctl.errors import ModctlError, UnknownBundleError, suggest
 from modctl.model import Config
 from modctl.state import hotpatch, rollout
 from modctl.state.files import (
+    analysis_order,
     freeze_of,
     judged,
     read_analysis,
@@ -44,7 +45,9 @@ def last_analysis(snapshot: Snapshot, state: RegionState) -> dict[str, Any] | No
     if state.canary is None:
         return None
     prefix = f"analyses/{state.bundle}/{state.region}/"
-    for path in sorted((p for p in snapshot.files if p.startswith(prefix)), reverse=True):
+    for path in sorted(
+        (p for p in snapshot.files if p.startswith(prefix)), key=analysis_order, reverse=True
+    ):
         record = read_analysis(path, snapshot.files[path])
         if judged(record, state.canary):
             return record
@@ -55,7 +58,7 @@ def verdicts(snapshot: Snapshot, bundle: str, version: str) -> list[dict[str, An
     """Every gate evaluation of one release, oldest first: region, when, look, verdict."""
     prefix = f"analyses/{bundle}/"
     found = []
-    for path in sorted(p for p in snapshot.files if p.startswith(prefix)):
+    for path in sorted((p for p in snapshot.files if p.startswith(prefix)), key=analysis_order):
         record = read_analysis(path, snapshot.files[path])
         if record.get("release") == version:
             found.append(
