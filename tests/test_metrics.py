@@ -98,6 +98,10 @@ BAD = {
         + "SG,demo,canary,2026-11-29T11:30:00Z,2026-11-29T11:45:00Z,1,1\n",
         "m.csv:3: overturned of SG demo canary adds up to more than 9,007,199,254,740,992",
     ),
+    "a column twice": (
+        HEADER.replace("appeals", "appeals,appeals") + f"{ROW},1,5,50\n",
+        "m.csv:1: the header names 'appeals' twice",
+    ),
     "not a time": (
         HEADER + ROW.replace("2026-11-29T11:00:00Z", "yesterday") + ",1,5\n",
         "m.csv:2: 'yesterday' is not an ISO 8601 time",

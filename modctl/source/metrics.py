@@ -158,6 +158,9 @@ def _csv(raw: bytes, where: str) -> Iterator[tuple[int, Any]]:
         raise MetricsError(
             f"{where}:1: the header starts {','.join(KEYS)}, not {','.join(header[:5])}"
         )
+    twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if twice is not None:
+        raise MetricsError(f"{where}:1: the header names {printable.shown(twice)} twice")
     for record in reader:
         if not record:
             continue
