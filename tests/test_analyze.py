@@ -466,3 +466,18 @@ def test_an_analysis_not_named_by_its_time_is_an_audit_finding(canary: Path) -> 
     code, out = run(CliRunner(), canary, "audit", "verify")
     assert code == 1, out
     assert f"{moved} is not where its bundle, region and time put it" in out
+
+
+def test_the_interval_column_says_the_gates_confidence(canary: Path) -> None:
+    config = (
+        (canary / "modctl.yaml")
+        .read_text()
+        .replace("min_denominator: 100}", "min_denominator: 100, confidence: 0.9}")
+    )
+    write_files(canary, {"modctl.yaml": config})
+    run_git(canary, "commit", "-qam", "a gate at 90%")
+    worse = metrics(canary, (300, 2500), (1800, 22500))
+    code, out = run(CliRunner(), canary, "rollout", "analyze", "demo", "--metrics", str(worse))
+    assert code == 1, out
+    header = out.splitlines()[0].split()
+    assert header[header.index("CI") - 1] == "90%", out

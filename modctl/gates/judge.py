@@ -103,6 +103,7 @@ class Verdict:
     bounds: tuple[Bound, ...]
     samples: int  # the canary's denominator
     missing: int  # samples still needed to reach min_denominator
+    confidence: float  # the gate's, for the intervals
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -139,6 +140,7 @@ def judge(gate: Gate, counts: Counts) -> Verdict:
             (),
             nc,
             missing,
+            gate.confidence,
         )
     difference = canary_rate - stable_rate
     relative = canary_rate / stable_rate - 1 if stable_rate else None
@@ -160,6 +162,7 @@ def judge(gate: Gate, counts: Counts) -> Verdict:
         bounds,
         nc,
         0,
+        gate.confidence,
     )
 
 

@@ -170,6 +170,9 @@ def analyses_text(analyses: list[Analysis], outcome: Outcome) -> str:
 
     rows = []
     reasons = []
+    # The interval is at each gate's confidence: in the header when the gates share one.
+    levels = {v.confidence for a in analyses for v in a.verdicts}
+    shared = len(levels) == 1
     for a in analyses:
         canary = a.state.canary
         assert canary is not None
@@ -184,7 +187,10 @@ def analyses_text(analyses: list[Analysis], outcome: Outcome) -> str:
                     _rate(v.canary_rate),
                     _rate(v.stable_rate),
                     "-" if v.difference is None else f"{v.difference:+.2%}",
-                    "-" if interval is None else f"[{interval[0]:+.2%}, {interval[1]:+.2%}]",
+                    "-"
+                    if interval is None
+                    else ("" if shared else f"{_level(v.confidence)} ")
+                    + f"[{interval[0]:+.2%}, {interval[1]:+.2%}]",
                     "-" if v.p_value is None else f"{v.p_value:.3g}",
                     v.samples,
                     v.verdict,
@@ -199,7 +205,7 @@ def analyses_text(analyses: list[Analysis], outcome: Outcome) -> str:
         "RATE",
         "STABLE",
         "DIFF",
-        "95% CI",
+        f"{_level(levels.pop())} CI" if shared else "CI",
         "P",
         "N",
         "VERDICT",
@@ -258,6 +264,10 @@ def advance_json(plans: list[Plan], outcome: Outcome) -> str:
             "dry_run": outcome.dry_run,
         }
     )
+
+
+def _level(confidence: float) -> str:
+    return f"{confidence * 100:g}%"
 
 
 def _rate(rate: float | None) -> str:
