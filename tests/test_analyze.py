@@ -481,3 +481,22 @@ def test_the_interval_column_says_the_gates_confidence(canary: Path) -> None:
     assert code == 1, out
     header = out.splitlines()[0].split()
     assert header[header.index("CI") - 1] == "90%", out
+
+
+def test_a_region_named_twice_is_judged_once(canary: Path) -> None:
+    few = metrics(canary, (4, 50), (40, 450))
+    code, out = run(
+        CliRunner(),
+        canary,
+        "rollout",
+        "analyze",
+        "demo",
+        "-r",
+        "SG",
+        "-r",
+        "SG",
+        "--metrics",
+        str(few),
+    )
+    assert code == 0, out
+    assert out.count("SG overturn-rate:") == 1, out

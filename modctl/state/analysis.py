@@ -47,7 +47,7 @@ def in_flight(
 ) -> list[RegionState]:
     """The region states of `bundle` with a canary, in the order of `modctl.yaml`'s regions."""
     found = []
-    for region in regions or list(config.regions):
+    for region in dict.fromkeys(regions or config.regions):
         if region not in config.regions:
             raise UsageError(
                 f"unknown region {region!r}; modctl.yaml declares {', '.join(config.regions)}"
