@@ -500,3 +500,17 @@ def test_a_region_named_twice_is_judged_once(canary: Path) -> None:
     )
     assert code == 0, out
     assert out.count("SG overturn-rate:") == 1, out
+
+
+@pytest.mark.parametrize(
+    ("command", "example"),
+    [
+        ("analyze", "modctl rollout analyze ipr-counterfeit --region SG --dry-run"),
+        ("advance", "modctl rollout advance --auto-rollback"),
+    ],
+)
+def test_help_shows_an_example_and_the_metrics_format(command: str, example: str) -> None:
+    code, out = run(CliRunner(), Path("."), "rollout", command, "--help")
+    assert code == 0, out
+    assert example in out
+    assert "CSV or JSON lines" in " ".join(out.split())

@@ -43,6 +43,15 @@ status_app = command_app()  # `modctl status`, the same command as `modctl rollo
 freeze_app = command_app()
 unfreeze_app = command_app()
 Bundle = Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)]
+MetricsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--metrics",
+        metavar="FILE",
+        help="Metrics rows, CSV or JSON lines (`modctl schema metrics`); default: "
+        "metrics.source in modctl.yaml.",
+    ),
+]
 
 
 def journal_of(context: Context, options: WriteOptions) -> Journal:
@@ -262,15 +271,18 @@ def known_bundle(context: Context, bundle: str, snapshot: Snapshot | None = None
     check_bundle(snapshot or context.store.read(), bundle, bundle_names(context.root))
 
 
-@app.command("analyze")
+@app.command(
+    "analyze",
+    epilog="""\b
+Examples:
+  modctl rollout analyze ipr-counterfeit          # every region in flight, recorded
+  modctl rollout analyze ipr-counterfeit --region SG --dry-run --metrics m.csv""",
+)
 def analyze_command(
     ctx: typer.Context,
     bundle: Bundle,
     region: Regions = None,
-    metrics: Annotated[
-        Path | None,
-        typer.Option("--metrics", metavar="FILE", help="Metrics rows (default: metrics.source)."),
-    ] = None,
+    metrics: MetricsFile = None,
     actor: Actor = None,
     reason: Reason = None,
     incident: Incident = None,
@@ -300,7 +312,13 @@ def analyze_command(
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
-@app.command("advance")
+@app.command(
+    "advance",
+    epilog="""\b
+Examples:
+  modctl rollout advance --auto-rollback          # what a scheduler runs every few minutes
+  modctl rollout advance ipr-counterfeit --metrics m.jsonl --dry-run""",
+)
 def advance_command(
     ctx: typer.Context,
     bundle: Annotated[
@@ -311,10 +329,7 @@ def advance_command(
             callback=bundle_name,
         ),
     ] = None,
-    metrics: Annotated[
-        Path | None,
-        typer.Option("--metrics", metavar="FILE", help="Metrics rows (default: metrics.source)."),
-    ] = None,
+    metrics: MetricsFile = None,
     auto_rollback: Annotated[
         bool, typer.Option("--auto-rollback", help="Abort a canary whose gate fails.")
     ] = False,
