@@ -8,6 +8,7 @@ import json
 import os
 import select
 import signal
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from modctl.gates.judge import Counts, Gate
 from modctl.model import Config
 from modctl.schemas import text
 from modctl.source.metrics import MetricsError, counts, from_command, from_file
-from tests.conftest import MINIMAL
+from tests.conftest import MINIMAL, memory_limit
 
 CONFIG = Config.from_data(yamlio.loads(MINIMAL["modctl.yaml"]))
 NOW = datetime(2026, 11, 29, 12, 0, 0)
@@ -197,3 +198,49 @@ def test_a_command_past_its_time_limit_is_stopped_with_the_processes_it_started(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(said), signal.SIGKILL)
         os.close(reader)
+
+
+def test_a_file_with_no_end_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
+    """A device or a pipe has no size to check first: the read itself stops at the limit. (In a
+    child with little memory, so that reading without end fails fast.)"""
+    endless = tmp_path / "m.csv"
+    endless.symlink_to("/dev/zero")
+    code = (
+        "from datetime import datetime\n"
+        "from modctl import yamlio\n"
+        "from modctl.model import Config\n"
+        "from modctl.source import metrics\n"
+        "metrics.MAX_BYTES = 1024\n"
+        f"config = Config.from_data(yamlio.loads({MINIMAL['modctl.yaml']!r}))\n"
+        "try:\n"
+        f"    metrics.from_file(metrics.Path({str(endless)!r}), config, datetime.now(), set())\n"
+        "except metrics.MetricsError as exc:\n"
+        "    print(exc.message)\n"
+    )
+    done = subprocess.run(
+        python(code), capture_output=True, text=True, check=False, preexec_fn=memory_limit(600)
+    )
+    assert (
+        done.stdout.strip()
+        == f"{endless}: more than 1,024 bytes; a metrics file holds at most 1,024"
+    ), done.stderr
+
+
+def test_a_command_that_prints_without_end_is_stopped_at_the_limit() -> None:
+    """Its output is read as it comes and the command stopped past the limit, not gathered
+    until its time is up. (In a child with little memory, so that gathering fails fast.)"""
+    flood = "import sys\nwhile True: sys.stdout.buffer.write(b'x' * 65536)"
+    code = (
+        "import sys\n"
+        "from modctl.source.program import ProgramError, run\n"
+        "try:\n"
+        f"    run([sys.executable, '-c', {flood!r}], 600, 1024)\n"
+        "except ProgramError as exc:\n"
+        "    print(exc.message)\n"
+    )
+    done = subprocess.run(
+        python(code), capture_output=True, text=True, check=False, preexec_fn=memory_limit(600)
+    )
+    assert done.stdout.strip() == "it printed more than 1,024 bytes, the limit, and was stopped", (
+        done.stderr
+    )

@@ -101,23 +101,27 @@ def read(
 
 def from_file(path: Path, config: Config, now: datetime, bundles: set[str]) -> Metrics:
     where = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
+        raise MetricsError(f"{where}: metrics are .csv or .jsonl files")
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise MetricsError(
                 f"{where}: {size:,} bytes; a metrics file holds at most {MAX_BYTES:,}"
             )
-        raw = path.read_bytes()
+        # A device or a pipe has no size to check first: the read stops at the limit.
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise MetricsError(f"{where}: no such metrics file") from None
     except OSError as exc:
         raise MetricsError(f"{where}: cannot read it: {exc.strerror}") from None
-    if path.suffix.lower() == ".csv":
-        records = _csv(raw, where)
-    elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        records = _json_lines(raw, where)
-    else:
-        raise MetricsError(f"{where}: metrics are .csv or .jsonl files")
+    if len(raw) > MAX_BYTES:
+        raise MetricsError(
+            f"{where}: more than {MAX_BYTES:,} bytes; a metrics file holds at most {MAX_BYTES:,}"
+        )
+    records = _csv(raw, where) if suffix == ".csv" else _json_lines(raw, where)
     return Metrics(_rows(records, where, config, now, bundles), where)
 
 
