@@ -154,13 +154,18 @@ def test_advance_aborts_a_clearly_worse_canary_and_log_says_why(canary: Path) ->
     worse = metrics(canary, (300, 2500), (1800, 22500))
     code, out = advance(canary, worse, "--auto-rollback")
     assert code == 1, out
-    assert "SG demo 0.1.0@10%: aborted; gate overturn-rate failed: canary worse than stable" in out
+    assert (
+        "SG demo 0.1.0@10%: aborted; gate overturn-rate failed (canary 12.00% of 2,500 appeals, "
+        "stable 8.00% of 22,500): canary worse than stable" in out
+    )
     assert "canary: null" in Store(canary).read().files["regions/SG/demo.yaml"].decode()
     entry = Store(canary).journal()[0]
     assert entry.action == "advance"
     assert entry.summary == "advance: abort demo canary 0.1.0 in SG"
     assert entry.reason is not None
     assert "+50.2% increase" in entry.reason
+    # The rates and their samples, as an on-call engineer reads them first.
+    assert "failed (canary 12.00% of 2,500 appeals, stable 8.00% of 22,500)" in entry.reason
     code, out = run(CliRunner(), canary, "log")
     assert "+50.2% increase" in out
     assert run(CliRunner(), canary, "audit", "verify")[0] == 0
@@ -317,7 +322,7 @@ def test_advance_without_a_bundle_moves_every_bundle_in_one_commit(canary: Path)
         CliRunner(), canary, "rollout", "advance", "--metrics", str(path), "--auto-rollback"
     )
     assert code == 1, out
-    assert "SG demo 0.1.0@10%: aborted; gate overturn-rate failed" in out
+    assert "SG demo 0.1.0@10%: aborted; gate overturn-rate failed (" in out
     assert "SG other 0.1.0@10%: promoted one step; every gate passes" in out
     assert out.count("Recorded in state commit") == 1
     store = Store(canary)

@@ -245,7 +245,7 @@ def plan(
         failing = [v for v in a.verdicts if v.verdict == FAIL]
         if failing:
             result.failed = True
-            why = f"gate {failing[0].gate} failed: {failing[0].reason}"
+            why = f"gate {failing[0].gate} failed ({_rates(a, failing[0], config)}): {failing[0].reason}"
             if auto_rollback:
                 result.decisions[a.region] = FAIL
                 result.lines.append(f"{where}: aborted; {why}")
@@ -265,6 +265,16 @@ def plan(
         result.decisions[a.region] = PASS
         result.lines.append(f"{where}: promoted one step; every gate passes")
     return result
+
+
+def _rates(analysis: Analysis, verdict: Verdict, config: Config) -> str:
+    """Both rates and their samples: `canary 12.00% of 2,500 appeals, stable 8.00% of 22,500`."""
+    seen = analysis.counts[verdict.gate]
+    denominator = config.gates[verdict.gate]["denominator"]
+    return (
+        f"canary {verdict.canary_rate or 0:.2%} of {seen.canary_of:,} {denominator}, "
+        f"stable {verdict.stable_rate or 0:.2%} of {seen.stable_of:,}"
+    )
 
 
 def advancing(decisions: dict[str, str]) -> Callable[[Situation], str]:
