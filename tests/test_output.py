@@ -54,6 +54,8 @@ INVOCATIONS = {
     "--reason noisy --dry-run",
     "hotpatch list": "hotpatch list --all",
     "hotpatch revert": "hotpatch revert {hotpatch} --dry-run",
+    "incident show": "incident show INC-1",
+    "incident report": "incident report INC-1",
 }
 
 
@@ -72,7 +74,7 @@ COMMANDS = dict(commands(typer.main.get_command(app)))
 def stage(base: Path, runner: CliRunner) -> Path:
     """The reference repository with a local remote and a state branch where ipr-counterfeit has
     1.1.0 stable in SG over 1.0.0 and 1.2.0 as canary with a hot-patch, and ipr-brand-misuse a
-    paused canary."""
+    canary paused under incident INC-1."""
     remote = base / "remote.git"
     git.Repo.init(remote, bare=True)
     root = base / "repo"
@@ -101,7 +103,7 @@ def stage(base: Path, runner: CliRunner) -> Path:
         ("rollout", "start", "ipr-counterfeit", "1.2.0", "--at-step", "2"),
         ("release", "cut", "ipr-brand-misuse", "--version", "1.0.0"),
         ("rollout", "start", "ipr-brand-misuse", "1.0.0"),
-        ("rollout", "pause", "ipr-brand-misuse", "-r", "SG"),
+        ("rollout", "pause", "ipr-brand-misuse", "-r", "SG", "--incident", "INC-1"),
         (
             *("hotpatch", "apply", "ipr-counterfeit", "-r", "SG", "disable_rule"),
             *("lux-unauthorized-cheap", "--reason", "overturns doubled"),

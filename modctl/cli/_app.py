@@ -50,6 +50,7 @@ COMMANDS = {
     "log": ("modctl.cli.journal", "log_app"),
     "sync": ("modctl.cli.journal", "sync_app"),
     "audit": ("modctl.cli.journal", "audit_app"),
+    "incident": ("modctl.cli.incident", "app"),
 }
 
 
