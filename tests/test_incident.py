@@ -25,7 +25,15 @@ from modctl.state import rollout
 from modctl.state.commandline import duration
 from modctl.state.files import deploy_file, region_file, region_state
 from modctl.state.incident import Incident, read
-from modctl.state.operations import Journal, advance, change, record_analyses, set_freeze
+from modctl.state.operations import (
+    Journal,
+    advance,
+    change,
+    hotpatch_apply,
+    hotpatch_revert,
+    record_analyses,
+    set_freeze,
+)
 from modctl.state.render import render
 from modctl.state.rollout import stamp
 from modctl.state.store import Entry, Snapshot, Store
@@ -51,25 +59,44 @@ COMMANDS: list[tuple[str, ...]] = [
     ("rollout", "abort", "demo", "--region", "SG", "--reason", "still bad"),
     ("unfreeze", "--region", "GB", "--force"),
     ("release", "cut", "demo", "--version", "0.1.2"),
+    (
+        # The journal records a hot-patch's regions sorted: the report names them so.
+        *("hotpatch", "apply", "demo", "--region", "MY", "--region", "SG", "set_param"),
+        *("fake-brand.max_price", "50", "--expires-in", "2h", "--reason", "fewer takedowns"),
+    ),
+    (
+        *("hotpatch", "apply", "demo", "--region", "MY", "list_add", "brands", "lv", "a: b"),
+        *("--expires-in", "4h", "--reason", "more brands"),
+    ),
+    ("hotpatch", "revert", "{set_param}", "--region", "SG"),  # MY keeps it
 ]
 OUTSIDE = {3}  # the pause: run without --incident
 
 
-def typed(index: int) -> tuple[str, ...]:
-    """The command line of COMMANDS[index] as run, with the incident where it was given."""
-    args = COMMANDS[index]
+def hotpatches(root: Path) -> dict[str, str]:
+    """The id of each hot-patch on the state branch, by its op."""
+    code_, out = run(CliRunner(), root, "hotpatch", "list", "--all", "-o", "json")
+    assert code_ == 0, out
+    return {row["op"]: row["id"] for row in json.loads(out)["hotpatches"]}
+
+
+def typed(index: int, ids: dict[str, str]) -> tuple[str, ...]:
+    """The command line of COMMANDS[index] as run, with the hot-patch ids it names and the
+    incident (before the reason, where the report writes it) unless it was run outside it."""
+    args = tuple(ids.get(a[1:-1], a) if a.startswith("{") else a for a in COMMANDS[index])
     if index in OUTSIDE:
         return args
     reason = list(args).index("--reason") if "--reason" in args else len(args)
     return (*args[:reason], "--incident", INC, *args[reason:])
 
 
-def expected(index: int) -> str:
-    """What the report says was run: the same line, options in the report's order."""
-    args = COMMANDS[index]
-    reason = list(args[list(args).index("--reason") :]) if "--reason" in args else []
-    rest = args[: len(args) - len(reason)]
-    return "modctl " + " ".join(map(shlex.quote, [*rest, "--incident", INC, *reason]))
+def expected(ids: dict[str, str]) -> list[str]:
+    """What the report says was run: each command of the incident as it was typed."""
+    return [
+        "modctl " + " ".join(map(shlex.quote, typed(index, ids)))
+        for index in range(len(COMMANDS))
+        if index not in OUTSIDE
+    ]
 
 
 def bump(root: Path, brand: str) -> None:
@@ -99,7 +126,7 @@ def build_history(root: Path) -> None:
     ok(root, "freeze", "-r", "GB", "--incident", "INC-9", "--reason", "GB launch week")
     bump(root, "hermes")
     for index in range(len(COMMANDS)):
-        ok(root, *typed(index))
+        ok(root, *typed(index, hotpatches(root)))
 
 
 @pytest.fixture
@@ -122,12 +149,7 @@ def test_report_writes_back_every_command_of_the_incident_as_it_was_run(history:
     code_, out = run(CliRunner(), history, "incident", "report", INC, "--format", "json")
     assert code_ == 0, out
     report = json.loads(out)
-    wanted = [expected(i) for i in range(len(COMMANDS)) if i not in OUTSIDE]
-    assert [c["command"] for c in report["commands"]] == wanted
-    for line, index in zip(
-        wanted, [i for i in range(len(COMMANDS)) if i not in OUTSIDE], strict=True
-    ):
-        assert sorted(shlex.split(line)[1:]) == sorted(typed(index))
+    assert [c["command"] for c in report["commands"]] == expected(hotpatches(history))
 
 
 def test_show_lists_the_incidents_entries_oldest_first_in_utc(history: Path) -> None:
@@ -234,7 +256,7 @@ def test_the_markdown_report_has_its_sections_table_diagram_and_commands(history
     fences = {t.info: t.content for t in tokens if t.type == "fence"}
     assert fences["mermaid"].startswith("timeline\n")
     commands = [line for line in fences["sh"].splitlines() if line.startswith("modctl ")]
-    assert commands == [expected(i) for i in range(len(COMMANDS)) if i not in OUTSIDE]
+    assert commands == expected(hotpatches(history))
     # Every row of the timeline table has its five cells: no value split one.
     rows = _table_rows(tokens)
     timeline = next(r for r in rows if r[0] == "Time (UTC)")
@@ -352,19 +374,10 @@ def build_gated(root: Path) -> None:
     set_freeze(context, ["SG"], True, Journal(ONCALL, "brand list takes down resellers", "INC-1"))
     moment[0] = at(121)
     record_analyses(context, "demo", None, rows(passing), Journal("ci@example.com"))
-    hp1 = hotpatch("hp-1", "disable_rule", "fake-brand", None, at(122))
-    entry = Entry(
-        "hotpatch",
-        ONCALL,
-        f"hotpatch demo hp-1: disable_rule fake-brand in SG until {hp1['expires']}",
-        bundle="demo",
-        region="SG",
-        release="0.1.0",
-        incident="INC-1",
-        reason="stop the takedowns",
-        hotpatch="hp-1",
-    )
-    patched(store, at(122), entry, lambda found: [*found, hp1])
+    moment[0] = at(122)
+    disable = {"op": "disable_rule", "target": "fake-brand", "expires_in": "1h"}
+    journal = Journal(ONCALL, "stop the takedowns", "INC-1")
+    first = hotpatch_apply(context, "demo", ["SG"], disable, journal).record["id"]
     hp2 = hotpatch("hp-2", "set_param", "fake-brand.max_price", 5, at(123))
     hp3 = {
         **hotpatch("hp-3", "list_add", "brands", ["lv", "a: b"], at(123)),
@@ -406,16 +419,8 @@ def build_gated(root: Path) -> None:
         Journal(ONCALL, "the gate fails", "INC-1"),
         auto_rollback=True,
     )
-    entry = Entry(
-        "hotpatch-revert",
-        ONCALL,
-        "hotpatch-revert demo hp-1 in SG",
-        bundle="demo",
-        region="SG",
-        incident="INC-1",
-        hotpatch="hp-1",
-    )
-    patched(store, at(125), entry, lambda found: [p for p in found if p["id"] != "hp-1"])
+    moment[0] = at(125)
+    hotpatch_revert(context, first, None, Journal(ONCALL, None, "INC-1"))
     hp4 = {**hotpatch("hp-4", "enable_rule", "fake-brand", None, at(126)), "incident": "INC-2"}
     entry = Entry(
         "hotpatch", ONCALL, "hotpatch demo hp-4", bundle="demo", region="SG", hotpatch="hp-4"
@@ -427,6 +432,11 @@ def build_gated(root: Path) -> None:
 @pytest.fixture
 def gated(templates: Path, tmp_path: Path) -> Path:
     return built_once(templates, "incident-gated", build_gated, tmp_path / "repo")
+
+
+def applied(root: Path) -> str:
+    """The id of the hot-patch `hotpatch apply` made in the second history."""
+    return next(e.hotpatch or "" for e in Store(root).journal() if e.action == "hotpatch-revert")
 
 
 def incident(root: Path, ident: str = "INC-1", now: datetime | None = None) -> Incident:
@@ -474,16 +484,17 @@ def test_time_to_mitigate_runs_to_the_first_commit_that_changes_deploy(gated: Pa
 
 def test_hot_patches_touched_are_named_with_what_they_do(gated: Path) -> None:
     found = incident(gated)
+    first = applied(gated)
     touched = [
         (s.entry.action, [(p.id, p.change, p.regions) for p in s.patches]) for s in found.steps
     ]
     assert touched == [
         ("freeze", []),
         ("analyze", []),
-        ("hotpatch", [("hp-1", "applied", ("SG",))]),
+        ("hotpatch", [(first, "applied", ("SG",))]),
         ("emergency", [("hp-2", "applied", ("SG",)), ("hp-3", "applied", ("SG",))]),
         ("advance", []),
-        ("hotpatch-revert", [("hp-1", "reverted", ("SG",))]),
+        ("hotpatch-revert", [(first, "reverted", ("SG",))]),
     ]
     assert found.steps[2].patches[0].record["op"] == "disable_rule"
 
@@ -494,7 +505,7 @@ def test_commands_of_hot_patches_emergencies_and_gates(gated: Path) -> None:
         "modctl freeze --region SG --incident INC-1 --reason 'brand list takes down resellers'"
     )
     assert commands[1] == (
-        "modctl hotpatch apply demo --region SG disable_rule fake-brand --expires-in 4h "
+        "modctl hotpatch apply demo --region SG disable_rule fake-brand --expires-in 1h "
         "--incident INC-1 --reason 'stop the takedowns'"
     )
     assert shlex.split(commands[2] or "") == [
@@ -526,12 +537,12 @@ def test_commands_of_hot_patches_emergencies_and_gates(gated: Path) -> None:
         "--reason",
         "the gate fails",
     ]
-    assert commands[4] == "modctl hotpatch revert hp-1 --incident INC-1"
+    assert commands[4] == f"modctl hotpatch revert {applied(gated)} --incident INC-1"
 
 
 def test_open_hot_patches_stop_at_expiry_or_max_ttl_and_not_when_reverted(gated: Path) -> None:
     found = incident(gated)
-    # hp-1 was reverted, hp-3 expired at +124 min, hp-4 belongs to INC-2.
+    # The first was reverted, hp-3 expired at +124 min, hp-4 belongs to INC-2.
     assert [(o.id, o.bundle, o.regions, o.until) for o in found.open] == [
         ("hp-2", "demo", ("SG",), stamp(at(123 + 120)))  # max_ttl 2h, before its 4h expiry
     ]
@@ -547,7 +558,7 @@ def test_report_lists_the_open_hot_patches_as_follow_ups(gated: Path) -> None:
     follow_ups = out.split("## Follow-ups")[1].split("## Commands run")[0]
     assert "- [ ] hp-2 on demo in SG: set\\_param fake-brand.max\\_price 5 until" in follow_ups
     assert "fold `modctl hotpatch fold hp-2`, revert `modctl hotpatch revert hp-2`" in follow_ups
-    assert "hp-1" not in follow_ups
+    assert applied(gated) not in follow_ups
     assert "| Time to mitigate | 2m (120 s) |" in out
 
 
@@ -644,11 +655,11 @@ def test_mermaid_draws_every_step_as_one_event_with_its_text(forged: Path) -> No
     events = [
         "freeze SG",
         "gate verdicts outside the incident: demo SG pass",
-        "MITIGATED by hotpatch demo hp-1: disable_rule fake-brand in SG until "
+        f"MITIGATED by hotpatch demo {applied(forged)}: disable_rule fake-brand in SG until "
         + found.steps[2].patches[0].record["expires"],
         "emergency relax-threshold: 2 hot-patches of demo in SG",
         "advance: abort demo canary 0.1.0 in SG",
-        "hotpatch-revert demo hp-1 in SG",
+        f"revert demo hot-patch {applied(forged)} (disable_rule fake-brand) in SG",
         printable_escape(HOSTILE_SUMMARY),
     ]
     periods = [f"{at(m):%H:%M:%S}" for m in (120, 121, 122, 123, 124, 125, 127)]

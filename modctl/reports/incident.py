@@ -20,7 +20,7 @@ from modctl.state.incident import Incident, OpenPatch, Patch, Step, Verdict
 
 WIDTH = 80
 INDENT = "    "
-EVENT = 100  # characters of a step's summary in the diagram; the table below it has all
+EVENT = 160  # characters of a step's summary in the diagram; the table below it has all
 NONE = "no commit of the incident changed what production serves (deploy/)"
 
 

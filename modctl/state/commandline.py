@@ -1,12 +1,13 @@
 """The command line that made a journal entry, written back from the entry and from what its
 commit changed, for `incident report`. Pure: the caller reads the commit.
 
-The journal's trailers name most of a command; the rest is read off the commit: `start --at-step`
-from the canary's step, `rollback --to` unless the rollback took the previous stable off the
-history, `promote --full` when the canary jumped past steps of its wave, `--metrics` when the
-recorded metrics are not the configured source's, `--auto-rollback` when `advance` aborted, the
-hot-patch's op, target, value and lifetime from its record, an emergency's playbook and
-parameters from its run record. Values are quoted for a POSIX shell.
+The journal's trailers name most of a command; the rest is read off the commit: `start
+--at-step` from the canary's step, `rollback --to` unless the rollback took the previous stable
+off the history, `promote --full` when the canary jumped past steps of its wave, `--metrics` when
+the recorded metrics are not the configured source's, `--auto-rollback` when `advance` aborted,
+`hotpatch revert --region` when the patch stayed in other regions, a hot-patch's op, target,
+value and lifetime from its record, an emergency's playbook and parameters from its run record.
+Values are quoted for a POSIX shell.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Written:
     origins: frozenset[str] = frozenset()  # where the metrics of its gate verdicts came from
     failed: bool = False  # a gate verdict it recorded failed
     steps: tuple[int, ...] = ()  # the steps of the wave of its region, as its modctl.yaml had them
+    partial: bool = False  # a revert left the hot-patch in other regions: it named its own
 
 
 def command(e: Entry, written: Written, default_metrics: Callable[[str], bool]) -> str | None:
@@ -86,7 +88,7 @@ def _words(e: Entry, w: Written, default_metrics: Callable[[str], bool]) -> list
         forced = ["--force"] if action == "unfreeze" and e.forced == "incident" else []
         return [action, *regions, *forced]
     if action == "hotpatch-revert" and e.hotpatch:
-        return ["hotpatch", "revert", e.hotpatch]
+        return ["hotpatch", "revert", e.hotpatch, *(regions if w.partial else [])]
     if action == "emergency":
         return _emergency(e, w.run)
     if action == "advance":

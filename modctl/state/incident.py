@@ -13,17 +13,18 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modctl import printable
 from modctl.errors import ModctlError, UsageError, suggest
 from modctl.model import Config
+from modctl.state import hotpatch
 from modctl.state.commandline import States, Written, command, duration
 from modctl.state.files import read_yaml, region_state
 from modctl.state.journal import Entry
-from modctl.state.rollout import RegionState, parse_stamp, seconds, stamp
+from modctl.state.rollout import RegionState, parse_stamp, stamp
 from modctl.state.store import Change, Store
 
 if TYPE_CHECKING:
@@ -378,6 +379,7 @@ class _Reader:
                 frozenset(v.metrics for v in verdicts if v.metrics),
                 any(v.verdict == "fail" for v in verdicts),
                 self._steps(e, e.regions[0]) if e.action == "promote" and e.regions else (),
+                e.action == "hotpatch-revert" and self._kept(e),
             )
             step.command = command(e, written, self._default_metrics)
         return step
@@ -398,6 +400,17 @@ class _Reader:
                 if record is not None:
                     return Patch(e.hotpatch or "", "named", bundle, tuple(e.regions), record)
         return Patch(e.hotpatch or "", "named", bundle, tuple(e.regions), {"id": e.hotpatch})
+
+    def _kept(self, e: Entry) -> bool:
+        """Whether the hot-patch an entry names is still in some region of its bundle, other
+        than the entry's, at its commit."""
+        bundle = e.bundles[0] if e.bundles else ""
+        others = [r for r in self.config.regions if r not in e.regions]
+        paths = [f"regions/{region}/{bundle}.yaml" for region in others]
+        found = self.store.git.cat().read_many(f"{e.commit}:{path}" for path in paths)
+        return any(
+            e.hotpatch in _patches(path, data) for path, data in zip(paths, found, strict=True)
+        )
 
     def _steps(self, e: Entry, region: str) -> tuple[int, ...]:
         """The steps of the wave of `region` in the modctl.yaml the command obeyed."""
@@ -487,8 +500,7 @@ def _open(
     config: Config,
 ) -> list[OpenPatch]:
     """The hot-patches at the tip that the incident made (or that name it) and that still
-    apply: created, not expired, within hotpatch.max_ttl, not reverted."""
-    ttl = timedelta(seconds=seconds(config.max_hotpatch_ttl)) if config.max_hotpatch_ttl else None
+    apply, as render applies them: made, not expired, within hotpatch.max_ttl; not reverted."""
     grouped: dict[tuple[str, str], tuple[dict[str, Any], list[str], str]] = {}
     for path, content in sorted(files.items()):
         where = _region_path(path)
@@ -497,22 +509,16 @@ def _open(
         region, bundle = where
         for pid, record in _patches(path, content).items():
             mine = record.get("incident") == ident or pid in touched
-            if not mine or pid in reverted or record.get("reverted"):
+            if not mine or pid in reverted:
                 continue
-            until = _until(record, ttl)
-            if until is None or not parse_stamp(str(record["created"])) <= now < until:
-                continue
-            grouped.setdefault((bundle, pid), (record, [], stamp(until)))[1].append(region)
+            try:
+                if not hotpatch.live(record, now, config.max_hotpatch_ttl):
+                    continue
+                until = stamp(hotpatch.ends(record, config.max_hotpatch_ttl))
+            except (KeyError, ValueError):
+                continue  # times that cannot be read: render never applies it either
+            grouped.setdefault((bundle, pid), (record, [], until))[1].append(region)
     return [
         OpenPatch(bundle, tuple(regions), record, until)
         for (bundle, _pid), (record, regions, until) in sorted(grouped.items())
     ]
-
-
-def _until(record: dict[str, Any], ttl: timedelta | None) -> datetime | None:
-    """When a hot-patch stops applying; None when its times cannot be read."""
-    try:
-        created, expires = parse_stamp(str(record["created"])), parse_stamp(str(record["expires"]))
-    except (KeyError, ValueError):
-        return None
-    return min(expires, created + ttl) if ttl is not None else expires
