@@ -10,6 +10,7 @@ invocation.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -422,7 +423,9 @@ class CatFile:
 
     def close(self) -> None:
         if self._process.stdin is not None:
-            self._process.stdin.close()
+            # git may have died (not a repository) before reading what was still buffered.
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
         self._process.wait()
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:

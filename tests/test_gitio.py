@@ -285,3 +285,19 @@ def test_git_dir_is_where_git_finds_it(tmp_path: Path, layout: Callable[[Path], 
     )
     expected = Path(done.stdout.strip()).resolve() if done.returncode == 0 else None
     assert git_dir(folder) == expected
+
+
+def test_closing_a_reader_whose_git_died_with_requests_unsent_raises_nothing(
+    tmp_path: Path,
+) -> None:
+    """Outside a repository `cat-file` dies at once; requests still buffered for it made
+    closing the reader raise BrokenPipeError, and the command exit 1 after its report."""
+    git = Git(tmp_path)
+    with pytest.raises(GitError, match="is this folder inside a git repository"):
+        git.cat().read("refs/heads/modctl-state")
+    cat = git.cat()
+    stdin = cat._process.stdin
+    assert stdin is not None
+    stdin.write(b"HEAD\n")  # buffered, never flushed: the process is gone
+    git.close()
+    assert git._cat is None
