@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from modctl.context import Context
 from modctl.state import rollout
-from modctl.state.operations import Journal, change, hotpatch_apply
+from modctl.state.operations import Journal, change, hotpatch_apply, hotpatch_expire
 from modctl.state.store import Entry, Store
 from tests.conftest import MINIMAL, commit_minimal, run, run_git, write_files
 
@@ -189,3 +189,23 @@ def test_a_forged_patch_beyond_max_ttl_fails_the_audit(deployed: Path) -> None:
     code, out = run(CliRunner(), deployed, "audit", "verify")
     assert code == 1, out
     assert "longer than hotpatch.max_ttl" in out
+
+
+def test_expire_takes_lapsed_patches_off_in_one_commit(deployed: Path) -> None:
+    journal = Journal("a@x", "bad")
+    request = {"op": "disable_rule", "target": "fake-brand", "expires_in": "1h"}
+    hotpatch_apply(Context(deployed, clock=lambda: T0), "demo", ["SG", "MY"], request, journal)
+    data = json.loads(Store(deployed).read().files["deploy/SG/demo.json"])
+    assert data["hotpatches_until"] == "2026-11-29T09:00:00Z"
+    soon = Context(deployed, clock=lambda: T0 + timedelta(minutes=30))
+    assert hotpatch_expire(soon, Journal("a@x")).commit is None
+    tip = Store(deployed).tip()
+    done = hotpatch_expire(Context(deployed, clock=lambda: T0 + timedelta(hours=2)), journal)
+    store = Store(deployed)
+    assert run_git(deployed, "rev-list", "--count", f"{tip}..{store.tip()}").strip() == "1"
+    assert done.regions == ["MY", "SG"]
+    assert deployed_rules(deployed, "SG") == deployed_rules(deployed, "MY") == ["fake-brand"]
+    assert "hotpatches_until" not in json.loads(store.read().files["deploy/SG/demo.json"])
+    assert store.journal()[0].action == "hotpatch-expire"
+    assert run(CliRunner(), deployed, "hotpatch", "list", "--all")[1].startswith("No hot-patches")
+    assert run(CliRunner(), deployed, "audit", "verify")[0] == 0

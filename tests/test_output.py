@@ -53,6 +53,7 @@ INVOCATIONS = {
     "hotpatch apply": "hotpatch apply ipr-counterfeit -r SG set_mode replica-phrasing-brand shadow "
     "--reason noisy --dry-run",
     "hotpatch list": "hotpatch list --all",
+    "hotpatch expire": "hotpatch expire --dry-run",
     "hotpatch revert": "hotpatch revert {hotpatch} --dry-run",
     "incident show": "incident show INC-1",
     "incident report": "incident report INC-1",

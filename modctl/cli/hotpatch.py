@@ -241,3 +241,33 @@ def fold_command(
     found = hotpatch(context.store.read(), patch_id)
     result = fold(context.root, found.patch, found.bundle, found.regions, dry_run=dry_run)
     echo(report.as_json(result) if output is Output.json else report.text(result))
+
+
+@app.command("expire")
+def expire_command(
+    ctx: typer.Context,
+    actor: Actor = None,
+    reason: Reason = None,
+    incident: Incident = None,
+    dry_run: DryRun = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Take every lapsed hot-patch off the state in one commit, so that deploy/ no longer
+    carries it; run it from the same scheduler as `rollout advance`.
+
+    Example: modctl hotpatch expire
+    """
+    from modctl.reports import rollout as render
+    from modctl.state.operations import hotpatch_expire
+
+    context = context_of(ctx)
+    options = WriteOptions(actor, reason, incident, dry_run, output)
+    outcome = hotpatch_expire(context, journal_of(context, options), dry_run=dry_run)
+    for warning in outcome.warnings:
+        warn(warning)
+    if output is Output.json:
+        echo(render.outcome_json(outcome, None))
+    elif outcome.commit is None and not dry_run:
+        echo("No hot-patch has lapsed; nothing written.")
+    else:
+        echo(render.outcome_text(outcome, None))

@@ -136,7 +136,7 @@ def _expired_hotpatches(ctx: typer.Context, root: Path) -> list[Finding]:
             "H001",
             f"{branch}:regions/{region}/{r['bundle']}.yaml",
             f"hot-patch {r['id']} ({r['op']} {r['target']}) expired at {r['ends']}; "
-            f"`modctl hotpatch revert {r['id']}` clears it",
+            "`modctl hotpatch expire` takes every lapsed one off",
         ).located(1, 1)
         for r in rows
         if not r["live"]

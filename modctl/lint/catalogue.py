@@ -135,7 +135,7 @@ CHECKS: dict[str, Check] = {
             "H001",
             W,
             "expired hot-patch",
-            "A hot-patch on the state branch has expired: it no longer applies, and `deploy/` drops it at the next write to that region. Revert it with `modctl hotpatch revert ID` (or fold it into the bundle with `modctl hotpatch fold ID` and release) so the record says what runs.",
+            "A hot-patch on the state branch has expired: it no longer applies, but `deploy/` carries it until the region is written again. `modctl hotpatch expire` takes every lapsed patch off and renders `deploy/` again (run it from the scheduler that runs `rollout advance`); fold a patch that should stay into the bundle with `modctl hotpatch fold ID` and release.",
         ),
         Check(
             "C009",

@@ -55,6 +55,11 @@ def expired(patch: dict[str, Any], now: datetime, max_ttl: str | None = None) ->
     return not live(patch, now, max_ttl)
 
 
+def lapsed(patch: dict[str, Any], now: datetime, max_ttl: str | None) -> bool:
+    """Whether the patch has ended by `now` (one made in the future has not even begun)."""
+    return ends(patch, max_ttl) <= now
+
+
 def active(
     patches: tuple[dict[str, Any], ...], now: datetime, max_ttl: str | None = None
 ) -> list[dict[str, Any]]:
@@ -263,6 +268,23 @@ def patch(s: Situation, regions: list[str], record: dict[str, Any]) -> str:
         f"hotpatch {s.bundle} {record['id']}: {describe(record)} in {', '.join(sorted(regions))} "
         f"until {record['expires']}"
     )
+
+
+def expire(s: Situation) -> str:
+    """Take every hot-patch of `s.bundle` that has lapsed off the regions that have it."""
+    taken: dict[str, list[str]] = {}
+    for region in s.config.regions:
+        state = s.state(region)
+        gone = [p for p in state.hotpatches if lapsed(p, s.now, s.config.max_hotpatch_ttl)]
+        if gone:
+            kept = tuple(p for p in state.hotpatches if p not in gone)
+            s.changed[region] = replace(state, hotpatches=kept)
+            for patch in gone:
+                taken.setdefault(str(patch["id"]), []).append(region)
+    if not taken:
+        raise RefusedError(f"no hot-patch of {s.bundle} has lapsed")
+    said = "; ".join(f"{ident} in {', '.join(regions)}" for ident, regions in sorted(taken.items()))
+    return f"hotpatch-expire: {s.bundle} {said}"
 
 
 def unpatch(s: Situation, ident: str, regions: list[str] | None = None) -> str:

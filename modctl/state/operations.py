@@ -372,18 +372,32 @@ def advanced(
     verify` and `sync`."""
     from modctl.state import analysis
 
+    mutations = {bundle: analysis.advancing(regions) for bundle, regions in decisions.items()}
+    return across(snapshot, config, "advance", mutations, journal, moment)
+
+
+def across(
+    snapshot: Snapshot,
+    config: Config,
+    action: str,
+    mutations: dict[str, Callable[[Situation], str]],
+    journal: Journal,
+    moment: datetime,
+) -> tuple[dict[str, bytes | None], Entry]:
+    """One transition of several bundles (bundle -> its mutation) as one change: the files of
+    each, and one journal entry naming them all (its summary `ACTION: what; what`)."""
     files: dict[str, bytes | None] = {}
     entries = []
-    for bundle, regions in sorted(decisions.items()):
-        mutate = analysis.advancing(regions)
-        written, entry = transitioned(snapshot, config, bundle, "advance", mutate, journal, moment)
+    for bundle, mutate in sorted(mutations.items()):
+        written, entry = transitioned(snapshot, config, bundle, action, mutate, journal, moment)
         files.update(written)
         entries.append(entry)
     if len(entries) == 1:
         return files, entries[0]
-    summary = "advance: " + "; ".join(e.summary.removeprefix("advance: ") for e in entries)
+    prefix = f"{action}: "
+    summary = prefix + "; ".join(e.summary.removeprefix(prefix) for e in entries)
     entry = Entry(
-        "advance",
+        action,
         journal.actor,
         summary,
         bundle=",".join(e.bundle or "" for e in entries),
@@ -393,6 +407,53 @@ def advanced(
         config=config.blob,
     )
     return files, entry
+
+
+def expired_bundles(snapshot: Snapshot, config: Config, moment: datetime) -> list[str]:
+    """The bundles with a hot-patch that has lapsed at `moment` (made before it, no longer
+    live)."""
+    from modctl.state.files import hotpatches
+    from modctl.state.hotpatch import lapsed
+
+    return sorted(
+        {
+            found.bundle
+            for found in hotpatches(snapshot).values()
+            if lapsed(found.patch, moment, config.max_hotpatch_ttl)
+        }
+    )
+
+
+def expiring(
+    snapshot: Snapshot, config: Config, journal: Journal, moment: datetime
+) -> tuple[dict[str, bytes | None], Entry]:
+    """What `hotpatch expire` writes at `moment`: every lapsed hot-patch taken off its
+    regions, and their `deploy/` files rendered again, in one change. Pure: replayed by
+    `audit verify` and `sync`. RefusedError when nothing has lapsed."""
+    from modctl.state.hotpatch import expire
+
+    bundles = expired_bundles(snapshot, config, moment)
+    if not bundles:
+        raise RefusedError("no hot-patch has lapsed; nothing to expire")
+    mutations: dict[str, Callable[[Situation], str]] = dict.fromkeys(bundles, expire)
+    return across(snapshot, config, "hotpatch-expire", mutations, journal, moment)
+
+
+def hotpatch_expire(context: Context, journal: Journal, *, dry_run: bool = False) -> Outcome:
+    """Take every lapsed hot-patch off the state in one commit, so that `deploy/` no longer
+    carries it; nothing when none has lapsed."""
+    config = context.config
+    moment = now(context)
+
+    def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        if not expired_bundles(snapshot, config, moment):
+            raise _NothingToDo(snapshot)
+        return expiring(snapshot, config, journal, moment)
+
+    try:
+        return _write(context.store, transition, moment, dry_run)
+    except _NothingToDo as done:
+        return Outcome("nothing to do", None, {}, before=done.snapshot.files)
 
 
 @dataclass

@@ -55,4 +55,9 @@ def render(
         "hotpatches": [p["id"] for p in patches],
         "assignment": "canary when bucket(bundle, item id) < weight * 100; see modctl.engine.assign",
     }
+    if patches:
+        # When the first hot-patch applied here lapses: past it this file is stale until
+        # `modctl hotpatch expire` (or any write to the region) renders it again.
+        ends = min(hotpatch.ends(p, max_ttl) for p in patches)
+        effective["hotpatches_until"] = ends.strftime("%Y-%m-%dT%H:%M:%SZ")
     return artifact.canonical(effective)

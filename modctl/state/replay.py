@@ -21,12 +21,12 @@ from modctl.model import Config
 from modctl.state import rollout
 from modctl.state.files import artifact_file, manifest_file, manifests
 from modctl.state.journal import Entry
-from modctl.state.operations import Journal, advanced, froze, transitioned
+from modctl.state.operations import Journal, advanced, expiring, froze, transitioned
 from modctl.state.rollout import Situation
 from modctl.state.store import Snapshot
 
 ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback", "advance")
-HOTPATCH = ("hotpatch", "hotpatch-revert")
+HOTPATCH = ("hotpatch", "hotpatch-revert", "hotpatch-expire")
 MAX_STEPS = 16  # more steps than any wave has: a start is tried at each
 ACTIONS = (*ROLLOUT, *HOTPATCH, "freeze", "unfreeze", "release", "analyze")
 
@@ -74,6 +74,9 @@ class Command:
             return self._analyses(snapshot, config)
         if e.action == "advance":
             return self._advance(snapshot, config)
+        if e.action == "hotpatch-expire":
+            files, made = expiring(snapshot, config, journal, self.moment)
+            return files, made
         if not e.bundle:
             raise UsageError(f"{e.action} names no bundle (no Modctl-Bundle trailer)")
         mutate = self._mutation()
