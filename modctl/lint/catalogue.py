@@ -1,7 +1,8 @@
 """The stable catalogue of validation codes (`modctl validate --explain CODE`).
 
 Codes never change meaning once released; retired codes (`RETIRED`) are not reused.
-Y: reading YAML, S: JSON Schema, C: modctl.yaml, B: bundles and lists, R: rules, T: test cases.
+Y: reading YAML, S: JSON Schema, C: modctl.yaml, B: bundles and lists, R: rules, T: test cases,
+H: hot-patches on the state branch, P: playbooks.
 """
 
 from __future__ import annotations
@@ -267,6 +268,42 @@ CHECKS: dict[str, Check] = {
             E,
             "duplicate test name",
             "Test case names must be unique within a bundle so failures can be told apart.",
+        ),
+        Check(
+            "P001",
+            E,
+            "unknown playbook step",
+            "A playbook step is none of the steps modctl runs: require, freeze, unfreeze, abort_canary, rollback, hotpatch, revert_hotpatch, verify, note. Each step is a mapping with exactly one of them as its key.",
+        ),
+        Check(
+            "P002",
+            E,
+            "unknown parameter reference",
+            "A step field names `${name}`, but the playbook declares no parameter of that name under `params`. `${incident}` and `${reason}` are built in: they read the run's --incident and --reason.",
+        ),
+        Check(
+            "P003",
+            E,
+            "value of the wrong type for its field",
+            "A step field holds a value its step cannot take: a parameter whose type does not suit the field (a `${name}` that is the whole value keeps its parameter's type: `regions` takes a region or regions parameter, `bundle` a bundle parameter, `to` a version, `expires_in` a duration), a literal that is not of the field's kind (an unknown region, a duration such as `4 hours`), a `${name}` inside a longer string where the field does not take text, or fields that do not go together (set_action review without `queue`, revert_hotpatch without `id` or `op` and `target`).",
+        ),
+        Check(
+            "P004",
+            E,
+            "bad parameter declaration",
+            "A parameter's default is not of its type or fails its own `pattern` or `choices`, a choice is not of the type, the pattern does not compile or cannot run in linear time, or the parameter is named `incident` or `reason`, which are built in (they read the run's --incident and --reason).",
+        ),
+        Check(
+            "P005",
+            E,
+            "playbook name mismatch",
+            "`name` in a playbook must equal its file name without `.yaml`: `modctl emergency run NAME` finds it by that name.",
+        ),
+        Check(
+            "P006",
+            W,
+            "unused parameter",
+            "The playbook declares a parameter no step field references. Remove it, or use it as `${name}`.",
         ),
     ]
 }

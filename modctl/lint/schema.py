@@ -41,6 +41,13 @@ def _finding(name: str, rel: str, error: Any) -> Finding:
     if keyword == "additionalProperties":
         unexpected = list(getattr(error.kind, "unexpected", []) or [])
         allowed = _allowed(name, schema_path[:-1])
+        if unexpected and schema_path[-2:] == ["step", "additionalProperties"]:
+            key = str(unexpected[0])
+            message = (
+                f"unknown step {printable.shown(key)}{where}; the steps are "
+                f"{', '.join(allowed)}{suggest(key, allowed)}"
+            )
+            return finding("P001", rel, message, (*pointer, key), at_key=True)
         if unexpected:
             key = str(unexpected[0])
             hint = difflib.get_close_matches(key, allowed, n=1)

@@ -97,10 +97,27 @@ def analyse(
             found += bundle_findings
             if built is not None:
                 analysis.bundles[name] = built
+    found += _check_playbooks(selection, loaded, analysis.config)
     if errors_only:
         found = [f for f in found if f.severity is Severity.ERROR]
     analysis.findings = sorted(_locate(found, loaded), key=Finding.sort_key)
     return analysis
+
+
+def _check_playbooks(
+    selection: Selection, loaded: dict[str, Loaded], config: Config | None
+) -> list[Finding]:
+    """The semantic checks of every schema-valid playbook; regions are checked against
+    `modctl.yaml` when it could be read."""
+    from modctl.emergency import lint
+
+    regions = config.regions if config is not None else None
+    return [
+        f
+        for s in selection.files
+        if s.kind == "playbook" and loaded[s.rel].ok
+        for f in lint.check(loaded[s.rel].data, s.rel, regions)
+    ]
 
 
 def _check_bundle(
