@@ -46,6 +46,7 @@ COMMANDS = {
     "freeze": ("modctl.cli.rollout", "freeze_app"),
     "unfreeze": ("modctl.cli.rollout", "unfreeze_app"),
     "hotpatch": ("modctl.cli.hotpatch", "app"),
+    "emergency": ("modctl.cli.emergency", "app"),
     "render": ("modctl.cli.journal", "render_app"),
     "log": ("modctl.cli.journal", "log_app"),
     "sync": ("modctl.cli.journal", "sync_app"),

@@ -35,6 +35,7 @@ def _entry(e: Entry, width: int) -> str:
     scope = [
         f"{name}{_KEEP}{cell(value)}"
         for name, value in (
+            ("playbook", e.playbook),
             ("bundle", e.bundle),
             ("release", e.release),
             ("region", e.region),

@@ -3,7 +3,8 @@ running that command on the commit's parent state, at the commit's time and by t
 functions the commands use, must give exactly the commit's change.
 
 `audit verify` checks every commit so; `sync` runs each local command again on the remote's newer
-state. A few parameters are not in the journal (`promote --full`, `rollback --to`, `start
+state. An `emergency` run is replayed from the run record it wrote: the playbook's text and its
+typed parameters, planned again by the same planner. A few parameters are not in the journal (`promote --full`, `rollback --to`, `start
 --at-step`): the one that reproduces the commit on its own parent is the one the command had.
 """
 
@@ -28,7 +29,7 @@ from modctl.state.store import Snapshot
 ROLLOUT = ("start", "promote", "demote", "pause", "resume", "abort", "rollback", "advance")
 HOTPATCH = ("hotpatch", "hotpatch-revert", "hotpatch-expire")
 MAX_STEPS = 16  # more steps than any wave has: a start is tried at each
-ACTIONS = (*ROLLOUT, *HOTPATCH, "freeze", "unfreeze", "release", "analyze")
+ACTIONS = (*ROLLOUT, *HOTPATCH, "freeze", "unfreeze", "release", "analyze", "emergency")
 
 Files = dict[str, bytes | None]
 
@@ -50,7 +51,8 @@ class Command:
     full: bool = False  # promote --full
     to: str | None = None  # rollback --to
     step: int = 0  # start --at-step, 0-based
-    released: dict[str, bytes] = field(default_factory=dict)  # release: manifest and artifact
+    # release: manifest and artifact; analyze, advance: the analyses; emergency: the run record
+    released: dict[str, bytes] = field(default_factory=dict)
     request: dict[str, Any] = field(default_factory=dict)  # hotpatch: what made the record
 
     def run(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
@@ -77,6 +79,8 @@ class Command:
         if e.action == "hotpatch-expire":
             files, made = expiring(snapshot, config, journal, self.moment)
             return files, made
+        if e.action == "emergency":
+            return self._emergency(snapshot, config)
         if not e.bundle:
             raise UsageError(f"{e.action} names no bundle (no Modctl-Bundle trailer)")
         mutate = self._mutation()
@@ -154,6 +158,37 @@ class Command:
         files, made = advanced(snapshot, config, decisions, journal, self.moment)
         return {**files, **recorded}, made
 
+    def _emergency(self, snapshot: Snapshot, config: Config) -> tuple[Files, Entry]:
+        """The playbook run again from its run record (the playbook's text, the typed
+        parameters) with the same planner, at the commit's time. Its verify steps are not run
+        again: they only decided whether the run could be written (it was), by the tests of
+        each release's source commit, and change no file; what is compared is the state the
+        steps make."""
+        from modctl.emergency import params as types
+        from modctl.emergency.plan import RECORDS, plan
+        from modctl.emergency.playbook import load
+
+        e = self.entry
+        records = [(path, data) for path, data in self.released.items() if path.startswith(RECORDS)]
+        if not e.playbook or len(records) != 1:
+            raise UsageError("an emergency run names its playbook and writes one run record")
+        path, data = records[0]
+        try:
+            record = json.loads(data)
+        except ValueError:
+            record = None
+        if not (
+            isinstance(record, dict)
+            and isinstance(record.get("source"), str)
+            and isinstance(record.get("params"), dict)
+        ):
+            raise UsageError(f"{path} is not a run record: it holds no playbook and parameters")
+        book = load(record["source"], f"playbooks/{e.playbook}.yaml", config.regions)
+        params = types.values(book.params, record["params"], config.regions)
+        journal = Journal(e.actor, e.reason, e.incident)
+        made = plan(snapshot, config, book, params, journal, self.moment)
+        return made.files, made.entry
+
     def _release(self, snapshot: Snapshot) -> tuple[Files, Entry]:
         e = self.entry
         if not e.bundle or not e.release:
@@ -217,6 +252,9 @@ def _variants(entry: Entry, changes: Files, moment: datetime) -> Iterator[Comman
     elif entry.action in ("analyze", "advance"):
         kept = {path: content for path, content in changes.items() if content}
         yield replace(base, released=kept)
+    elif entry.action == "emergency":
+        kept = {p: c for p, c in changes.items() if p.startswith("emergencies/") and c}
+        yield replace(base, released=kept)
     elif entry.action == "release":
         wanted = {
             manifest_file(entry.bundle or "", entry.release or ""),
@@ -269,7 +307,7 @@ def difference(entry: Entry, made: Entry, expected: Files, observed: Files) -> s
                 return f"{path}: {problem}"
             continue
         return f"{path} differs from what {verb} writes"
-    for key in ("summary", "bundle", "region", "release", "forced", "hotpatch"):
+    for key in ("summary", "bundle", "region", "release", "forced", "hotpatch", "playbook"):
         if getattr(made, key) != getattr(entry, key):
             return (
                 f"its {key} says {getattr(entry, key)!r}, but {verb} here is {getattr(made, key)!r}"
