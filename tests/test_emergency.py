@@ -503,3 +503,90 @@ def test_sync_replays_an_offline_run_on_the_remotes_newer_state(tmp_path: Path) 
     assert state(remote, "SG")["hotpatches"][0]["op"] == "disable_rule"
     assert Store(remote).journal()[0].playbook == "disable-rule"
     audited(b)
+
+
+RECOVER = """\
+name: recover
+description: Lift what an incident put in place.
+params:
+  bundle: {type: bundle, required: true}
+  rule: {type: rule, required: true}
+  to: {type: version, required: true}
+steps:
+  - require: {regions: [SG], frozen: true, incident: true}
+  - revert_hotpatch: {bundle: "${bundle}", op: disable_rule, target: "${rule}"}
+  - rollback: {bundle: "${bundle}", regions: [MY], to: "${to}"}
+  - unfreeze: {regions: [SG]}
+  - verify: {bundle: "${bundle}"}
+"""
+REVERT_BY_ID = """\
+name: revert-one
+params:
+  bundle: {type: bundle, required: true}
+  patch: {type: string, required: true, pattern: '^hp-'}
+steps:
+  - revert_hotpatch: {bundle: "${bundle}", id: "${patch}", regions: [MY]}
+"""
+
+
+def test_revert_hotpatch_unfreeze_rollback_to_and_require_frozen(live: Path) -> None:
+    write_files(live, {"playbooks/recover.yaml": RECOVER})
+    recover = ("recover", "-p", "bundle=demo", "-p", "rule=fake-brand", "-p", "to=0.1.0")
+    code, out = emergency(live, "run", *recover, "--incident", "INC-1", "--reason", "x", "--yes")
+    assert code == 4, out
+    assert "step 1 (require) in SG: SG is not frozen" in out
+    go(live, "rollback-region", "-p", "bundle=demo", "-p", "regions=SG")
+    go(live, "disable-rule", "-p", "bundle=demo", "-p", "rule=fake-brand")
+    (patch,) = state(live, "MY")["hotpatches"]
+    out = go(live, *recover)
+    assert state(live, "SG")["hotpatches"] == state(live, "MY")["hotpatches"] == []
+    assert (state(live, "MY")["stable"], state(live, "MY")["history"]) == ("0.1.0", ["0.1.0", "0.1.1"])
+    assert frozen(live) == []
+    assert "2 revert_hotpatch SG    revert " + patch["id"] in out
+    assert f"re-apply {patch['id']} (disable_rule fake-brand) with `modctl hotpatch apply`" in out
+    assert "modctl freeze --region SG --reason bad --incident INC-1" in out
+    assert Store(live).journal()[0].hotpatch == patch["id"]
+    audited(live)
+
+
+def test_revert_hotpatch_by_id_in_some_regions(live: Path) -> None:
+    write_files(live, {"playbooks/revert-one.yaml": REVERT_BY_ID})
+    go(live, "disable-rule", "-p", "bundle=demo", "-p", "rule=fake-brand")
+    (patch,) = state(live, "MY")["hotpatches"]
+    go(live, "revert-one", "-p", "bundle=demo", "-p", f"patch={patch['id']}")
+    assert state(live, "MY")["hotpatches"] == []
+    assert state(live, "SG")["hotpatches"] == [patch]
+    code, out = emergency(
+        live,
+        "run",
+        "revert-one",
+        "-p",
+        "bundle=demo",
+        "-p",
+        "patch=hp-nope",
+        "--reason",
+        "x",
+        "--yes",
+    )
+    assert code == 2, out
+    assert "step 1 (revert_hotpatch): demo has no hot-patch hp-nope in MY" in out
+    audited(live)
+
+
+def test_init_scaffolds_the_standard_playbooks() -> None:
+    from modctl.source.scaffold import plan
+
+    assert sorted(p for p in plan() if p.startswith("playbooks/")) == [
+        f"playbooks/{name}.yaml"
+        for name in (
+            "abort-all-canaries",
+            "allowlist-seller",
+            "disable-rule",
+            "downgrade-rule-to-review",
+            "freeze-all",
+            "relax-threshold",
+            "rollback-everywhere",
+            "rollback-region",
+            "shadow-rule",
+        )
+    ]
