@@ -540,7 +540,10 @@ def test_revert_hotpatch_unfreeze_rollback_to_and_require_frozen(live: Path) -> 
     (patch,) = state(live, "MY")["hotpatches"]
     out = go(live, *recover)
     assert state(live, "SG")["hotpatches"] == state(live, "MY")["hotpatches"] == []
-    assert (state(live, "MY")["stable"], state(live, "MY")["history"]) == ("0.1.0", ["0.1.0", "0.1.1"])
+    assert (state(live, "MY")["stable"], state(live, "MY")["history"]) == (
+        "0.1.0",
+        ["0.1.0", "0.1.1"],
+    )
     assert frozen(live) == []
     assert "2 revert_hotpatch SG    revert " + patch["id"] in out
     assert f"re-apply {patch['id']} (disable_rule fake-brand) with `modctl hotpatch apply`" in out
@@ -590,3 +593,21 @@ def test_init_scaffolds_the_standard_playbooks() -> None:
             "shadow-rule",
         )
     ]
+
+
+def test_a_field_left_empty_by_an_optional_parameter_is_one_line(live: Path) -> None:
+    write_files(
+        live,
+        {
+            "playbooks/maybe.yaml": (
+                "name: maybe\nparams:\n  patch: {type: string}\nsteps:\n"
+                "  - revert_hotpatch: {bundle: demo, id: '${patch}'}\n"
+            )
+        },
+    )
+    code, out = emergency(live, "run", "maybe", "--reason", "x", "--yes")
+    assert (code, out) == (
+        2,
+        "modctl: error: step 1 (revert_hotpatch): id is ${patch}, which the run did not give: "
+        "pass -p patch=VALUE\n",
+    )

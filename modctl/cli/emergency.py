@@ -117,7 +117,7 @@ def run_command(
     given = _given(book, param or [], regions)
     prepared = prepare(context, book, given, journal)
     made = prepared.plan
-    preview = Outcome(made.entry.summary, None, made.files, dry_run=True, before=made.before)
+    preview = Outcome(made.entry.summary, None, made.files, dry_run=dry_run, before=made.before)
     shown = [*render.plan_lines(prepared)]
     if made.files:
         shown += ["The state would change:", *render.diff_lines(prepared, preview)]

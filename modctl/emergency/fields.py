@@ -52,6 +52,17 @@ STEPS: dict[str, dict[str, str]] = {
     "verify": {"bundle": "bundle", "regions": "regions"},
     "note": {"": "text"},
 }
+# The fields a step cannot do without (as the schema says), which an optional parameter that
+# was not given can leave empty.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "freeze": ("regions",),
+    "unfreeze": ("regions",),
+    "abort_canary": ("bundle",),
+    "rollback": ("bundle",),
+    "hotpatch": ("bundle", "op", "target", "expires_in"),
+    "revert_hotpatch": ("bundle",),
+    "verify": ("bundle",),
+}
 # The parameter types a field takes as a whole `${name}` (value: see `fits`).
 FITS: dict[str, tuple[str, ...]] = {
     "bundle": ("bundle",),

@@ -126,6 +126,17 @@ def _resolve(kind: str, body: Any, values: dict[str, Any], config: Config) -> di
         value = fields.substitute(raw, values)
         if value is not None:
             resolved[name] = fields.parse(fields.STEPS[kind][name], value, config.regions, name, op)
+    needed = [*fields.REQUIRED.get(kind, ())]
+    if kind == "revert_hotpatch":
+        needed += ["id"] if "id" in body else ["op", "target"]
+    for name in needed:
+        if name not in resolved:
+            ref = fields.whole(body.get(name))
+            raise UsageError(
+                f"{name} is ${{{ref}}}, which the run did not give: pass -p {ref}=VALUE"
+                if ref
+                else f"{kind} needs {name}"
+            )
     return resolved
 
 
