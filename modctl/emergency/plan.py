@@ -107,6 +107,8 @@ def plan(
         kind, body = next(iter(step.items()))
         run.step, run.kind, run.region = number, kind, None
         try:
+            if kind not in fields.STEPS:  # the schema refuses it; a forged run record may not
+                raise UsageError(f"{kind!r} is no playbook step")
             resolved = _resolve(kind, body, values, config)
             getattr(run, kind)(resolved)
         except ModctlError as exc:
