@@ -57,6 +57,10 @@ INVOCATIONS = {
     "hotpatch revert": "hotpatch revert {hotpatch} --dry-run",
     "incident show": "incident show INC-1",
     "incident report": "incident report INC-1",
+    "emergency list": "emergency list",
+    "emergency show": "emergency show disable-rule",
+    "emergency run": "emergency run shadow-rule -p bundle=ipr-counterfeit -p "
+    "rule=replica-phrasing-brand -p regions=SG --incident INC-1 --reason noisy --dry-run",
 }
 
 

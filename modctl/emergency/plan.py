@@ -466,7 +466,6 @@ class _Run:
                 if p.startswith("regions/") and not p.split("/")[2].startswith("_")
             }
         )
-        ids = [*self.made, *(r["id"] for r in self.reverted)]
         entry = Entry(
             "emergency",
             self.journal.actor,
@@ -476,7 +475,6 @@ class _Run:
             incident=self.journal.incident,
             reason=self.journal.reason,
             config=self.config.blob,
-            hotpatch=",".join(ids) or None,
             playbook=playbook.name,
         )
         if written:
