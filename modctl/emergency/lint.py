@@ -141,6 +141,12 @@ def _field(
         ]
     if fields.whole(op) is not None:
         op = None  # the op is a parameter: its value can be anything until the run
+    if isinstance(value, list) and names:  # list entries: each as the field takes one
+        return [
+            found
+            for index, item in enumerate(value)
+            for found in _field(kind, item, (*at, index), rel, declared, regions, used, name, op)
+        ]
     whole = fields.whole(value)
     if whole is not None:
         param_type = declared[whole].type if whole in declared else "string"
@@ -167,7 +173,7 @@ def _field(
                 at,
             )
         ]
-    if kind == "value" and op is None and fields.whole(value) is None:
+    if kind == "value" and op is None:
         return []
     try:
         fields.parse(kind, value, regions, name, op)
