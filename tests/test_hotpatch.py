@@ -209,3 +209,21 @@ def test_expire_takes_lapsed_patches_off_in_one_commit(deployed: Path) -> None:
     assert store.journal()[0].action == "hotpatch-expire"
     assert run(CliRunner(), deployed, "hotpatch", "list", "--all")[1].startswith("No hot-patches")
     assert run(CliRunner(), deployed, "audit", "verify")[0] == 0
+
+
+def test_a_patch_made_by_a_clock_far_in_the_past_has_lapsed_at_once(deployed: Path) -> None:
+    journal = Journal("a@x", "bad")
+    request = {"op": "disable_rule", "target": "fake-brand", "expires_in": "72h"}
+    hotpatch_apply(
+        Context(deployed, clock=lambda: datetime(1999, 1, 1)), "demo", ["SG"], request, journal
+    )
+    data = json.loads(Store(deployed).read().files["deploy/SG/demo.json"])
+    assert data["hotpatches_until"] == "1999-01-04T00:00:00Z"  # stale as soon as it is read
+    (row,) = json.loads(run(CliRunner(), deployed, "hotpatch", "list", "--all", "-o", "json")[1])[
+        "hotpatches"
+    ]
+    assert row["live"] is False
+    code, out = run(CliRunner(), deployed, "hotpatch", "expire")
+    assert code == 0, out
+    assert deployed_rules(deployed, "SG") == ["fake-brand"]
+    assert run(CliRunner(), deployed, "audit", "verify")[0] == 0
