@@ -28,7 +28,10 @@ class Format(str, Enum):
 def show_command(ctx: typer.Context, incident: Ident, output: OutputOption = Output.text) -> None:
     """Every journal entry of an incident, oldest first, times in UTC: who did what, where,
     which releases and hot-patches it touched, the gate verdicts recorded meanwhile, and which
-    commit first changed what production serves."""
+    commit first changed what production serves.
+
+    Example: modctl incident show INC-2041
+    """
     from modctl.reports.incident import show_json, show_text
     from modctl.state.incident import read
 
@@ -51,7 +54,10 @@ def report_command(
 ) -> None:
     """A postmortem skeleton: summary, time to mitigate, the timeline in UTC with a Mermaid
     diagram, the hot-patches still open as follow-ups, the commands that were run, and headings
-    for what people add (impact, root cause, what went well)."""
+    for what people add (impact, root cause, what went well).
+
+    Example: modctl incident report INC-2041 > docs/postmortems/INC-2041.md
+    """
     from modctl.reports.incident import report_json, report_markdown
     from modctl.state.incident import read
 
