@@ -519,3 +519,15 @@ def test_help_shows_an_example_and_the_metrics_format(command: str, example: str
     assert code == 0, out
     assert example in out
     assert "CSV or JSON lines" in " ".join(out.split())
+
+
+def test_advance_holding_a_baking_canary_says_how_long_to_go_not_force(canary: Path) -> None:
+    config = (canary / "modctl.yaml").read_text()
+    write_files(canary, {"modctl.yaml": config.replace("  gates:", "  min_bake: 30d\n  gates:")})
+    run_git(canary, "commit", "-qam", "a long bake")
+    code, out = advance(canary, metrics(canary, (3200, 40000), (28800, 360000)))
+    assert code == 0, out
+    assert "held; every gate passes, but the canary in SG has baked" in out
+    assert " of 30d; " in out
+    assert " to go" in out
+    assert "--force" not in out

@@ -70,6 +70,12 @@ def test_wave_order_frozen_and_unknown_release_are_refused() -> None:
         start(s, "1.1.0", None)
     with pytest.raises(RefusedError, match=r"has no release 2\.0\.0"):
         start(situation(), "2.0.0", None)
+    s.freezes["SG"] = Freeze(True, incident="INC-7")
+    with pytest.raises(
+        RefusedError,
+        match="region SG is frozen; `modctl unfreeze --region SG --incident INC-7` first",
+    ):
+        start(s, "1.1.0", None)
 
 
 def test_next_wave_once_the_pilot_is_stable() -> None:

@@ -260,7 +260,8 @@ def plan(
             rollout.promote(situation(snapshot, config, bundle, moment), a.region)
         except RefusedError as exc:
             result.frozen = result.frozen or getattr(exc, "hold", "") == "frozen"
-            result.lines.append(f"{where}: held; every gate passes, but {exc.message}")
+            said = getattr(exc, "brief", exc.message)
+            result.lines.append(f"{where}: held; every gate passes, but {said}")
             continue
         result.decisions[a.region] = PASS
         result.lines.append(f"{where}: promoted one step; every gate passes")

@@ -40,9 +40,10 @@ class HeldError(RefusedError):
     """A refusal of `promote` for something that passes or that someone set: `hold` names it in
     one word (frozen, paused, baking), as `rollout status` shows it."""
 
-    def __init__(self, message: str, hold: str) -> None:
+    def __init__(self, message: str, hold: str, brief: str | None = None) -> None:
         super().__init__(message)
         self.hold = hold
+        self.brief = brief or message  # without advice only a person at the prompt can take
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,14 @@ class Situation:
     def frozen(self, region: str) -> bool:
         return self.freezes.get(region, Freeze()).frozen
 
+    def lift(self, region: str) -> str:
+        """The command that lifts the region's freeze, under the incident it was made for."""
+        import shlex
+
+        incident = self.freezes.get(region, Freeze()).incident
+        under = f" --incident {shlex.quote(incident)}" if incident else ""
+        return f"`modctl unfreeze --region {region}{under}`"
+
 
 def start(s: Situation, version: str, regions: list[str] | None, step: int = 0) -> str:
     """Stage `version` as a canary at `step` (0: the wave's first) in `regions` (default: the
@@ -162,9 +171,7 @@ def start(s: Situation, version: str, regions: list[str] | None, step: int = 0) 
     for region in targets:
         s.check_region(region)
         if s.frozen(region):
-            raise RefusedError(
-                f"region {region} is frozen; `modctl unfreeze --region {region}` first"
-            )
+            raise RefusedError(f"region {region} is frozen; {s.lift(region)} first")
         state = s.state(region)
         if state.canary is not None:
             raise RefusedError(
@@ -212,9 +219,7 @@ def promote(s: Situation, region: str, *, full: bool = False, force: bool = Fals
     if canary is None:
         raise RefusedError(f"no canary of {s.bundle} in {region}; `modctl rollout start` first")
     if s.frozen(region):
-        raise HeldError(
-            f"region {region} is frozen; `modctl unfreeze --region {region}` first", "frozen"
-        )
+        raise HeldError(f"region {region} is frozen; {s.lift(region)} first", "frozen")
     if canary.paused:
         raise HeldError(
             f"the canary in {region} is paused; `modctl rollout resume` first", "paused"
@@ -223,10 +228,11 @@ def promote(s: Situation, region: str, *, full: bool = False, force: bool = Fals
     waited = s.now - parse_stamp(canary.since)
     if not force and s.config.min_bake and waited < timedelta(seconds=bake):
         left = timedelta(seconds=bake) - waited
+        baked = f"the canary in {region} has baked {_human(waited)} of {s.config.min_bake}"
         raise HeldError(
-            f"the canary in {region} has baked {_human(waited)} of {s.config.min_bake}; wait "
-            f"{_human(left)} more or pass --force (recorded)",
+            f"{baked}; wait {_human(left)} more or pass --force (recorded)",
             "baking",
+            f"{baked}; {_human(left)} to go",
         )
     _, wave = s.wave_of(region)
     s.release = canary.version
