@@ -61,6 +61,7 @@ INVOCATIONS = {
     "emergency show": "emergency show disable-rule",
     "emergency run": "emergency run shadow-rule -p bundle=ipr-counterfeit -p "
     "rule=replica-phrasing-brand -p regions=SG --incident INC-1 --reason noisy --dry-run",
+    "demo": "demo",
 }
 
 

@@ -52,6 +52,7 @@ COMMANDS = {
     "sync": ("modctl.cli.journal", "sync_app"),
     "audit": ("modctl.cli.journal", "audit_app"),
     "incident": ("modctl.cli.incident", "app"),
+    "demo": ("modctl.cli.demo", "app"),
 }
 
 
