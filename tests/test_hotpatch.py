@@ -113,6 +113,10 @@ def test_a_patch_that_breaks_a_case_it_does_not_target_writes_nothing(deployed: 
         (("-r", "SG", "list_add", "nope", "x"), 4, "has no list 'nope'"),
         (("-r", "SG", "frobnicate", "fake-brand"), 2, "unknown hot-patch op 'frobnicate'"),
         (("-r", "XX", *DISABLE), 2, "unknown region 'XX'"),
+        # Read whole, or not at all: neither is 5 hours, or 1.
+        (("-r", "SG", *DISABLE, "--expires-in", "1.5h"), 2, "not a duration such as"),
+        (("-r", "SG", *DISABLE, "--expires-in", "-1h"), 2, "not a duration such as"),
+        (("-r", "SG", *DISABLE, "--expires-in", "4h "), 2, "not a duration such as"),
     ],
 )
 def test_a_bad_patch_is_one_line_and_writes_nothing(

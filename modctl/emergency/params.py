@@ -16,6 +16,7 @@ from typing import Any
 from modctl import printable
 from modctl.errors import UsageError, suggest
 from modctl.state.journal import problem as text_problem
+from modctl.state.rollout import DURATION
 
 TYPES = (
     "string",
@@ -33,7 +34,6 @@ BUILT_IN = {"incident": "--incident", "reason": "--reason"}  # `${incident}`, `$
 ALL = "all"  # every region, as each step reads it
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")  # bundle and rule ids, as their schemas say
 VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
-DURATION = re.compile(r"(?:[0-9]+[smhd])+")
 INTEGER = re.compile(r"[-+]?[0-9]+")
 NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 MAX_NAME = 80

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from modctl.errors import RefusedError, UsageError
-from modctl.state.rollout import Situation, parse_stamp, seconds, stamp
+from modctl.state.rollout import DURATION, Situation, parse_stamp, seconds, stamp
 
 OPS = (
     "disable_rule",
@@ -84,7 +84,7 @@ def make(
     command that made it makes the same record). UsageError for a malformed op or value."""
     check_shape(op, target, value, queue)
     limit = max_ttl or DEFAULT_MAX_TTL
-    if not expires_in or seconds(expires_in) <= 0:
+    if not DURATION.fullmatch(expires_in) or seconds(expires_in) <= 0:
         raise UsageError(f"--expires-in {expires_in!r} is not a duration such as 30m, 4h or 1d")
     if seconds(expires_in) > seconds(limit):
         raise UsageError(

@@ -19,6 +19,7 @@ from modctl.errors import RefusedError, UsageError
 from modctl.model import Config, Wave
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DURATION = re.compile(r"(?:[0-9]+[smhd])+")  # `90s`, `4h`, `1h30m`: whole numbers, no sign
 STAMP = "%Y-%m-%dT%H:%M:%SZ"  # how every time on the state branch is written (UTC)
 
 
