@@ -4,6 +4,7 @@ commit, verified before it is written, live only until it expires, replayed by `
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -231,3 +232,17 @@ def test_a_patch_made_by_a_clock_far_in_the_past_has_lapsed_at_once(deployed: Pa
     assert code == 0, out
     assert deployed_rules(deployed, "SG") == ["fake-brand"]
     assert run(CliRunner(), deployed, "audit", "verify")[0] == 0
+
+
+def test_the_undo_of_a_revert_runs_even_when_a_value_starts_with_a_dash(deployed: Path) -> None:
+    code, out = apply(deployed, "-r", "SG", "--reason", "x", "--", "list_add", "brands", "-lv")
+    assert code == 0, out
+    ident = Store(deployed).journal()[0].hotpatch or ""
+    code, out = run(CliRunner(), deployed, "hotpatch", "revert", ident)
+    assert code == 0, out
+    undo = out.split("(a new id): ", 1)[1].strip()
+    assert undo.endswith("--reason x -- list_add brands -lv"), undo
+    words = shlex.split(undo)
+    code, out = run(CliRunner(), deployed, *words[1:3], "--dry-run", *words[3:])
+    assert code == 0, out
+    assert "list_add brands -lv in SG" in out

@@ -870,3 +870,28 @@ def test_a_hot_patch_named_by_a_commit_that_changed_no_state_is_read_from_the_st
         "modctl hotpatch apply demo --region SG set_param fake-brand.max_price 5 "
         "--expires-in 4h --incident INC-1"
     )
+
+
+def test_the_commands_written_back_run_again_as_they_were_run(
+    templates: Path, tmp_path: Path
+) -> None:
+    """A playbook's regions are written as `-p` takes them (not as JSON), and hot-patch values
+    that start with `-` come after `--`, where they are not read as options."""
+    from tests.test_emergency import build_live
+
+    root = built_once(templates, "emergency-live", build_live, tmp_path / "repo")
+    why = ("--incident", "INC-3", "--reason", "resellers taken down")
+    playbook = ("-p", "bundle=demo", "-p", "rule=fake-brand", "-p", "regions=SG,MY")
+    ok(root, "emergency", "run", "disable-rule", *playbook, *why, "--yes")
+    seller = ("--", "list_add", "authorized-sellers", "-S-2")
+    ok(root, "hotpatch", "apply", "demo", "-r", "SG", *why, *seller)
+    code_, out = run(CliRunner(), root, "incident", "report", "INC-3", "-o", "json")
+    assert code_ == 0, out
+    commands = [c["command"] for c in json.loads(out)["commands"]]
+    assert "-p regions=SG,MY" in commands[0]
+    assert commands[1].endswith(" -- list_add authorized-sellers -S-2")
+    before = built_once(templates, "emergency-live", build_live, tmp_path / "again")
+    for command in commands:
+        words = shlex.split(command)
+        code_, out = run(CliRunner(), before, *words[1:3], "--dry-run", *words[3:])
+        assert code_ == 0, (command, out)

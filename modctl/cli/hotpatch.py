@@ -68,7 +68,8 @@ def apply_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Hot-patch BUNDLE in the given regions, after checking that the patched configs pass lint
-    and the tests that still apply; one state commit, or nothing.
+    and the tests that still apply; one state commit, or nothing. A value that starts with `-`
+    (a negative number) goes after `--`, with the options before it.
 
     Example: modctl hotpatch apply ipr-counterfeit --region SG --region MY disable_rule
     lux-unauthorized-cheap --expires-in 4h --incident INC-2041 --reason "overturns doubled"
@@ -181,12 +182,15 @@ def _command(bundle: str, regions: list[str], patch: dict[str, Any]) -> str:
     values = value if isinstance(value, list) else ([] if value is None else [value])
     words = ["modctl", "hotpatch", "apply", bundle]
     words += [w for region in regions for w in ("--region", region)]
-    words += [patch["op"], patch["target"], *map(str, values)]
-    if patch.get("queue"):
-        words += ["--queue", patch["queue"]]
-    words += ["--reason", patch["reason"]]
+    patched = [str(patch["op"]), str(patch["target"]), *map(str, values)]
+    options = ["--queue", patch["queue"]] if patch.get("queue") else []
+    options += ["--reason", patch["reason"]]
     if patch.get("incident"):
-        words += ["--incident", patch["incident"]]
+        options += ["--incident", patch["incident"]]
+    if any(word.startswith("-") for word in patched):  # after `--`, not read as options
+        words += [*options, "--", *patched]
+    else:
+        words += [*patched, *options]
     return " ".join(shlex.quote(str(w)) for w in words)
 
 

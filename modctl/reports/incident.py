@@ -131,8 +131,11 @@ def _patch(patch: Patch) -> str:
 def _what(record: dict[str, Any]) -> str:
     """What a hot-patch does, in words: `disable_rule fake-brand until ...`."""
     words = [str(record.get(k)) for k in ("op", "target") if record.get(k) is not None]
-    if "value" in record and record["value"] is not None:
-        words.append(text(record["value"]))
+    value = record.get("value")
+    if isinstance(value, list):
+        words.append(", ".join(map(text, value)))
+    elif value is not None:
+        words.append(text(value))
     if record.get("queue"):
         words.append(f"(queue {record['queue']})")
     if record.get("expires"):

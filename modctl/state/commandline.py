@@ -43,6 +43,9 @@ def command(e: Entry, written: Written, default_metrics: Callable[[str], bool]) 
     words = _words(e, written, default_metrics)
     if words is None:
         return None
+    tail: list[str] = []
+    if "--" in words:  # arguments that start with `-` follow it, so the options go before it
+        words, tail = words[: words.index("--")], words[words.index("--") :]
     run = written.run or {}
     incident, reason = run.get("incident") or e.incident, run.get("reason") or e.reason
     if incident:
@@ -51,7 +54,7 @@ def command(e: Entry, written: Written, default_metrics: Callable[[str], bool]) 
         words += ["--reason", str(reason)]
     if e.action == "emergency":
         words.append("--yes")
-    return "modctl " + " ".join(shlex.quote(word) for word in words)
+    return "modctl " + " ".join(shlex.quote(word) for word in [*words, *tail])
 
 
 def duration(total: int) -> str:
@@ -68,11 +71,14 @@ def duration(total: int) -> str:
 
 
 def text(value: Any) -> str:
-    """A typed value (a playbook parameter, a hot-patch value) as the command line takes it."""
+    """A typed value (a playbook parameter, a hot-patch value) as the command line takes it:
+    a list (a playbook's regions) separated by commas, as `-p` reads it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, str)):
         return str(value)
+    if isinstance(value, list):
+        return ",".join(map(text, value))
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -150,8 +156,10 @@ def _hotpatch(bundle: str, regions: list[str], record: dict[str, Any] | None) ->
         expires = ["--expires-in", duration(int(ttl.total_seconds()))]
     except (KeyError, ValueError):
         expires = []
-    op, target = str(record["op"]), str(record.get("target", ""))
-    return ["hotpatch", "apply", bundle, *regions, op, target, *map(text, values), *queue, *expires]
+    words = [str(record["op"]), str(record.get("target", "")), *map(text, values)]
+    if any(word.startswith("-") for word in words):
+        return ["hotpatch", "apply", bundle, *regions, *queue, *expires, "--", *words]
+    return ["hotpatch", "apply", bundle, *regions, *words, *queue, *expires]
 
 
 def _emergency(e: Entry, run: dict[str, Any] | None) -> list[str] | None:
