@@ -156,6 +156,46 @@ def test_rollback_everywhere_rolls_back_every_region_it_runs_in_and_freezes_all(
     audited(live)
 
 
+def test_rollback_to_a_release_finishes_where_regions_run_it_already(live: Path) -> None:
+    """A bad release half rolled out, or half rolled back: regions already on the release
+    stay as they are, and a canary beside it comes off, instead of refusing the whole run."""
+    go(live, "rollback-region", "-p", "bundle=demo", "-p", "regions=SG")
+    out = go(live, "rollback-everywhere", "-p", "bundle=demo", "-p", "to=0.1.0")
+    assert "3 rollback        SG    0.1.0 is already stable in SG; left as it is" in out
+    assert state(live, "SG")["stable"] == state(live, "MY")["stable"] == "0.1.0"
+    audited(live)
+
+
+def test_rollback_to_the_stable_release_takes_the_canary_off(live: Path) -> None:
+    out = go(live, "rollback-everywhere", "-p", "bundle=demo", "-p", "to=0.1.1")
+    assert "SG    0.1.1 is already stable in SG; abort demo canary 0.1.2 in SG" in out
+    assert "MY    0.1.1 is already stable in MY; left as it is" in out
+    sg, my = state(live, "SG"), state(live, "MY")
+    assert (sg["stable"], sg["history"], sg["canary"]) == ("0.1.1", ["0.1.0"], None)
+    assert (my["stable"], my["history"]) == ("0.1.1", ["0.1.0"])
+    audited(live)
+
+
+def test_a_rollback_with_no_earlier_release_says_how_to_name_one(live: Path) -> None:
+    go(live, "rollback-region", "-p", "bundle=demo", "-p", "regions=SG")
+    code, out = emergency(
+        live,
+        "run",
+        "rollback-region",
+        "-p",
+        "bundle=demo",
+        "-p",
+        "regions=SG",
+        "--incident",
+        "INC-1",
+        "--reason",
+        "again",
+        "--yes",
+    )
+    assert code == 4, out
+    assert "to roll back to; name one with the step's `to` (-p to=VERSION)" in out
+
+
 def test_disable_rule_takes_the_rule_out_of_every_deployed_config(live: Path) -> None:
     out = go(live, "disable-rule", "-p", "bundle=demo", "-p", "rule=fake-brand")
     for region, variant in (("SG", "stable"), ("SG", "canary"), ("MY", "stable")):

@@ -261,7 +261,23 @@ class _Run:
     def rollback(self, body: dict[str, Any]) -> None:
         bundle, to = body["bundle"], body.get("to")
         regions = self._bundle_regions(self._situation(bundle), body.get("regions", ALL))
-        self._each(bundle, "rollback", regions, lambda s, region: rollout.rollback(s, region, to))
+
+        def back(s: Situation, region: str) -> str:
+            state = s.state(region)
+            if to is None and not state.history:
+                raise RefusedError(
+                    f"{bundle} has no earlier stable release in {region} to roll back to; "
+                    "name one with the step's `to` (-p to=VERSION)"
+                )
+            if to is None or state.stable != to:
+                return rollout.rollback(s, region, to)
+            # A region already back on the release: only a canary beside it comes off.
+            said = f"{to} is already stable in {region}"
+            if state.canary is None:
+                return f"{said}; left as it is"
+            return f"{said}; {rollout.abort(s, region)}"
+
+        self._each(bundle, "rollback", regions, back)
         self.summaries.append(
             f"rollback {bundle} in {', '.join(regions)}" + (f" to {to}" if to else "")
         )
