@@ -502,3 +502,43 @@ def test_a_clean_fold_names_no_test(repo: Path) -> None:
     assert "Tests that now fail" not in out
     assert "Next: review `git diff`, commit, then `modctl release cut ipr-counterfeit`" in out
     assert run(CliRunner(), repo, "validate", str(repo / "strategies/ipr-counterfeit"))[0] == 0
+
+
+def take_off(root: Path, bundle: str, regions: list[str], patch_id: str) -> str:
+    """Take the hot-patch off the state of `regions`, as `hotpatch revert` does; the commit."""
+    from modctl import yamlio
+    from modctl.state.store import Entry, Snapshot, Store
+
+    def transition(state: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
+        files: dict[str, bytes | None] = {}
+        for region in regions:
+            path = f"regions/{region}/{bundle}.yaml"
+            data = yamlio.loads(state.files[path].decode())
+            data["hotpatches"] = [p for p in data["hotpatches"] if p["id"] != patch_id]
+            files[path] = yamlio.dump(data).encode()
+        entry = Entry("hotpatch-revert", "oncall@example.com", f"revert {patch_id}")
+        return files, entry
+
+    return Store(root).write(transition).commit or ""
+
+
+def test_a_patch_taken_off_the_state_branch_still_folds_and_says_so(repo: Path) -> None:
+    """Reverted or lapsed before anyone folded it: the fix still belongs in the source."""
+    before = read(repo, PRICE)
+    block = rule_block(before, "lux-unauthorized-cheap-sg-my", "brand-field-cheap-shadow")
+    patch = seed(
+        repo, "ipr-counterfeit", ["MY", "SG"], "disable_rule", "lux-unauthorized-cheap-sg-my"
+    )
+    gone = take_off(repo, "ipr-counterfeit", ["MY", "SG"], patch)
+    code, out = fold(repo, patch)
+    assert code == 0, out
+    assert read(repo, PRICE) == replaced(before, block, "")
+    assert f"no longer on the state branch (taken off by hotpatch-revert {gone[:12]} at " in out
+    assert "modctl hotpatch revert" not in out
+    code, out = run(CliRunner(), repo, "hotpatch", "revert", patch)
+    assert code == 2, out
+    assert out.startswith(
+        f"modctl: error: hot-patch {patch} is no longer on the state branch (taken off by "
+        f"hotpatch-revert {gone[:12]} at "
+    )
+    assert "nothing to revert" in out

@@ -239,11 +239,18 @@ def fold_command(
     """
     from modctl.reports import fold as report
     from modctl.source.fold import fold
-    from modctl.state.files import hotpatch
+    from modctl.state.operations import recorded_hotpatch
 
     context = reading_context(ctx)
-    found = hotpatch(context.store.read(), patch_id)
-    result = fold(context.root, found.patch, found.bundle, found.regions, dry_run=dry_run)
+    found, gone = recorded_hotpatch(context.store, patch_id)
+    result = fold(
+        context.root,
+        found.patch,
+        found.bundle,
+        found.regions,
+        dry_run=dry_run,
+        gone=None if gone is None else str(gone),
+    )
     echo(report.as_json(result) if output is Output.json else report.text(result))
 
 

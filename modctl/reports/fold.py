@@ -24,6 +24,13 @@ def next_steps(result: Folded) -> list[str]:
         "update the tests and fix the findings above, " if result.failing or result.findings else ""
     )
     regions = ", ".join(result.regions)
+    if result.gone is not None:
+        return [
+            f"Next: review `git diff`, {fix}commit, then `modctl release cut {result.bundle}` and "
+            "roll the release out;",
+            f"the patch no longer applies ({result.gone}): until that release is stable in "
+            f"{regions}, production runs without the change.",
+        ]
     return [
         f"Next: review `git diff`, {fix}commit, then `modctl release cut {result.bundle}` and roll "
         "the release out;",
@@ -34,6 +41,8 @@ def next_steps(result: Folded) -> list[str]:
 
 def text(result: Folded) -> str:
     head = f"{result.patch['id']} ({describe(result.patch)} in {', '.join(result.regions)})"
+    if result.gone is not None:
+        head += f", no longer on the state branch ({result.gone}),"
     if result.path is None:
         return f"{head}: {result.status}: {result.what}; nothing written."
     lines = []

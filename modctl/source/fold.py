@@ -61,6 +61,7 @@ class Folded:
     findings: list[Finding] = field(default_factory=list)
     failing: list[Failing] = field(default_factory=list)
     tests_run: bool = False
+    gone: str | None = None  # how the patch left the state branch, when it no longer applies
 
     @property
     def written(self) -> bool:
@@ -96,6 +97,7 @@ class Folded:
             "findings": [f.to_dict() for f in self.findings],
             "tests_run": self.tests_run,
             "failing_tests": [f.to_dict() for f in self.failing],
+            "gone": self.gone,
         }
 
 
@@ -128,9 +130,11 @@ def fold(
     regions: Sequence[str],
     *,
     dry_run: bool = False,
+    gone: str | None = None,
 ) -> Folded:
     """Write `patch`, recorded for `bundle_name` in `regions`, into the bundle's source under
-    `root`; with `dry_run`, only say what would change."""
+    `root`; with `dry_run`, only say what would change. `gone`: how the patch left the state
+    branch, when it no longer applies."""
     if bundle_name not in bundle_names(root):
         raise RefusedError(
             f"{patch['id']} patches bundle {bundle_name}, which the working tree no longer has "
@@ -160,7 +164,7 @@ def fold(
             f"modctl cannot fold {patch['id']} into the source in place: {exc.message}; "
             "make the change by hand"
         ) from None
-    result = Folded(patch, bundle_name, patched, plan.status, plan.what, dry_run=dry_run)
+    result = Folded(patch, bundle_name, patched, plan.status, plan.what, dry_run=dry_run, gone=gone)
     if plan.edit is None:
         return result
     edit = plan.edit

@@ -17,6 +17,7 @@ from modctl.context import Context
 from modctl.errors import ChecksFailedError, RefusedError, UsageError
 from modctl.model import Config
 from modctl.state.files import (
+    Recorded,
     deploy_file,
     freeze_file,
     freeze_of,
@@ -510,6 +511,35 @@ def hotpatch_apply(
     return Patched(outcome, made[0], checked)
 
 
+@dataclass(frozen=True)
+class Gone:
+    """The commit that took a hot-patch off the state branch (a revert, `hotpatch expire`)."""
+
+    commit: str
+    moment: datetime
+    action: str
+
+    def __str__(self) -> str:
+        return f"taken off by {self.action or 'commit'} {self.commit[:12]} at {stamp(self.moment)}"
+
+
+def recorded_hotpatch(store: Store, ident: str) -> tuple[Recorded, Gone | None]:
+    """The hot-patch `ident` as the state branch holds it; once taken off, as the state held it
+    just before, with the commit that took it off. UsageError for an id the branch never had."""
+    from modctl.state.files import hotpatch, hotpatches
+
+    try:
+        return hotpatch(store.read(), ident), None
+    except UsageError:
+        last = store.last_change(ident, "regions/")
+        if last is None:
+            raise
+        found = hotpatches(store.read(f"{last[0]}^")).get(ident)
+        if found is None:
+            raise
+        return found, Gone(*last)
+
+
 def hotpatch_revert(
     context: Context,
     ident: str,
@@ -521,17 +551,25 @@ def hotpatch_revert(
     """Take the hot-patch `ident` off every region that has it (or `regions`), in one state
     commit."""
     from modctl.state import hotpatch
-    from modctl.state.files import hotpatch as recorded_hotpatch
+    from modctl.state.files import hotpatch as hotpatch_on
 
     config = context.config
     moment = now(context)
 
     def transition(snapshot: Snapshot) -> tuple[dict[str, bytes | None], Entry]:
-        bundle = recorded_hotpatch(snapshot, ident).bundle
+        bundle = hotpatch_on(snapshot, ident).bundle
         mutate = lambda s: hotpatch.unpatch(s, ident, regions)  # noqa: E731
         return transitioned(snapshot, config, bundle, "hotpatch-revert", mutate, journal, moment)
 
-    return _write(context.store, transition, moment, dry_run)
+    try:
+        return _write(context.store, transition, moment, dry_run)
+    except UsageError:
+        gone = recorded_hotpatch(context.store, ident)[1]
+        if gone is None:
+            raise
+        raise UsageError(
+            f"hot-patch {ident} is no longer on the state branch ({gone}); nothing to revert"
+        ) from None
 
 
 def _overlay(files: dict[str, bytes], changes: dict[str, bytes | None]) -> dict[str, bytes]:

@@ -311,6 +311,20 @@ class Store:
             found[commit].files[path] = content
         return found
 
+    def last_change(self, text: str, under: str) -> tuple[str, datetime, str] | None:
+        """The newest commit of the branch that changed how often `text` occurs in the files
+        under `under` (`git log -S`), with its time in UTC and its action; None when no commit
+        did."""
+        if not text or self.tip() is None:
+            return None
+        fmt = "%H%x00%ct%x00%(trailers:key=Modctl-Action,valueonly,separator=%x2C)"
+        found = self.git.text("log", "-1", f"--format={fmt}", "-S", text, self.ref, "--", under)
+        if not found.strip():
+            return None
+        commit, seconds, action = found.strip().split("\0")
+        moment = datetime.fromtimestamp(int(seconds), timezone.utc).replace(tzinfo=None)
+        return commit, moment, action
+
     def journal(self, since: datetime | None = None) -> list[Entry]:
         """Every entry, newest first (with `since`, in UTC, those from then on), from one
         `git log`."""
