@@ -246,3 +246,14 @@ def test_the_undo_of_a_revert_runs_even_when_a_value_starts_with_a_dash(deployed
     code, out = run(CliRunner(), deployed, *words[1:3], "--dry-run", *words[3:])
     assert code == 0, out
     assert "list_add brands -lv in SG" in out
+
+
+def test_list_of_a_misspelt_bundle_is_an_error_not_an_empty_list(deployed: Path) -> None:
+    """At 3 a.m. "no live hot-patches" for a typo would hide the ones that are live."""
+    code, out = apply(deployed, "-r", "SG", *DISABLE, "--reason", "x")
+    assert code == 0, out
+    code, out = run(CliRunner(), deployed, "hotpatch", "list", "dmeo")
+    assert code == 2, out
+    assert out == "modctl: error: no bundle named 'dmeo'; did you mean 'demo'? (bundles: demo)\n"
+    code, out = run(CliRunner(), deployed, "hotpatch", "list", "demo")
+    assert (code, out.count("disable_rule fake-brand")) == (0, 1), out

@@ -19,7 +19,7 @@ from modctl.cli.options import (
     WriteOptions,
     bundle_name,
 )
-from modctl.cli.rollout import journal_of
+from modctl.cli.rollout import journal_of, known_bundle
 from modctl.errors import UsageError
 
 app = command_app(
@@ -216,7 +216,10 @@ def list_command(
     from modctl.state.hotpatch import listed
 
     context = reading_context(ctx)
-    rows = listed(context.store.read(), context.config, context.now(), bundle, every=every)
+    snapshot = context.store.read()
+    if bundle is not None:
+        known_bundle(context, bundle, snapshot)
+    rows = listed(snapshot, context.config, context.now(), bundle, every=every)
     if output is Output.json:
         echo(to_json({"hotpatches": rows}))
     else:
