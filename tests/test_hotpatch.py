@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -257,3 +257,26 @@ def test_list_of_a_misspelt_bundle_is_an_error_not_an_empty_list(deployed: Path)
     assert out == "modctl: error: no bundle named 'dmeo'; did you mean 'demo'? (bundles: demo)\n"
     code, out = run(CliRunner(), deployed, "hotpatch", "list", "demo")
     assert (code, out.count("disable_rule fake-brand")) == (0, 1), out
+
+
+def test_a_patch_from_a_clock_that_runs_ahead_is_pending_not_expired(deployed: Path) -> None:
+    """Its writer's clock is an hour ahead: it applies from its `created` on; until then
+    nothing calls it expired or hides it."""
+    ahead = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + timedelta(hours=1)
+    request = {"op": "disable_rule", "target": "fake-brand", "expires_in": "4h"}
+    done = hotpatch_apply(
+        Context(deployed, clock=lambda: ahead), "demo", ["SG"], request, Journal("a@x", "bad")
+    )
+    code, out = run(CliRunner(), deployed, "validate")
+    assert (code, "H001" in out) == (0, False), out
+    code, out = run(CliRunner(), deployed, "hotpatch", "list")
+    assert code == 0, out
+    assert f"pending from {rollout.stamp(ahead)}" in out
+    (row,) = json.loads(run(CliRunner(), deployed, "hotpatch", "list", "-o", "json")[1])[
+        "hotpatches"
+    ]
+    assert (row["id"], row["live"], row["state"]) == (done.record["id"], False, "pending")
+    status = json.loads(run(CliRunner(), deployed, "status", "-o", "json")[1])
+    sg = next(r for r in status["rows"] if r["region"] == "SG")
+    assert (sg["hotpatches"], sg["expired_hotpatches"], sg["pending_hotpatches"]) == (0, 0, 1)
+    assert "0 (1 pending)" in run(CliRunner(), deployed, "status")[1]

@@ -178,6 +178,7 @@ def test_full_rollout_renders_deploy_and_journals(released: git.Repo, runner: Cl
             "why": None,
             "hotpatches": 0,
             "expired_hotpatches": 0,
+            "pending_hotpatches": 0,
             "gate": None,
             "gate_at": None,
             "gate_seconds_ago": None,

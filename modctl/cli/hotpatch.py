@@ -207,7 +207,7 @@ def list_command(
     output: OutputOption = Output.text,
 ) -> None:
     """The hot-patches on the state branch: id, bundle, regions, what each does, until when,
-    why and by whom; live ones only unless --all.
+    why and by whom; live and pending ones (made by a clock that ran ahead) unless --all.
 
     Example: modctl hotpatch list ipr-counterfeit --all
     """

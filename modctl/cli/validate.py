@@ -139,6 +139,6 @@ def _expired_hotpatches(ctx: typer.Context, root: Path) -> list[Finding]:
             "`modctl hotpatch expire` takes every lapsed one off",
         ).located(1, 1)
         for r in rows
-        if not r["live"]
+        if r["state"] == "expired"
         for region in r["regions"][:1]
     ]

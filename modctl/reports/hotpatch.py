@@ -23,7 +23,7 @@ def listed_text(rows: list[dict[str, Any]], every: bool) -> str:
             cell(",".join(r["regions"])),
             cell(describe(r)),
             cell(r["ends"]),
-            "live" if r["live"] else "expired",
+            f"pending from {cell(r['created'])}" if r["state"] == "pending" else r["state"],
         ]
         for r in rows
     ]

@@ -158,10 +158,14 @@ def _gate(row: dict[str, Any]) -> str:
 
 
 def _hotpatches(row: dict[str, Any]) -> str:
-    if not row["hotpatches"] and not row["expired_hotpatches"]:
+    others = [
+        f"{row[key]} {word}"
+        for key, word in (("expired_hotpatches", "expired"), ("pending_hotpatches", "pending"))
+        if row.get(key)
+    ]
+    if not row["hotpatches"] and not others:
         return "-"
-    expired = f" ({row['expired_hotpatches']} expired)" if row["expired_hotpatches"] else ""
-    return f"{row['hotpatches']}{expired}"
+    return f"{row['hotpatches']}" + (f" ({', '.join(others)})" if others else "")
 
 
 def analyses_text(analyses: list[Analysis], outcome: Outcome) -> str:

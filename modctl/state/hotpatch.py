@@ -60,6 +60,14 @@ def lapsed(patch: dict[str, Any], now: datetime, max_ttl: str | None) -> bool:
     return ends(patch, max_ttl) <= now
 
 
+def phase(patch: dict[str, Any], now: datetime, max_ttl: str | None) -> str:
+    """`pending` (made by a clock that ran ahead: it applies from its `created`), `live` or
+    `expired`."""
+    if parse_stamp(str(patch["created"])) > now:
+        return "pending"
+    return "expired" if lapsed(patch, now, max_ttl) else "live"
+
+
 def active(
     patches: tuple[dict[str, Any], ...], now: datetime, max_ttl: str | None = None
 ) -> list[dict[str, Any]]:
@@ -352,7 +360,7 @@ def listed(
     snapshot: Any, config: Any, now: datetime, bundle: str | None, *, every: bool
 ) -> list[dict[str, Any]]:
     """Every hot-patch on the state branch (of `bundle`), once per id with the regions that
-    have it, oldest first; live ones only unless `every`."""
+    have it, oldest first; live and pending ones only unless `every`."""
     from modctl.state.files import hotpatches
 
     rows = [
@@ -361,13 +369,14 @@ def listed(
             "bundle": found.bundle,
             "regions": list(found.regions),
             "live": live(found.patch, now, config.max_hotpatch_ttl),
+            "state": phase(found.patch, now, config.max_hotpatch_ttl),
             "ends": stamp(ends(found.patch, config.max_hotpatch_ttl)),
         }
         for found in hotpatches(snapshot).values()
         if bundle is None or found.bundle == bundle
     ]
     rows.sort(key=lambda r: (r["created"], r["id"]))
-    return [r for r in rows if every or r["live"]]
+    return [r for r in rows if every or r["state"] != "expired"]
 
 
 def applying(

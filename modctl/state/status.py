@@ -164,7 +164,7 @@ def _rows(
         if bundle and state.bundle != bundle:
             continue
         canary = state.canary
-        active = len(hotpatch.active(state.hotpatches, now, config.max_hotpatch_ttl))
+        phases = [hotpatch.phase(p, now, config.max_hotpatch_ttl) for p in state.hotpatches]
         analysed = last_analysis(snapshot, state)
         gate = str(analysed["verdict"]) if analysed and analysed.get("verdict") else None
         gate_at = str(analysed["at"]) if analysed and analysed.get("at") else None
@@ -186,8 +186,9 @@ def _rows(
             "promotable": None,
             "hold": "frozen" if state.region in frozen else None,
             "why": None,
-            "hotpatches": active,
-            "expired_hotpatches": len(state.hotpatches) - active,
+            "hotpatches": phases.count("live"),
+            "expired_hotpatches": phases.count("expired"),
+            "pending_hotpatches": phases.count("pending"),
             "gate": gate,
             "gate_at": gate_at,
             "gate_seconds_ago": _seconds_since(gate_at, now) if gate_at else None,
