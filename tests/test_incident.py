@@ -895,3 +895,31 @@ def test_the_commands_written_back_run_again_as_they_were_run(
         words = shlex.split(command)
         code_, out = run(CliRunner(), before, *words[1:3], "--dry-run", *words[3:])
         assert code_ == 0, (command, out)
+
+
+def test_an_emergency_hot_patch_names_the_releases_it_patched(
+    templates: Path, tmp_path: Path
+) -> None:
+    """The playbook's commit names no release in its trailers; the hot-patches it wrote say
+    which releases they patched: the stable and the canary of each region."""
+    from tests.test_emergency import build_live
+
+    root = built_once(templates, "emergency-live", build_live, tmp_path / "repo")
+    playbook = ("-p", "bundle=demo", "-p", "rule=fake-brand")
+    ok(
+        root,
+        "emergency",
+        "run",
+        "disable-rule",
+        *playbook,
+        "--incident",
+        "INC-4",
+        "--reason",
+        "r",
+        "--yes",
+    )
+    code_, out = run(CliRunner(), root, "incident", "report", "INC-4", "-o", "json")
+    assert code_ == 0, out
+    report = json.loads(out)
+    assert report["summary"]["releases"] == ["0.1.1", "0.1.2"]
+    assert report["timeline"][0]["releases"] == ["0.1.1", "0.1.2"]

@@ -433,11 +433,14 @@ class _Reader:
 
 
 def _releases(e: Entry, states: States) -> list[str]:
-    """The releases an entry names, and those whose place (stable, canary) it changed."""
+    """The releases an entry names, those whose place (stable, canary) it changed, and those a
+    hot-patch it applied or reverted patches (the stable and canary of the region)."""
     found: set[str | None] = {e.release}
     for before, after in states:
         if before.stable != after.stable:
             found |= {before.stable, after.stable}
+        if before.hotpatches != after.hotpatches:
+            found |= {after.stable, after.canary.version if after.canary else None}
         was = before.canary.version if before.canary else None
         now = after.canary.version if after.canary else None
         if was != now:
