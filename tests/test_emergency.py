@@ -196,6 +196,28 @@ def test_a_rollback_with_no_earlier_release_says_how_to_name_one(live: Path) -> 
     assert "to roll back to; name one with the step's `to` (-p to=VERSION)" in out
 
 
+def test_a_value_of_the_wrong_type_for_its_param_is_a_usage_error(live: Path) -> None:
+    tip = Store(live).tip()
+    given = ("-p", "bundle=demo", "-p", "rule=fake-brand", "-p", "param=max_price")
+    code, out = emergency(
+        live,
+        "run",
+        "relax-threshold",
+        *given,
+        "-p",
+        "value=2.5",
+        "--incident",
+        "INC-1",
+        "--reason",
+        "r",
+        "--yes",
+    )
+    assert code == 2, out
+    assert "step 2 (hotpatch) in SG: fake-brand.max_price takes a whole number" in out
+    assert "(it is 20 in demo 0.1.1 in SG), not 2.5" in out
+    assert Store(live).tip() == tip
+
+
 def test_disable_rule_takes_the_rule_out_of_every_deployed_config(live: Path) -> None:
     out = go(live, "disable-rule", "-p", "bundle=demo", "-p", "rule=fake-brand")
     for region, variant in (("SG", "stable"), ("SG", "canary"), ("MY", "stable")):

@@ -107,7 +107,11 @@ def test_a_patch_that_breaks_a_case_it_does_not_target_writes_nothing(deployed: 
         (("-r", "SG", "disable_rule", "no-such-rule"), 4, "has no rule 'no-such-rule'"),
         (("-r", "GB", *DISABLE), 2, "bundle demo does not serve region GB"),
         (("-r", "SG", *DISABLE, "--expires-in", "4d"), 2, "longer than hotpatch.max_ttl (72h)"),
-        (("-r", "SG", "set_param", "fake-brand.max_price", "cheap"), 2, "is not a int"),
+        (
+            ("-r", "SG", "set_param", "fake-brand.max_price", "cheap"),
+            2,
+            "fake-brand.max_price takes a whole number (it is 20), not 'cheap'",
+        ),
         (("-r", "SG", "set_param", "fake-brand.nope", "1"), 4, "declares no param 'nope'"),
         (("-r", "SG", "set_action", "fake-brand", "review"), 2, "needs --queue"),
         (("-r", "SG", "set_mode", "fake-brand", "loud"), 2, "set_mode takes enforce or shadow"),

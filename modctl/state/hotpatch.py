@@ -174,9 +174,9 @@ def check_target(patch: dict[str, Any], config: dict[str, Any], where: str) -> N
             f"{_known(declared, 'its params: ')}; set_param changes declared params only"
         )
     if not _same_type(declared[param], value):
-        raise RefusedError(
-            f"{rule_id}.{param} is {type(declared[param]).__name__} {declared[param]!r} in "
-            f"{where}; {value!r} is not of that type"
+        raise UsageError(
+            f"{rule_id}.{param} takes {_kind(declared[param])} (it is {declared[param]!r} in "
+            f"{where}), not {value!r}"
         )
 
 
@@ -338,9 +338,19 @@ def coerce(text: str, declared: Any, where: str) -> Any:
                 raise ValueError(text)
             return number
     except ValueError:
-        kind = type(declared).__name__
-        raise UsageError(f"{where} is {kind} {declared!r}; {text!r} is not a {kind}") from None
+        raise UsageError(
+            f"{where} takes {_kind(declared)} (it is {declared!r}), not {text!r}"
+        ) from None
     return text
+
+
+def _kind(value: Any) -> str:
+    """What a param's declared value takes, in words."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a whole number"
+    return "a number" if isinstance(value, float) else "text"
 
 
 def declared(s: Situation, regions: list[str], target: str) -> Any:
