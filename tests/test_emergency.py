@@ -218,6 +218,16 @@ def test_a_value_of_the_wrong_type_for_its_param_is_a_usage_error(live: Path) ->
     assert Store(live).tip() == tip
 
 
+def test_a_lifetime_over_max_ttl_names_the_field_the_run_set(live: Path) -> None:
+    given = ("-p", "bundle=demo", "-p", "rule=fake-brand", "-p", "expires_in=100h")
+    code, out = emergency(
+        live, "run", "disable-rule", *given, "--incident", "INC-1", "--reason", "r", "--yes"
+    )
+    assert code == 2, out
+    assert "step 2 (hotpatch): expires_in 100h is longer than hotpatch.max_ttl (72h)" in out
+    assert "--expires-in" not in out
+
+
 def test_disable_rule_takes_the_rule_out_of_every_deployed_config(live: Path) -> None:
     out = go(live, "disable-rule", "-p", "bundle=demo", "-p", "rule=fake-brand")
     for region, variant in (("SG", "stable"), ("SG", "canary"), ("MY", "stable")):
@@ -336,7 +346,7 @@ def test_the_run_record_holds_what_replays_it(live: Path) -> None:
         (
             ("disable-rule", "-p", "bundle=demo", "-p", "rule=fake-brand", "-p", "expires_in=4d"),
             2,
-            "step 2 (hotpatch): --expires-in 4d is longer than hotpatch.max_ttl (72h)",
+            "step 2 (hotpatch): expires_in 4d is longer than hotpatch.max_ttl (72h)",
         ),
         (
             ("disable-rule", "-p", "bundle=dmo", "-p", "rule=fake-brand"),

@@ -305,6 +305,7 @@ class _Run:
             incident=self.journal.incident,
             actor=self.journal.actor,
             now=self.moment,
+            lifetime="expires_in",
         )
         said = f"{hotpatch.describe(record)} until {record['expires']} ({record['id']})"
 

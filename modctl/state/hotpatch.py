@@ -87,16 +87,18 @@ def make(
     incident: str | None,
     actor: str,
     now: datetime,
+    lifetime: str = "--expires-in",
 ) -> dict[str, Any]:
     """A new hot-patch record, its id derived from what it does and when (so that replaying the
-    command that made it makes the same record). UsageError for a malformed op or value."""
+    command that made it makes the same record). UsageError for a malformed op or value, or an
+    `expires_in` too long, naming it as `lifetime` (what the user set)."""
     check_shape(op, target, value, queue)
     limit = max_ttl or DEFAULT_MAX_TTL
     if not DURATION.fullmatch(expires_in) or seconds(expires_in) <= 0:
-        raise UsageError(f"--expires-in {expires_in!r} is not a duration such as 30m, 4h or 1d")
+        raise UsageError(f"{lifetime} {expires_in!r} is not a duration such as 30m, 4h or 1d")
     if seconds(expires_in) > seconds(limit):
         raise UsageError(
-            f"--expires-in {expires_in} is longer than hotpatch.max_ttl ({limit}) in modctl.yaml"
+            f"{lifetime} {expires_in} is longer than hotpatch.max_ttl ({limit}) in modctl.yaml"
         )
     created = stamp(now)
     record: dict[str, Any] = {"op": op, "target": target}
