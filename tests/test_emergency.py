@@ -682,3 +682,13 @@ def test_a_field_left_empty_by_an_optional_parameter_is_one_line(live: Path) -> 
         "modctl: error: step 1 (revert_hotpatch): id is ${patch}, which the run did not give: "
         "pass -p patch=VALUE\n",
     )
+
+
+def test_show_wraps_a_long_step_under_its_own_fields(live: Path) -> None:
+    code, out = emergency(live, "show", "disable-rule")
+    assert code == 0, out
+    lines = out.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if line.startswith("   2 hotpatch ")]
+    column = lines[at].index("bundle: ")
+    wrapped = lines[at + 1]
+    assert len(wrapped) - len(wrapped.lstrip()) == column, out

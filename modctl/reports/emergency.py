@@ -107,7 +107,7 @@ def shown_text(book: Playbook) -> str:
         else:
             said = _value(body)
         lines += textwrap.wrap(
-            f"  {number:>2} {kind:<16}{cell(said)}", 100, subsequent_indent=" " * 20
+            f"  {number:>2} {kind:<16}{cell(said)}", 100, subsequent_indent=" " * 21
         )
     needed = " ".join(_usage(p) for p in book.params.values() if p.required)
     lines += [
