@@ -284,3 +284,12 @@ def test_a_patch_from_a_clock_that_runs_ahead_is_pending_not_expired(deployed: P
     sg = next(r for r in status["rows"] if r["region"] == "SG")
     assert (sg["hotpatches"], sg["expired_hotpatches"], sg["pending_hotpatches"]) == (0, 0, 1)
     assert "0 (1 pending)" in run(CliRunner(), deployed, "status")[1]
+
+
+def test_revert_in_an_unknown_region_is_a_usage_error(deployed: Path) -> None:
+    code, out = apply(deployed, "-r", "SG", *DISABLE, "--reason", "x")
+    assert code == 0, out
+    ident = Store(deployed).journal()[0].hotpatch or ""
+    code, out = run(CliRunner(), deployed, "hotpatch", "revert", ident, "-r", "XX")
+    assert code == 2, out
+    assert out.startswith("modctl: error: unknown region 'XX'; modctl.yaml declares ")

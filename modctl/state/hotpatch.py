@@ -306,6 +306,8 @@ def unpatch(s: Situation, ident: str, regions: list[str] | None = None) -> str:
             f"{s.bundle} has no hot-patch {ident}; `modctl hotpatch list --all` shows them"
         )
     targets = regions or holding
+    for region in targets:
+        s.check_region(region)
     missing = [r for r in targets if r not in holding]
     if missing:
         raise RefusedError(
