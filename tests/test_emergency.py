@@ -5,6 +5,7 @@ says which step, where and why."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -692,3 +693,21 @@ def test_show_wraps_a_long_step_under_its_own_fields(live: Path) -> None:
     column = lines[at].index("bundle: ")
     wrapped = lines[at + 1]
     assert len(wrapped) - len(wrapped.lstrip()) == column, out
+
+
+def test_the_undo_of_a_run_works_when_followed_in_its_order(live: Path) -> None:
+    """Stable releases come back wave by wave before canaries start again: a canary of a later
+    wave starts only once the earlier waves run its release."""
+    runner = CliRunner()
+    for args in (("promote", "demo", "-r", "SG", "--full"), ("start", "demo", "0.1.2")):
+        code, out = run(runner, live, "rollout", *args)
+        assert code == 0, out
+    out = go(live, "rollback-everywhere", "-p", "bundle=demo", "-p", "to=0.1.1")
+    assert (state(live, "SG")["stable"], state(live, "MY")["canary"]) == ("0.1.1", None)
+    for command in out.split("Undo: ", 1)[1].strip().split("; "):
+        code, said = run(runner, live, *shlex.split(command)[1:])
+        assert code == 0, (command, said)
+    assert (state(live, "SG")["stable"], state(live, "MY")["canary"]["version"]) == (
+        "0.1.2",
+        "0.1.2",
+    )

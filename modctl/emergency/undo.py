@@ -2,7 +2,8 @@
 
 In this order: revert the hot-patches it made, lift the freezes it made (so that a canary it
 aborted may start again), put back each region's stable release and canary as `state.undo`
-says, put back the hot-patches it reverted, and last the freezes it lifted.
+says, region by region in wave order, put back the hot-patches it reverted, and last the
+freezes it lifted.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def undo(
     if froze:
         match = f" --incident {shlex.quote(journal.incident)}" if journal.incident else ""
         commands.append("modctl unfreeze " + " ".join(f"--region {r}" for r in froze) + match)
-    for path in sorted(set(before) | set(after)):
+    waves = [region for wave in config.waves for region in wave.regions]
+    rest = [region for region in config.regions if region not in waves]
+    order = {region: at for at, region in enumerate([*waves, *rest])}
+    for path in sorted(set(before) | set(after), key=lambda p: _wave_order(p, order)):
         parts = path.split("/")
         if len(parts) != 3 or parts[0] != "regions" or parts[2].startswith("_"):
             continue
@@ -59,6 +63,14 @@ def undo(
             lifted.setdefault(freeze_of(before, region), []).append(region)
     commands += [refreeze(regions, hold) for hold, regions in lifted.items()]
     return commands
+
+
+def _wave_order(path: str, order: dict[str, int]) -> tuple[int, str]:
+    """Region files in wave order, so that an earlier wave runs a release again before a later
+    wave's canary of it starts again (`start` checks the waves before it)."""
+    parts = path.split("/")
+    region = parts[1] if len(parts) == 3 else ""
+    return order.get(region, len(order)), path
 
 
 def _held(files: dict[str, bytes], region: str) -> bool:
