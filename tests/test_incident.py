@@ -923,3 +923,26 @@ def test_an_emergency_hot_patch_names_the_releases_it_patched(
     report = json.loads(out)
     assert report["summary"]["releases"] == ["0.1.1", "0.1.2"]
     assert report["timeline"][0]["releases"] == ["0.1.1", "0.1.2"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("incident", "show"),
+        ("incident", "report"),
+        ("emergency", "list"),
+        ("emergency", "show"),
+        ("emergency", "run"),
+        ("hotpatch", "apply"),
+        ("hotpatch", "list"),
+        ("hotpatch", "revert"),
+        ("hotpatch", "fold"),
+        ("hotpatch", "expire"),
+    ],
+)
+def test_every_emergency_command_shows_an_example_in_its_help(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    code_, out = run(CliRunner(), tmp_path, *command, "--help")
+    assert code_ == 0, out
+    assert f"Example: modctl {' '.join(command)} " in " ".join(out.split()), out

@@ -57,6 +57,7 @@ def report_command(
     for what people add (impact, root cause, what went well).
 
     Example: modctl incident report INC-2041 > docs/postmortems/INC-2041.md
+    Example: modctl incident report INC-2041 > postmortem-INC-2041.md
     """
     from modctl.reports.incident import report_json, report_markdown
     from modctl.state.incident import read
