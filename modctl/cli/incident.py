@@ -56,7 +56,6 @@ def report_command(
     diagram, the hot-patches still open as follow-ups, the commands that were run, and headings
     for what people add (impact, root cause, what went well).
 
-    Example: modctl incident report INC-2041 > docs/postmortems/INC-2041.md
     Example: modctl incident report INC-2041 > postmortem-INC-2041.md
     """
     from modctl.reports.incident import report_json, report_markdown
