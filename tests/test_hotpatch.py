@@ -116,6 +116,9 @@ def test_a_patch_that_breaks_a_case_it_does_not_target_writes_nothing(deployed: 
         (("-r", "SG", "set_action", "fake-brand", "review"), 2, "needs --queue"),
         (("-r", "SG", "set_mode", "fake-brand", "loud"), 2, "set_mode takes enforce or shadow"),
         (("-r", "SG", "list_add", "nope", "x"), 4, "has no list 'nope'"),
+        (("-r", "SG", "list_remove", "brands", "guccci"), 4, "guccci is not in list brands"),
+        (("-r", "SG", "list_add", "brands", "x", "gucci"), 4, "gucci is in list brands of demo"),
+        (("-r", "SG", "enable_rule", "fake-brand"), 4, "rule fake-brand is not disabled in"),
         (("-r", "SG", "frobnicate", "fake-brand"), 2, "unknown hot-patch op 'frobnicate'"),
         (("-r", "XX", *DISABLE), 2, "unknown region 'XX'"),
         # Read whole, or not at all: neither is 5 hours, or 1.

@@ -182,6 +182,40 @@ def check_target(patch: dict[str, Any], config: dict[str, Any], where: str) -> N
         )
 
 
+def check_effect(
+    patch: dict[str, Any], config: dict[str, Any], live: list[dict[str, Any]], where: str
+) -> None:
+    """RefusedError when `patch` would change nothing on `config` as the `live` patches leave
+    it: a list entry to remove that is not there (a typo would pass for a fix), one to add that
+    is there already, a rule to enable that no patch disabled."""
+    op, target, value = patch["op"], patch["target"], patch.get("value")
+    if op == "enable_rule":
+        if not any(p["op"] == "disable_rule" and p["target"] == target for p in live):
+            raise RefusedError(
+                f"rule {target} is not disabled in {where}; enable_rule takes back a live "
+                "disable_rule (or `modctl hotpatch revert ID` takes that patch off)"
+            )
+        return
+    if op not in ("list_add", "list_remove"):
+        return
+    items = apply(config, live)["lists"][target].get("items", [])
+    values = value if isinstance(value, list) else [value]
+    if op == "list_remove":
+        absent = [v for v in values if v not in items]
+        if absent:
+            raise RefusedError(
+                f"{', '.join(map(str, absent))} {'is' if len(absent) == 1 else 'are'} not in "
+                f"list {target} of {where}; list_remove removes entries it has"
+            )
+    else:
+        present = [v for v in values if v in items]
+        if present:
+            raise RefusedError(
+                f"{', '.join(map(str, present))} {'is' if len(present) == 1 else 'are'} in list "
+                f"{target} of {where} already"
+            )
+
+
 def _same_type(old: Any, new: Any) -> bool:
     if isinstance(old, bool) or isinstance(new, bool):
         return isinstance(old, bool) and isinstance(new, bool)
@@ -265,8 +299,11 @@ def patch(s: Situation, regions: list[str], record: dict[str, Any]) -> str:
                     r for r in config["rules"] if r["regions"] is None or region in r["regions"]
                 ],
             }
+            where = f"{s.bundle} {version} in {region}"
             try:
-                check_target(record, config, f"{s.bundle} {version} in {region}")
+                check_target(record, config, where)
+                live_now = active(state.hotpatches, s.now, s.config.max_hotpatch_ttl)
+                check_effect(record, config, live_now, where)
             except RefusedError as exc:
                 refusals.append(exc)
         if len(refusals) == len(deployed):
