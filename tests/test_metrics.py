@@ -62,6 +62,22 @@ def test_only_windows_since_the_step_count(tmp_path: Path) -> None:
     assert counts(rows, "demo", "MY", datetime(2026, 11, 29, 9), GATE) == Counts(0, 0, 0, 0)
 
 
+def test_gates_leave_out_the_rows_of_single_rules(tmp_path: Path) -> None:
+    per_rule = (
+        HEADER.replace("appeals\n", "appeals,rule\n")
+        + "".join(line + ",\n" for line in GOOD.splitlines()[1:])
+        + "SG,demo,canary,2026-11-29T09:00:00Z,2026-11-29T10:00:00Z,4,30,fake-brand\n"
+        + "SG,demo,canary,2026-11-29T09:00:00Z,2026-11-29T10:00:00Z,1,20,cheap\n"
+    )
+    rows = from_file(write(tmp_path, "m.csv", per_rule), CONFIG, NOW, BUNDLES).rows
+    assert [r.rule for r in rows] == [None, None, None, None, "fake-brand", "cheap"]
+    assert rows[4].to_dict()["rule"] == "fake-brand" and "rule" not in rows[0].to_dict()
+    assert counts(rows, "demo", "SG", datetime(2026, 11, 29, 9), GATE) == Counts(11, 100, 76, 900)
+    schema = json.loads(text("metrics"))
+    for row in rows:
+        jsonschema.validate(row.to_dict(), schema)
+
+
 ROW = "SG,demo,canary,2026-11-29T11:00:00Z,2026-11-29T11:30:00Z"
 BAD = {
     "empty": ("", "m.csv: empty"),
@@ -88,6 +104,14 @@ BAD = {
         + ROW.replace("11:00:00Z", "11:15:00Z").replace("11:30", "11:45")
         + ",1,5\n",
         "m.csv:3: its window overlaps the one on line 2 (SG demo canary)",
+    ),
+    "overlap of one rule": (
+        HEADER.replace("appeals\n", "appeals,rule\n")
+        + f"{ROW},1,5,fake-brand\n"
+        + f"{ROW},1,5,cheap\n"
+        + ROW.replace("11:00:00Z", "11:15:00Z").replace("11:30", "11:45")
+        + ",1,5,cheap\n",
+        "m.csv:4: its window overlaps the one on line 3 (SG demo canary rule cheap)",
     ),
     "beyond any count": (
         HEADER + f"{ROW},{10**400},{10**400}\n",

@@ -2,10 +2,13 @@
 
 A row counts what one variant (stable or canary) of one bundle did in one region over one window:
 `region, bundle, variant, window_start, window_end`, then one non-negative integer per name in
-`metrics.names`, and optionally `release` (the version that served it). A file is CSV with that
+`metrics.names`, and optionally `release` (the version that served it) and `rule` (a row that
+counts one rule's share: hits, actions, appeals on the decisions it made). A file is CSV with that
 header, or JSON lines with those keys; a command (run without a shell, within a time limit)
 prints the same rows as a JSON array or JSON lines. Every row is checked before any is used, and
 the first bad one is one line naming the file (or command) and the line: the gate never sees it.
+Gates read the rows without a rule (a bundle's whole traffic); `report effectiveness` reads those
+with one.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from modctl.gates.judge import MAX_COUNT, Counts, Gate
 from modctl.model import Config
 
 KEYS = ("region", "bundle", "variant", "window_start", "window_end")
+OPTIONAL = ("release", "rule")
 VARIANTS = ("stable", "canary")
 MAX_BYTES = 256 * 1024 * 1024  # one metrics read: far more than any canary's windows need
 MAX_LINE = 1024 * 1024
@@ -47,6 +51,7 @@ class Row:
     counters: dict[str, int]
     release: str | None
     line: int
+    rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,7 @@ class Row:
             "window_end": _iso(self.end),
             **self.counters,
             **({"release": self.release} if self.release else {}),
+            **({"rule": self.rule} if self.rule else {}),
         }
 
 
@@ -214,7 +220,7 @@ def _row(
     missing = [key for key in KEYS if key not in item]
     if missing:
         raise MetricsError(f"{at}: no {missing[0]}")
-    unknown = [k for k in item if k not in (*KEYS, "release", *config.metrics)]
+    unknown = [k for k in item if k not in (*KEYS, *OPTIONAL, *config.metrics)]
     if unknown:
         names = ", ".join(config.metrics) or "none"
         raise MetricsError(
@@ -239,9 +245,17 @@ def _row(
             raise MetricsError(
                 f"{at}: {top} ({counters[top]}) is above {bottom} ({counters[bottom]})"
             )
-    release = item.get("release")
+    release, rule = item.get("release"), item.get("rule")
     return Row(
-        region, bundle, variant, start, end, counters, str(release) if release else None, number
+        region,
+        bundle,
+        variant,
+        start,
+        end,
+        counters,
+        str(release) if release else None,
+        number,
+        str(rule) if rule else None,
     )
 
 
@@ -273,25 +287,28 @@ def _count(value: Any, name: str, at: str) -> int:
 
 
 def _no_overlap(rows: list[Row], where: str) -> None:
-    by_key: dict[tuple[str, str, str, str | None], list[Row]] = {}
+    by_key: dict[tuple[str, str, str, str | None, str | None], list[Row]] = {}
     for row in rows:
-        by_key.setdefault((row.region, row.bundle, row.variant, row.release), []).append(row)
+        key = (row.region, row.bundle, row.variant, row.release, row.rule)
+        by_key.setdefault(key, []).append(row)
     for group in by_key.values():
         group.sort(key=lambda r: r.start)
         for before, after in itertools.pairwise(group):
             if after.start < before.end:
+                rule = f" rule {after.rule}" if after.rule else ""
                 raise MetricsError(
                     f"{where}:{after.line}: its window overlaps the one on line {before.line} "
-                    f"({after.region} {after.bundle} {after.variant}): counts would be taken twice"
+                    f"({after.region} {after.bundle} {after.variant}{rule}): counts would be "
+                    "taken twice"
                 )
 
 
 def _totals_in_range(rows: list[Row], where: str) -> None:
     """Each counter of each region, bundle and variant adds up to a count the judge can take."""
-    totals: dict[tuple[str, str, str, str], int] = {}
+    totals: dict[tuple[str, str, str, str | None, str], int] = {}
     for row in rows:
         for name, count in row.counters.items():
-            key = (row.region, row.bundle, row.variant, name)
+            key = (row.region, row.bundle, row.variant, row.rule, name)
             totals[key] = totals.get(key, 0) + count
             if totals[key] > MAX_COUNT:
                 raise MetricsError(
@@ -307,12 +324,13 @@ def _iso(moment: datetime) -> str:
 def counts(rows: list[Row], bundle: str, region: str, since: datetime, gate: Gate) -> Counts:
     """One look of `gate` in one region: the numerator and denominator totals of each variant
     over the windows that start at or after `since` (when the canary reached its current step);
-    earlier windows do not count."""
+    earlier windows do not count, nor do the rows of single rules (their counts are shares of the
+    bundle's)."""
     totals = {
         (variant, name): 0 for variant in VARIANTS for name in (gate.numerator, gate.denominator)
     }
     for row in rows:
-        if row.bundle == bundle and row.region == region and row.start >= since:
+        if row.bundle == bundle and row.region == region and row.start >= since and not row.rule:
             for name in (gate.numerator, gate.denominator):
                 totals[(row.variant, name)] += row.counters.get(name, 0)
     return Counts(
