@@ -15,6 +15,7 @@ from typing import Any
 from modctl import printable
 from modctl.reports import cell, to_json
 from modctl.reports.journal import FORCED
+from modctl.reports.markdown import code, markdown
 from modctl.state.commandline import duration, text
 from modctl.state.incident import Incident, OpenPatch, Patch, Step, Verdict
 
@@ -194,24 +195,6 @@ def _commands(incident: Incident) -> list[dict[str, Any]]:
         {"time": s.time, "actor": s.entry.actor, "commit": s.entry.commit, "command": s.command}
         for s in incident.own
     ]
-
-
-# Characters of Markdown text that could start emphasis, a link, HTML, a table cell, math or
-# strike-through; each is written with a backslash (CommonMark escapes any ASCII punctuation).
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|&~$])")
-
-
-def markdown(value: Any) -> str:
-    """A value as literal Markdown text on one line (in a paragraph, a list or a table cell)."""
-    return _MARKDOWN.sub(r"\\\1", printable.escape(str(value)))
-
-
-def code(value: str) -> str:
-    """A value as a Markdown code span, whatever backticks it holds."""
-    longest = max((len(run) for run in re.findall("`+", value)), default=0)
-    fence = "`" * (longest + 1)
-    padded = f" {value} " if value.startswith("`") or value.endswith("`") else value
-    return f"{fence}{padded}{fence}"
 
 
 # What the diagram keeps as it is: letters and digits of any script, the space, and punctuation
