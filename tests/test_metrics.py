@@ -71,7 +71,8 @@ def test_gates_leave_out_the_rows_of_single_rules(tmp_path: Path) -> None:
     )
     rows = from_file(write(tmp_path, "m.csv", per_rule), CONFIG, NOW, BUNDLES).rows
     assert [r.rule for r in rows] == [None, None, None, None, "fake-brand", "cheap"]
-    assert rows[4].to_dict()["rule"] == "fake-brand" and "rule" not in rows[0].to_dict()
+    assert rows[4].to_dict()["rule"] == "fake-brand"
+    assert "rule" not in rows[0].to_dict()
     assert counts(rows, "demo", "SG", datetime(2026, 11, 29, 9), GATE) == Counts(11, 100, 76, 900)
     schema = json.loads(text("metrics"))
     for row in rows:

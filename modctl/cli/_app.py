@@ -52,6 +52,7 @@ COMMANDS = {
     "sync": ("modctl.cli.journal", "sync_app"),
     "audit": ("modctl.cli.journal", "audit_app"),
     "incident": ("modctl.cli.incident", "app"),
+    "report": ("modctl.cli.report", "app"),
     "demo": ("modctl.cli.demo", "app"),
 }
 

@@ -59,7 +59,23 @@ class Output(str, Enum):
     json = "json"
 
 
+class ReportOutput(str, Enum):
+    """The formats of the analytics reports: `md` for a pull request or a wiki, `html` one
+    self-contained page with charts."""
+
+    text = "text"
+    md = "md"
+    html = "html"
+    json = "json"
+
+
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Result format.")]
+ReportOutputOption = Annotated[
+    ReportOutput,
+    typer.Option(
+        "--output", "-o", help="text, md (Markdown), html (one page with charts) or json."
+    ),
+]
 Region = Annotated[str, typer.Option("--region", "-r", help="Region.")]
 Regions = Annotated[list[str] | None, typer.Option("--region", "-r", help="Regions.")]
 Actor = Annotated[

@@ -265,13 +265,39 @@ def _always_valid_p(bound: Bound) -> float:
     return min(1.0, math.exp(-log_mixture))
 
 
+def z_score(c: int, nc: int, s: int, ns: int) -> float | None:
+    """The pooled two-proportion z statistic of the rate c/nc against s/ns (positive when the
+    first is higher); None when either has no samples or the pooled rate has no spread."""
+    if not nc or not ns:
+        return None
+    pooled = (c + s) / (nc + ns)
+    se0 = math.sqrt(pooled * (1 - pooled) * (1 / nc + 1 / ns))
+    return None if se0 == 0 else (c / nc - s / ns) / se0
+
+
+def upper_tail(z: float) -> float:
+    """The one-sided p-value of a z statistic: how often chance alone gives one as high."""
+    return 1 - _NORMAL.cdf(z)
+
+
+def wilson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
+    """The Wilson score interval of a rate (Wilson 1927): unlike the Wald interval it stays
+    within [0, 1] and keeps its coverage near 0 and 1 and on few trials."""
+    if not trials:
+        return 0.0, 1.0
+    z = _NORMAL.inv_cdf(1 - (1 - confidence) / 2)
+    rate, z2 = successes / trials, z * z
+    centre = (rate + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = z / (1 + z2 / trials) * math.sqrt(rate * (1 - rate) / trials + z2 / (4 * trials**2))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _single_look(counts: Counts, confidence: float) -> tuple[float, tuple[float, float]]:
     """Two-proportion z test (pooled, two-sided) and the Wald interval of the difference."""
     c, nc, s, ns = counts.canary, counts.canary_of, counts.stable, counts.stable_of
     pc, ps = c / nc, s / ns
-    pooled = (c + s) / (nc + ns)
-    se0 = math.sqrt(pooled * (1 - pooled) * (1 / nc + 1 / ns))
-    p_value = 1.0 if se0 == 0 else 2 * (1 - _NORMAL.cdf(abs(pc - ps) / se0))
+    z_stat = z_score(c, nc, s, ns)
+    p_value = 1.0 if z_stat is None else 2 * upper_tail(abs(z_stat))
     se = math.sqrt(pc * (1 - pc) / nc + ps * (1 - ps) / ns)
     z = _NORMAL.inv_cdf(1 - (1 - confidence) / 2)
     return p_value, (pc - ps - z * se, pc - ps + z * se)

@@ -1,0 +1,89 @@
+"""`modctl report effectiveness|gaps`: which rules work in production, and what labelled
+listings show the bundles miss; each finding with the command that would act on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modctl.cli._app import command_app, context_of, echo
+from modctl.cli.options import (
+    Regions,
+    ReportOutput,
+    ReportOutputOption,
+    bundle_name,
+    checked_path,
+)
+
+app = command_app(no_args_is_help=True)
+
+
+@app.callback()
+def report_group() -> None:
+    """Reports that close the loop from production back to the rules: how each rule fares on
+    appeal, and what labelled listings show the bundles miss."""
+
+
+@app.command(
+    "effectiveness",
+    epilog="""\b
+Examples:
+  modctl report effectiveness ipr-counterfeit --since 7d
+  modctl report effectiveness ipr-counterfeit --region SG --metrics rules.csv -o html > eff.html""",
+)
+def effectiveness_command(
+    ctx: typer.Context,
+    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Windows from this time (2026-11-01T00:00:00Z) or this long ago (7d, 24h).",
+        ),
+    ] = None,
+    region: Regions = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics",
+            metavar="FILE",
+            help="Metrics rows with a rule column, CSV or JSON lines (`modctl schema metrics`); "
+            "default: metrics.source in modctl.yaml.",
+            callback=checked_path,
+        ),
+    ] = None,
+    gate: Annotated[
+        str,
+        typer.Option("--gate", help="The gate of modctl.yaml whose rate ranks the rules."),
+    ] = "overturn-rate",
+    output: ReportOutputOption = ReportOutput.text,
+) -> None:
+    """Per rule and region: volume, overturn rate with its interval, its trend across releases,
+    and the rules significantly worse than the rest of the bundle first, each with the commands
+    that would act on it."""
+    from modctl.analytics.effectiveness import effectiveness, parse_since, rate_gate
+    from modctl.reports import effectiveness as render
+    from modctl.source import metrics as source
+    from modctl.source.workspace import load
+
+    context = context_of(ctx)
+    workspace = load(context.root, [bundle])
+    config = workspace.config
+    chosen = rate_gate(config.gates, config.metrics, gate)
+    now = context.now()
+    start = parse_since(since, now) if since is not None else None
+    read = source.read(config, context.root, now, [bundle], metrics)
+    result = effectiveness(
+        read.rows,
+        workspace.bundle(bundle),
+        chosen,
+        origin=read.origin,
+        metrics=config.metrics,
+        since=start,
+        regions=region or (),
+        confidence=chosen.confidence,
+    )
+    echo(render.render(result, output.value))
