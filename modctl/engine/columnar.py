@@ -10,7 +10,7 @@ the decisions are the same listing for listing; tests hold the two together.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,7 +34,7 @@ from modctl.engine.operators import (
     Order,
 )
 from modctl.engine.text import fold, normalize
-from modctl.model import Bundle, Config
+from modctl.model import Bundle, Config, Rule
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -181,8 +181,8 @@ class Columns:
 class BatchEvaluator:
     """A bundle compiled once for every region; `decide(columns)` decides a whole batch."""
 
-    def __init__(self, bundle: Bundle, config: Config) -> None:
-        self.evaluator = compile_bundle(bundle, config, None)
+    def __init__(self, bundle: Bundle, config: Config, variants: Sequence[Rule] = ()) -> None:
+        self.evaluator = compile_bundle(bundle, config, None, variants)
         self.kinds = {name: KINDS[t] for name, t in config.fields.items()}
         self.regions = sorted(config.regions)
         self.rules: list[CompiledRule] = self.evaluator.rules
@@ -202,7 +202,7 @@ class BatchEvaluator:
         sets = [*self.evaluator.keywords.values(), *self.evaluator.atoms.values()]
         self.width = 1 + max((max(i.set_ids(), default=-1) for i in sets), default=-1)
         self.regexes: dict[str, list[Matches]] = {}
-        for rule in self.rules:
+        for rule in (*self.rules, *self.evaluator.variants):
             for leaf in rule.condition.leaves():
                 if isinstance(leaf, Matches):
                     found = self.regexes.setdefault(leaf.field, [])
@@ -210,11 +210,44 @@ class BatchEvaluator:
                         found.append(leaf)
 
     def decide(self, columns: Columns) -> Outcome:
+        return self.decide_each(columns, [self.rules])[0]
+
+    def decide_each(
+        self, columns: Columns, rule_lists: Sequence[Sequence[CompiledRule]]
+    ) -> list[Outcome]:
+        """The batch decided by each list of rules (the bundle's, in order, some of them
+        replaced by variants): the rules the lists share at their head are merged once, and
+        every condition's mask is computed once per batch, whichever lists use it."""
+        shared = 0
+        first = rule_lists[0]
+        while shared < len(first) and all(
+            len(rules) > shared and rules[shared] is first[shared] for rules in rule_lists
+        ):
+            shared += 1
         n = columns.n
-        best_rank = np.full(n, SHADOW, dtype=np.int64)
-        best_rule = np.full(n, -1, dtype=np.int64)
-        hits = np.zeros(len(self.rules), dtype=np.int64)
-        for rule in self.rules:
+        head = (
+            np.full(n, SHADOW, dtype=np.int64),
+            np.full(n, -1, dtype=np.int64),
+            np.zeros(len(self.rules), dtype=np.int64),
+        )
+        self._merge(columns, first[:shared], *head)
+        outcomes = []
+        for rules in rule_lists:
+            best_rank, best_rule, hits = (array.copy() for array in head)
+            self._merge(columns, rules[shared:], best_rank, best_rule, hits)
+            outcomes.append(Outcome(self.rule_action[best_rule], best_rule, hits))
+        return outcomes
+
+    def _merge(
+        self,
+        columns: Columns,
+        rules: Sequence[CompiledRule],
+        best_rank: NDArray[np.int64],
+        best_rule: NDArray[np.int64],
+        hits: NDArray[np.int64],
+    ) -> None:
+        """Fold `rules`, in bundle order, into the best rank and rule so far of each row."""
+        for rule in rules:
             mask = self.matches(rule, columns)
             count = int(np.count_nonzero(mask))
             if not count:
@@ -224,7 +257,6 @@ class BatchEvaluator:
                 better = mask & (best_rank > rule.rank)  # ties: the earlier rule decides
                 best_rank[better] = rule.rank
                 best_rule[better] = rule.index
-        return Outcome(self.rule_action[best_rule], best_rule, hits)
 
     def matches(self, rule: CompiledRule, columns: Columns) -> Mask:
         """The rows the rule matches: its condition holds and the row's region is in scope."""
@@ -321,17 +353,23 @@ class BatchEvaluator:
         valid = columns.valid(leaf.field)
         if isinstance(leaf.rhs, Const):
             return valid & compare(left, leaf.rhs.value)
+        right = self.threshold(leaf, columns)
+        with np.errstate(invalid="ignore"):
+            return valid & ~np.isnan(right) & compare(left, right)
+
+    def threshold(self, leaf: Order, columns: Columns) -> NDArray[np.float64]:
+        """Per row, the number the field is compared with: NaN where a lookup has no entry."""
         rhs = leaf.rhs
+        if isinstance(rhs, Const):
+            return np.full(columns.n, rhs.value, dtype=np.float64)
         assert isinstance(rhs, Lookup)
         if self.kinds[rhs.key_name] != "str":  # map keys are strings: no entry for a number
-            return np.zeros(columns.n, dtype=bool)
+            return np.full(columns.n, np.nan)
         keys = list(rhs.entries)
         codes: NDArray[np.int64] = pc.fill_null(
             pc.index_in(columns.array(rhs.key_name), value_set=pa.array(keys, pa.string())), -1
         ).to_numpy(zero_copy_only=False)
-        right = np.array([rhs.entries[k] * rhs.times for k in keys] + [0.0])[codes]
-        with np.errstate(invalid="ignore"):
-            return valid & (codes >= 0) & compare(left, right)
+        return np.array([rhs.entries[k] * rhs.times for k in keys] + [np.nan])[codes]
 
     def _equal(self, leaf: Equal, columns: Columns) -> Mask:
         valid = columns.valid(leaf.field)

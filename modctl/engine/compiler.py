@@ -10,7 +10,7 @@ match it. Tests that several rules share are compiled once and memoized per list
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +86,7 @@ class Evaluator:
     atoms: dict[str, KeywordIndex] = field(default_factory=dict)
     getters: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
     index: RuleIndex | None = None
+    variants: list[CompiledRule] = field(default_factory=list)  # see compile_bundle
 
     def context(self, item: dict[str, Any]) -> Ctx:
         return Ctx(item, self)
@@ -117,9 +118,15 @@ def applies(rule: Rule, region: str) -> bool:
     return rule.regions is None or region in rule.regions
 
 
-def compile_bundle(bundle: Bundle, config: Config, region: str | None) -> Evaluator:
+def compile_bundle(
+    bundle: Bundle, config: Config, region: str | None, variants: Sequence[Rule] = ()
+) -> Evaluator:
     """An evaluator of `bundle` for `region` (None: every rule, whatever its regions, for the
-    batch evaluator, which scopes rules itself); the bundle must have passed validation."""
+    batch evaluator, which scopes rules itself); the bundle must have passed validation.
+
+    `variants` are rules of the bundle with other param values (a sweep), compiled beside it
+    into `evaluator.variants`, each with the index of the rule it varies: they share every test
+    and keyword scan that does not read a changed param, and never decide by themselves."""
     evaluator = Evaluator(bundle.name, region or "", bundle.precedence)
     builder = _Builder(bundle, config, evaluator)
     conditions = [
@@ -127,6 +134,7 @@ def compile_bundle(bundle: Bundle, config: Config, region: str | None) -> Evalua
         for r in bundle.rules
         if region is None or applies(r, region)
     ]
+    varied = [(r, builder.condition(r, r.when)) for r in variants]
     uses: dict[int, int] = {}
     for _, condition in conditions:
         for node in _nodes(condition):
@@ -142,6 +150,13 @@ def compile_bundle(bundle: Bundle, config: Config, region: str | None) -> Evalua
             len(evaluator.rules), rule, condition, condition.compiled(), match, rank
         )
         evaluator.rules.append(compiled)
+    place = {r.id: r.index for r in evaluator.rules}
+    for rule, condition in varied:
+        rank = bundle.precedence.index(rule.action) if rule.mode == "enforce" else SHADOW
+        match = Match(rule.id, rule.action, rule.mode)
+        evaluator.variants.append(
+            CompiledRule(place[rule.id], rule, condition, condition.compiled(), match, rank)
+        )
     for automaton in (*evaluator.keywords.values(), *evaluator.atoms.values()):
         automaton.build()
     evaluator.index = RuleIndex(evaluator)

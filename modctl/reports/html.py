@@ -32,7 +32,7 @@ code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-
 pre { background: #f6f8fa; padding: 0.5rem; overflow-x: auto; white-space: pre-wrap; }
 p.lead { color: #57606a; }
 """
-RED, BLUE, GREY = "#cf222e", "#0969da", "#57606a"
+RED, BLUE, GREY, GREEN = "#cf222e", "#0969da", "#57606a", "#1a7f37"
 
 
 def escape(value: Any) -> str:

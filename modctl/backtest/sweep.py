@@ -1,0 +1,113 @@
+"""`modctl backtest --sweep`: decide every listing of a data file at every point of a param
+sweep, reading and scanning the file once (see engine.sweep)."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from modctl.analytics import sweep as analysis
+from modctl.backtest.data import Reader
+from modctl.backtest.run import Progress, _why_one_job
+from modctl.engine.columnar import Columns
+from modctl.engine.sweep import Axis, SweepEvaluator
+from modctl.model import Bundle, Config
+from modctl.source import workspace
+
+
+@dataclass
+class _Job:
+    bundle: Bundle
+    config: Config
+    axes: tuple[Axis, ...]
+    path: Path
+    skip_bad: bool
+    start: int = 0
+    end: int | None = None
+
+
+def run(
+    root: Path,
+    bundle_name: str,
+    data: Path,
+    specs: list[str],
+    *,
+    skip_bad: bool = False,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> tuple[analysis.SweepResult, str | None]:
+    """The sweep's result, and why it ran as one job when more were asked for (or None)."""
+    started = time.perf_counter()
+    loaded = workspace.load(root, [bundle_name])
+    bundle = loaded.bundle(bundle_name)
+    axes = analysis.parse(specs, bundle)
+    job = _Job(bundle, loaded.config, axes, data, skip_bad)
+    reader = _reader(job)
+    size = data.stat().st_size
+    workers = min(jobs, os.cpu_count() or 1)
+    alone = _why_one_job(reader, size, workers) if jobs > 1 else None
+    if alone is None and workers > 1:
+        bounds = [size * i // workers for i in range(workers + 1)]
+        parts = [
+            _Job(bundle, loaded.config, axes, data, skip_bad, bounds[i], bounds[i + 1])
+            for i in range(workers)
+        ]
+        tally = analysis.SweepTally()
+        skipped, first_skip, outside = 0, None, 0
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for done, (part, part_skipped, part_first, part_outside) in enumerate(
+                pool.map(_run_part, parts), 1
+            ):
+                tally.merge(part)
+                skipped += part_skipped
+                first_skip = first_skip or part_first
+                outside += part_outside
+                if progress is not None:
+                    progress(tally.rows, done / workers)
+        points = SweepEvaluator(bundle, loaded.config, axes).points
+    else:
+        evaluator = SweepEvaluator(bundle, loaded.config, axes)
+        tally, outside = _decide(job, evaluator, reader, progress)
+        skipped, first_skip, points = reader.skipped, reader.first_skip, evaluator.points
+    found = analysis.result(bundle, data, axes, points, tally)
+    found.seconds = time.perf_counter() - started
+    found.skipped, found.first_skip, found.outside = skipped, first_skip, outside
+    return found, f"ran one job, not {jobs}: {alone}" if alone else None
+
+
+def _reader(job: _Job) -> Reader:
+    return Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
+
+
+def _decide(
+    job: _Job, evaluator: SweepEvaluator, reader: Reader, progress: Progress | None
+) -> tuple[analysis.SweepTally, int]:
+    batch_evaluator = evaluator.batch
+    served = np.array([batch_evaluator.regions.index(r) for r in job.bundle.regions])
+    tally = analysis.SweepTally()
+    outside = 0
+    for batch in reader.batches(job.start, job.end):
+        table, codes, labels = batch.table, batch.region_codes, batch.labels
+        keep = np.isin(codes, served)
+        if not keep.all():
+            outside += int(np.count_nonzero(~keep))
+            table, codes, labels = table.filter(pa.array(keep)), codes[keep], labels[keep]
+        if not len(codes):
+            continue
+        outcomes = evaluator.decide(Columns(table, codes))
+        tally.add(batch_evaluator.regions, codes, batch_evaluator.actions, outcomes, labels)
+        if progress is not None:
+            progress(tally.rows + outside, reader.fraction())
+    return tally, outside
+
+
+def _run_part(job: _Job) -> tuple[analysis.SweepTally, int, str | None, int]:
+    reader = _reader(job)
+    tally, outside = _decide(job, SweepEvaluator(job.bundle, job.config, job.axes), reader, None)
+    return tally, reader.skipped, reader.first_skip, outside
