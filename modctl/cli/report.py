@@ -87,3 +87,60 @@ def effectiveness_command(
         confidence=chosen.confidence,
     )
     echo(render.render(result, output.value))
+
+
+@app.command(
+    "gaps",
+    epilog="""\b
+Examples:
+  modctl report gaps ipr-counterfeit --data labelled.jsonl
+  modctl report gaps ipr-counterfeit ipr-brand-misuse ipr-notice-takedown --data labelled.jsonl -o html > gaps.html""",
+)
+def gaps_command(
+    ctx: typer.Context,
+    bundles: Annotated[
+        list[str],
+        typer.Argument(
+            help="Bundles; a listing counts as caught when any flags it.", callback=bundle_name
+        ),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Labelled listings: .jsonl, .csv or .parquet, as for backtest.",
+            callback=checked_path,
+        ),
+    ],
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            metavar="FIELD",
+            help="Group by these fields (repeat it; default: category, region and brand).",
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="Groups shown of each kind, the largest first.")
+    ] = 20,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Count and skip malformed rows instead of stopping.")
+    ] = False,
+    output: ReportOutputOption = ReportOutput.text,
+) -> None:
+    """Infringing listings no rule flagged and clean listings a rule flagged, grouped, each
+    group with the rule that came closest and the condition that stopped it, with samples and
+    the commands that would act on it."""
+    from modctl.backtest import gaps
+    from modctl.reports import gaps as render
+
+    names = list(dict.fromkeys(bundles))
+    found = gaps.run(
+        context_of(ctx).root,
+        names,
+        data,
+        by=tuple(by) if by else gaps.DEFAULT_BY,
+        top=top,
+        skip_bad=skip_bad,
+    )
+    echo(render.render(found, output.value))

@@ -1,0 +1,177 @@
+"""`report gaps`: the infringing listings the bundles miss, grouped, each group with the rule
+that came closest and the condition that stopped it; the batch near misses agree with
+`explain`'s; suggestions parse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modctl.backtest.data import Reader
+from modctl.engine.columnar import BatchEvaluator, Columns
+from modctl.engine.compiler import compile_bundle
+from modctl.engine.explain import _one_short
+from modctl.engine.nearmiss import one_short
+from tests.conftest import SAMPLE, reference_workspace, run
+from tests.parses import parses
+
+BUNDLES = ["ipr-counterfeit", "ipr-brand-misuse", "ipr-notice-takedown"]
+
+
+def plain(item):  # type: ignore[no-untyped-def]
+    if isinstance(item, dict):
+        return {k: plain(v) for k, v in item.items() if v is not None}
+    return item
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_batch_near_misses_are_explains_listing_for_listing(name: str) -> None:
+    workspace = reference_workspace()
+    bundle, config = workspace.bundle(name), workspace.config
+    batch_evaluator = BatchEvaluator(bundle, config)
+    rows = {r: compile_bundle(bundle, config, r) for r in bundle.regions}
+    reader = Reader(SAMPLE, config.fields, set(config.regions))
+    batch = next(reader.batches())
+    table = batch.table.slice(0, 600)
+    codes = batch.region_codes[:600]
+    columns = Columns(table, codes)
+    items = [plain(i) for i in table.to_pylist()]
+    near = 0
+    for rule in batch_evaluator.rules:
+        leaves, which = one_short(batch_evaluator, rule, columns)
+        for i, item in enumerate(items):
+            region = batch_evaluator.regions[codes[i]]
+            if region not in rows:
+                continue
+            evaluator = rows[region]
+            row_rule = next((r for r in evaluator.rules if r.id == rule.id), None)
+            ctx = evaluator.context(item)
+            expected = (
+                None
+                if row_rule is None or row_rule.condition.explain(ctx)[0]
+                else _one_short(row_rule, ctx)
+            )
+            got = None if which[i] < 0 else leaves[which[i]].why(ctx, leaves[which[i]].check(ctx))
+            assert got == expected, (rule.id, item["id"])
+            near += got is not None
+    assert near
+
+
+def test_gaps_on_the_sample_finds_what_the_reference_bundles_miss(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    code, out = run(
+        runner, reference_repo, "report", "gaps", *BUNDLES, "--data", str(SAMPLE), "-o", "json"
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["listings"], data["infringing"], data["clean"]) == (3000, 849, 2151)
+    assert data["missed"] > 100
+    assert data["missed"] == sum(r["listings"] for r in data["missed_by_reason"])
+    kinds = {r["kind"] for r in data["missed_by_reason"]}
+    assert {"near", "shadow", "none"} <= kinds
+    group = data["missed_top_groups"][0]
+    assert set(group) >= {"category", "region", "brand", "listings", "reason", "samples"}
+    assert group["listings"] >= data["missed_top_groups"][-1]["listings"]
+    near = next(r for r in data["missed_by_reason"] if r["kind"] == "near")
+    assert near["rule"]
+    assert near["condition"] in near["text"]
+    sample = next(s for g in data["missed_top_groups"] for s in g["samples"] if s["why"])
+    assert sample["id"].startswith("L-")
+    image = next(r for r in data["missed_by_reason"] if r["rule"] == "counterfeit-image-match")
+    assert image["condition"] == "image_phash within 6 bits of list counterfeit-phashes"
+    shadow = {r["rule"] for r in data["missed_by_reason"] if r["kind"] == "shadow"}
+    assert "brand-field-cheap-shadow" in shadow
+    assert data["flagged_clean"] > 0
+    assert data["flagged_clean_top_groups"][0]["reason"]["kind"] == "flagged"
+    kinds_suggested = {s["kind"] for s in data["suggestions"]}
+    assert {"enforce", "sweep"} <= kinds_suggested
+    for suggestion in data["suggestions"]:
+        parses(suggestion["command"])
+
+
+def test_gaps_suggests_the_misspelt_brand_words_missed_listings_carry(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    rows = [
+        {
+            "id": f"L-SG-{i:07d}",
+            "region": "SG",
+            "title": f"Guccci Marmont bag {i} replica",
+            "price": 2000.0,
+            "brand": "Gucci",
+            "seller": {"id": f"S-SG-{900000 + i}"},
+            "category": "womens-bags",
+            "label": "infringing",
+        }
+        for i in range(4)
+    ] + [
+        {
+            "id": f"L-SG-{i:07d}",
+            "region": "SG",
+            "title": "Arabica coffee beans",
+            "price": 20.0,
+            "category": "groceries",
+            "label": "clean",
+        }
+        for i in range(4, 10)
+    ]
+    data = reference_repo / "misspelt.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out = run(
+        runner,
+        reference_repo,
+        "report",
+        "gaps",
+        "ipr-counterfeit",
+        "--data",
+        str(data),
+        "-o",
+        "json",
+    )
+    assert code == 0, out
+    found = json.loads(out)
+    assert found["missed"] == 4
+    (group,) = found["missed_top_groups"]
+    assert (group["category"], group["region"], group["brand"]) == ("womens-bags", "SG", "Gucci")
+    assert group["reason"]["condition"] == "title contains a keyword of list protected-brands"
+    (suggestion,) = [s for s in found["suggestions"] if s["kind"] == "list_add"]
+    assert suggestion["command"].startswith(
+        "modctl hotpatch apply ipr-counterfeit --region SG list_add protected-brands guccci"
+    )
+    parses(suggestion["command"])
+
+
+def test_gaps_text_and_markdown(reference_repo: Path, runner: CliRunner) -> None:
+    args = ["report", "gaps", "ipr-counterfeit", "--data", str(SAMPLE), "--top", "3"]
+    code, out = run(runner, reference_repo, *args)
+    assert code == 0, out
+    assert "Infringing listings missed, largest groups first:" in out
+    assert "... and " in out
+    assert "more groups (--top shows more)" in out
+    code, out = run(runner, reference_repo, *args, "-o", "md")
+    assert code == 0, out
+    assert out.startswith("# Gaps of ipr-counterfeit")
+    assert "## Clean listings flagged" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--by", "colour"], "--by 'colour': group by region or a text field modctl.yaml declares"),
+        (["--by", "price"], "--by 'price': group by region or a text field"),
+        (["--data", "nope.jsonl"], "no such data file"),
+    ],
+    ids=["unknown field", "number field", "missing data"],
+)
+def test_bad_gaps_input_is_one_line(
+    reference_repo: Path, runner: CliRunner, args: list[str], message: str
+) -> None:
+    data = ["--data", str(SAMPLE)] if "--data" not in args else []
+    code, out = run(runner, reference_repo, "report", "gaps", "ipr-counterfeit", *data, *args)
+    assert code == 2, out
+    assert message in out
+    assert len(out.strip().splitlines()) == 1, out
