@@ -57,6 +57,8 @@ INVOCATIONS = {
     "hotpatch revert": "hotpatch revert {hotpatch} --dry-run",
     "incident show": "incident show INC-1",
     "incident report": "incident report INC-1",
+    "report effectiveness": "report effectiveness ipr-counterfeit --metrics {metrics}",
+    "report gaps": "report gaps ipr-counterfeit --data {sample}",
     "emergency list": "emergency list",
     "emergency show": "emergency show disable-rule",
     "emergency run": "emergency run shadow-rule -p bundle=ipr-counterfeit -p "
@@ -156,8 +158,10 @@ def test_command_prints_json_with_output_json(
     metrics = tmp_path / "metrics.csv"
     metrics.write_text(
         "region,bundle,variant,window_start,window_end,decisions,takedowns,appeals,"
-        "appeals_overturned\n"
-        "SG,ipr-counterfeit,canary,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,100,10,20,2\n"
+        "appeals_overturned,rule\n"
+        "SG,ipr-counterfeit,canary,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,100,10,20,2,\n"
+        "SG,ipr-counterfeit,canary,2026-01-01T00:00:00Z,2026-01-01T01:00:00Z,60,6,12,1,"
+        "lux-unauthorized-cheap\n"
     )
     listed = runner.invoke(app, ["--repo", str(staged), "hotpatch", "list", "-o", "json"])
     (hotpatch,) = [row["id"] for row in json.loads(listed.stdout)["hotpatches"]]
