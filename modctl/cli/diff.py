@@ -26,7 +26,10 @@ def diff_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Semantic diff of a bundle: rules added, removed and changed field by field, params,
-    list entries, region scope. Not a text diff."""
+    list entries, region scope. Not a text diff.
+
+    Example: modctl diff ipr-counterfeit modctl/ipr-counterfeit/1.3.0 HEAD
+    """
     from modctl.reports import diff as report
     from modctl.source.diff import between
 

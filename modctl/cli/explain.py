@@ -31,7 +31,10 @@ def explain_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Explain a decision: every matched rule with what fired (keyword, threshold, hash
-    distance) and the rules that were one condition short."""
+    distance) and the rules that were one condition short.
+
+    Example: modctl explain ipr-counterfeit --item listing.json --region SG
+    """
     from modctl.engine.explain import explain_regions, parse_item
     from modctl.reports import explain as report
     from modctl.source.workspace import load

@@ -30,7 +30,10 @@ def init_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Create a strategy repository: modctl.yaml, reference bundles, playbooks, a pre-commit
-    hook, and the first commit."""
+    hook, and the first commit.
+
+    Example: modctl init my-strategies
+    """
     from modctl.reports import init as report
     from modctl.source.scaffold import init
 

@@ -39,7 +39,10 @@ def render_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Print the effective config the platform loads for a bundle in a region: indented
-    JSON for people, or with --output json the exact bytes written to deploy/."""
+    JSON for people, or with --output json the exact bytes written to deploy/.
+
+    Example: modctl render ipr-counterfeit --region SG
+    """
     from modctl.state.files import deploy_file
 
     context = reading_context(ctx)
@@ -75,7 +78,10 @@ def sync_command(
     """Reconcile the state branch with the remote named in modctl.yaml: fetch (with release
     tags), fast-forward, push, or run local changes made while the remote was unreachable again
     on its newer state. A local change that no longer applies there is dropped (exit 3) and kept
-    on a BRANCH-rejected/... branch."""
+    on a BRANCH-rejected/... branch.
+
+    Example: modctl sync --keep local
+    """
     from modctl.state.sync import sync
 
     context = context_of(ctx)
@@ -101,7 +107,10 @@ def sync_command(
 @audit_app.command("verify")
 def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text) -> None:
     """Replay the state branch: trailers on every commit, immutable releases, digests and tags,
-    legal region transitions, deploy/ matching the region states. Exit 1 at the first offence."""
+    legal region transitions, deploy/ matching the region states. Exit 1 at the first offence.
+
+    Example: modctl audit verify
+    """
     from modctl.state.audit import verify
 
     result = verify(reading_context(ctx))
@@ -145,7 +154,10 @@ def log_command(
     output: OutputOption = Output.text,
 ) -> None:
     """The journal of the state branch, newest first: what each state commit did, to what, who
-    did it, why, and what was forced."""
+    did it, why, and what was forced.
+
+    Example: modctl log --bundle ipr-counterfeit --region SG --since 2d
+    """
     from modctl.reports.journal import log_json, log_text
     from modctl.state import journal
 

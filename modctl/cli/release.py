@@ -38,7 +38,10 @@ def cut_command(
     ] = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Cut a release from the committed bundle: validated, tested, tagged, recorded."""
+    """Cut a release from the committed bundle: validated, tested, tagged, recorded.
+
+    Example: modctl release cut ipr-counterfeit --bump minor --notes "stricter SG price rule"
+    """
     from modctl import yamlio
     from modctl.reports import to_json
     from modctl.state import release
@@ -85,7 +88,10 @@ def list_command(
     ] = None,
     output: OutputOption = Output.text,
 ) -> None:
-    """List releases, oldest first per bundle."""
+    """List releases, oldest first per bundle.
+
+    Example: modctl release list ipr-counterfeit
+    """
     from modctl.reports import to_json
     from modctl.reports.journal import releases_text
     from modctl.state.files import manifests
@@ -101,7 +107,10 @@ def show_command(
     version: Annotated[str, typer.Argument(help="Version.")],
     output: OutputOption = Output.text,
 ) -> None:
-    """Show one release: manifest, notes, test summary."""
+    """Show one release: manifest, notes, test summary.
+
+    Example: modctl release show ipr-counterfeit 1.3.0
+    """
     from modctl import yamlio
     from modctl.errors import UsageError
     from modctl.reports import to_json

@@ -142,7 +142,10 @@ def start_command(
     dry_run: DryRun = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Start a canary at the first step of its wave (or --at-step N, to restore an aborted one)."""
+    """Start a canary at the first step of its wave (or --at-step N, to restore an aborted one).
+
+    Example: modctl rollout start ipr-counterfeit 1.4.0 --region SG
+    """
     from modctl.state import rollout
 
     _run(
@@ -170,7 +173,10 @@ def promote_command(
     dry_run: DryRun = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Move the canary to the next step of its wave; at 100% it becomes stable."""
+    """Move the canary to the next step of its wave; at 100% it becomes stable.
+
+    Example: modctl rollout promote ipr-counterfeit --region SG
+    """
     from modctl.state import rollout
 
     _run(
@@ -194,7 +200,10 @@ def demote_command(
     dry_run: DryRun = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Move the canary back one step of its wave; allowed while frozen."""
+    """Move the canary back one step of its wave; allowed while frozen.
+
+    Example: modctl rollout demote ipr-counterfeit --region SG --incident INC-2041
+    """
     from modctl.state import rollout
 
     _run(
@@ -229,9 +238,8 @@ def _pausing(paused: bool) -> Callable[..., None]:
             WriteOptions(actor, reason, incident, dry_run, output),
         )
 
-    command.__doc__ = (
-        "Hold the canary at its step." if paused else "Let a paused canary be promoted again."
-    )
+    said = "Hold the canary at its step." if paused else "Let a paused canary be promoted again."
+    command.__doc__ = f"{said}\n\nExample: modctl rollout {verb} ipr-counterfeit --region SG"
     return command
 
 
@@ -250,7 +258,10 @@ def abort_command(
     dry_run: DryRun = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Take the canary off; the stable release keeps all traffic."""
+    """Take the canary off; the stable release keeps all traffic.
+
+    Example: modctl rollout abort ipr-counterfeit --region SG --incident INC-2041
+    """
     from modctl.state import rollout
 
     _run(
@@ -271,13 +282,7 @@ def known_bundle(context: Context, bundle: str, snapshot: Snapshot | None = None
     check_bundle(snapshot or context.store.read(), bundle, bundle_names(context.root))
 
 
-@app.command(
-    "analyze",
-    epilog="""\b
-Examples:
-  modctl rollout analyze ipr-counterfeit          # every region in flight, recorded
-  modctl rollout analyze ipr-counterfeit --region SG --dry-run --metrics m.csv""",
-)
+@app.command("analyze")
 def analyze_command(
     ctx: typer.Context,
     bundle: Bundle,
@@ -290,7 +295,10 @@ def analyze_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Judge every canary of a bundle in flight on its gates, and record the verdicts under
-    analyses/ (exit 1 when a gate fails)."""
+    analyses/ (exit 1 when a gate fails).
+
+    Example: modctl rollout analyze ipr-counterfeit --region SG --dry-run --metrics m.csv
+    """
     from modctl.reports import rollout as render
     from modctl.source import metrics as source
     from modctl.state.operations import record_analyses
@@ -312,13 +320,7 @@ def analyze_command(
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
-@app.command(
-    "advance",
-    epilog="""\b
-Examples:
-  modctl rollout advance --auto-rollback          # what a scheduler runs every few minutes
-  modctl rollout advance ipr-counterfeit --metrics m.jsonl --dry-run""",
-)
+@app.command("advance")
 def advance_command(
     ctx: typer.Context,
     bundle: Annotated[
@@ -341,7 +343,11 @@ def advance_command(
 ) -> None:
     """Move every canary in flight by its gates: promote one step when min_bake has passed and
     every gate passes, hold while baking or inconclusive, abort on a failed gate with
-    --auto-rollback. Exit 1 when a gate failed, 4 when a freeze held back a promotion."""
+    --auto-rollback. Exit 1 when a gate failed, 4 when a freeze held back a promotion. A
+    scheduler runs it every few minutes.
+
+    Example: modctl rollout advance --auto-rollback
+    """
     from modctl.reports import rollout as render
     from modctl.source import metrics as source
     from modctl.state.analysis import flying
@@ -405,7 +411,10 @@ def status_command(
 ) -> None:
     """What runs where, and what holds it: frozen regions (who, when, why, incident), then
     region x bundle in wave order with stable, canary, step, time at the step, bake time left
-    and whether promote is allowed now."""
+    and whether promote is allowed now.
+
+    Example: modctl status ipr-counterfeit --watch
+    """
     import time
 
     from modctl.reports import rollout as render
@@ -456,7 +465,12 @@ def rollback_command(
     dry_run: DryRun = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Put a region's stable release back to the previous one (or --to VERSION); allowed while frozen."""
+    """Put a region's stable release back to the previous one (or --to VERSION); allowed while
+    frozen.
+
+    Example: modctl rollback ipr-counterfeit --region SG --to 1.3.0 --incident INC-2041 --reason
+    "overturns doubled"
+    """
     from modctl.state import rollout
 
     options = WriteOptions(actor, reason, incident, dry_run, output)
@@ -478,7 +492,10 @@ def freeze_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Stop starting and promoting canaries in regions (rollback stays allowed). A region
-    already frozen keeps its freeze."""
+    already frozen keeps its freeze.
+
+    Example: modctl freeze --all --incident INC-2041 --reason "overturns doubled"
+    """
     options = WriteOptions(actor, reason, incident, dry_run, output)
     _freeze(ctx, region, every, True, options, force=False)
 
@@ -499,7 +516,10 @@ def unfreeze_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Let canaries start and move again. A freeze made under another incident than --incident
-    is lifted only with --force."""
+    is lifted only with --force.
+
+    Example: modctl unfreeze --all --incident INC-2041
+    """
     options = WriteOptions(actor, reason, incident, dry_run, output)
     _freeze(ctx, region, every, False, options, force=force)
 

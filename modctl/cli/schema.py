@@ -19,7 +19,10 @@ def schema_command(
     ] = None,
     output: OutputOption = Output.text,
 ) -> None:
-    """Print one JSON Schema (Draft 2020-12), or list them."""
+    """Print one JSON Schema (Draft 2020-12), or list them.
+
+    Example: modctl schema rules > .schemas/rules.json
+    """
     from modctl import schemas
 
     if name is not None:

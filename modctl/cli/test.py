@@ -47,6 +47,8 @@ def run_tests(
     """Run the bundles' test cases: expected action and rules against the engine's decision.
 
     Exit 0 when every case passes, 1 on a failure or coverage below --min-coverage.
+
+    Example: modctl test ipr-counterfeit --min-coverage 90 --format junit > report.xml
     """
 
     from modctl.engine.cases import run_cases

@@ -63,6 +63,8 @@ def validate_command(
     """Check modctl.yaml, bundles and playbooks: schemas, names, types, regexes, regions, waves.
 
     Exit 0 when clean, 1 when checks fail, 2 on bad usage.
+
+    Example: modctl validate strategies/ipr-counterfeit --format github
     """
     from modctl.reports import findings as formatters
 
