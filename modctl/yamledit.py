@@ -1,12 +1,15 @@
-"""The door for editing a person's YAML file in place: each change is spliced into the file's
-own text, and every other byte stays as it was (comments, blank lines, quoting, indentation,
-line endings).
+"""The door for changing a YAML file people write: edits spliced into its text, and its text laid
+out in the canonical style.
 
-Reading stays with `yamlio`'s strict loader; this door serves the writes that must keep a file
-as its authors wrote it (`hotpatch fold`). ruamel.yaml's round-trip parser says where each node
-starts and ends, and its round-trip dumper renders new values, in the quoting of their
-neighbours; only those characters change. (Dumping the whole document again through ruamel.yaml
-would re-indent top-level sequences and respace comments at the ends of lines.)
+An edit changes only its own characters, and every other byte stays as it was (comments, blank
+lines, quoting, indentation, line endings). Reading stays with `yamlio`'s strict loader; edits
+serve the writes that must keep a file as its authors wrote it (`hotpatch fold`).
+ruamel.yaml's round-trip parser says where each node starts and ends, and its round-trip dumper
+renders new values, in the quoting of their neighbours; only those characters change.
+
+`formatted` is `modctl fmt`: the whole document dumped again by ruamel.yaml's round-trip dumper
+(which keeps comments, quotes, flow and block styles), with the items of a top-level sequence at
+column 0, then tidied line by line (see `formatted`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 Path_ = tuple[str | int, ...]
 _SPACE = " \t\r\n"
+INDENT = 2  # spaces per level of a block mapping; a nested block sequence's `-` sits at it too
 
 
 class EditError(Exception):
@@ -281,3 +288,175 @@ def _styled(value: Any, style: str | None) -> Any:
 
 def _shown(path: Path_) -> str:
     return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path) or "."
+
+
+class _Emitter(RoundTripEmitter):
+    """ruamel.yaml's round-trip emitter, with the items of a top-level sequence at column 0
+    and their keys at column 2 (`- id: ...`); a sequence under a key stays indented below it."""
+
+    def _in_top_sequence(self) -> bool:
+        return self.indent == 0 and len(self.indents) == 1 and bool(self.indents.values[0][1])
+
+    def expect_block_sequence_item(self, first: bool = False) -> None:
+        offset = self.sequence_dash_offset
+        if self._in_top_sequence():
+            self.sequence_dash_offset = 0
+        try:
+            super().expect_block_sequence_item(first)
+        finally:
+            self.sequence_dash_offset = offset
+
+    def increase_indent(
+        self, flow: bool = False, sequence: bool | None = None, indentless: bool = False
+    ) -> None:
+        item = self._in_top_sequence()
+        super().increase_indent(flow, sequence, indentless)
+        if item and not flow and not indentless:
+            self.indent = INDENT
+
+
+class _Int(int):
+    """An integer with the text it was written as."""
+
+    text = ""
+
+
+class _Float(float):
+    """A number with a fraction or an exponent, with the text it was written as: written again
+    from its value, 4.054423787116954e+16 would lose its last digit."""
+
+    text = ""
+
+
+class _Constructor(RoundTripConstructor):
+    """Numbers keep the text they were written in, to be written again as they were."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        number = _Int(super().construct_yaml_int(node))
+        number.text = node.value
+        return number
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        number = _Float(super().construct_yaml_float(node))
+        number.text = node.value
+        return number
+
+
+class _Representer(RoundTripRepresenter):
+    def represent_number(self, data: _Int | _Float) -> Any:
+        kind = "int" if isinstance(data, _Int) else "float"
+        return self.represent_scalar(f"tag:yaml.org,2002:{kind}", data.text)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
+_Representer.add_representer(_Int, _Representer.represent_number)
+_Representer.add_representer(_Float, _Representer.represent_number)
+
+
+def _canonical_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    yaml.Representer = _Representer
+    yaml.Emitter = _Emitter
+    yaml.preserve_quotes = True  # quotes are the author's: '0e5' and "1:1" must stay text
+    yaml.allow_unicode = True
+    yaml.width = 1 << 30  # never fold a line: a flow collection or a plain value stays on one
+    yaml.indent(mapping=INDENT, sequence=2 * INDENT, offset=INDENT)
+    return yaml
+
+
+def formatted(text: str) -> str:
+    """`text` (one YAML document, `\n` line breaks) in the canonical layout: block mappings
+    indented by two spaces, a block sequence's `-` two spaces in from its key, the items of a
+    top-level sequence at column 0 with one blank line between them, flow collections on one
+    line with one space after each comma and colon, quotes and block scalars as written, no
+    blank lines at the start or the end and never two in a row, no trailing blanks, a full-line
+    comment at the indentation of the line it comments (the next one, or the one before when
+    it is closer and no blank line comes between), comments at the ends of lines in their
+    column (one space after the value at least), and one line break at the end."""
+    yaml = _canonical_yaml()
+    try:
+        data = yaml.load(text)
+    except YAMLError as exc:
+        raise EditError(f"cannot parse the file: {exc}") from None
+    if isinstance(data, list | dict) and not data:
+        # ruamel.yaml cannot dump an empty top-level collection with comments around it.
+        root = yaml.compose(text)
+        empty = "[]" if isinstance(data, list) else "{}"
+        return _tidy(text[: root.start_mark.index] + empty + text[root.end_mark.index :], False)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return _tidy(out.getvalue(), isinstance(data, list))
+
+
+def _tidy(text: str, top_sequence: bool) -> str:
+    """The line-by-line half of `formatted`: lines inside a value of several lines are content
+    and stay as they are."""
+    lines = text.split("\n")
+    kept = _value_lines(text)
+    kinds: list[str] = []
+    for i, line in enumerate(lines):
+        if i in kept:
+            kinds.append("value")
+            continue
+        lines[i] = line.rstrip(" \t")
+        stripped = lines[i].lstrip(" ")
+        kinds.append("blank" if not stripped else "comment" if stripped[0] == "#" else "content")
+    for i, kind in enumerate(kinds):
+        if kind == "comment":
+            lines[i] = " " * _comment_indent(lines, kinds, i) + lines[i].lstrip(" ")
+    if top_sequence:
+        items = [i for i, kind in enumerate(kinds) if kind == "content" and lines[i][0] == "-"]
+        for i in items[1:]:
+            start = i
+            while start > 0 and kinds[start - 1] == "comment" and lines[start - 1][0] == "#":
+                start -= 1
+            if start > 0 and kinds[start - 1] != "blank":
+                lines[start] = "\n" + lines[start]
+    out: list[str] = []
+    for line, kind in zip(lines, kinds, strict=True):
+        if kind == "blank" and (not out or out[-1] == ""):
+            continue
+        out.append(line)
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def _comment_indent(lines: list[str], kinds: list[str], at: int) -> int:
+    """Where a full-line comment goes: at the indentation of the next line of content, or of the
+    previous one when that is closer to where the comment is and no blank line comes between."""
+    column = _indent(lines[at])
+    after = next((i for i in range(at + 1, len(lines)) if kinds[i] == "content"), None)
+    wanted = _indent(lines[after]) if after is not None else 0
+    before = at - 1
+    while before >= 0 and kinds[before] in ("comment", "value"):
+        before -= 1
+    if before >= 0 and kinds[before] == "content":
+        previous = _indent(lines[before])
+        if abs(column - previous) < abs(column - wanted):
+            wanted = previous
+    return wanted
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _value_lines(text: str) -> set[int]:
+    """The lines (0-based) that continue a scalar value begun on an earlier line: a block
+    scalar's text, or a quoted value written over several lines."""
+    root = YAML(typ="rt").compose(text)
+    found: set[int] = set()
+    todo = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, MappingNode):
+            todo += [part for pair in node.value for part in pair]
+        elif isinstance(node, SequenceNode):
+            todo += node.value
+        elif isinstance(node, ScalarNode) and node.end_mark.line > node.start_mark.line:
+            last = node.end_mark.line if node.end_mark.column > 0 else node.end_mark.line - 1
+            found.update(range(node.start_mark.line + 1, last + 1))
+    return found

@@ -237,6 +237,36 @@ def dump(data: Any) -> str:
     return text
 
 
+def comments(text: str) -> list[str]:
+    """Every comment of one YAML document, in order, each from its `#` to the end of its line
+    without trailing blanks: what a change of layout must keep. A `#` inside a value is none."""
+    scanner = _PureLoader(text)
+    found: list[str] = []
+    end = 0
+    try:
+        while scanner.check_token():
+            token = scanner.get_token()  # type: ignore[no-untyped-call]
+            found += _comments_between(text, end, token.start_mark.index)
+            end = max(end, token.end_mark.index)
+    except yaml.MarkedYAMLError as exc:
+        raise _marked_error(exc, text) from None
+    finally:
+        scanner.dispose()
+    return found + _comments_between(text, end, len(text))
+
+
+def _comments_between(text: str, start: int, end: int) -> list[str]:
+    """The comments in text between two tokens, where a `#` can start nothing else."""
+    found = []
+    at = text.find("#", start, end)
+    while at >= 0:
+        stop = text.find("\n", at, end)
+        stop = end if stop < 0 else stop
+        found.append(text[at:stop].rstrip())
+        at = text.find("#", stop, end)
+    return found
+
+
 def _refuse_anchors(text: str) -> None:
     try:
         for event in yaml.parse(text, Loader=_Loader):

@@ -55,19 +55,27 @@ def test_check_jsonschema_accepts_the_schemas_and_the_reference_files(tmp_path: 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def try_repo(repo: Path) -> subprocess.CompletedProcess[str]:
+def try_repo(repo: Path, hook: str = "modctl-validate") -> subprocess.CompletedProcess[str]:
     """pre-commit installs modctl from this checkout into a hook environment and runs the hook."""
-    command = ("-m", "pre_commit", "try-repo", PROJECT, "modctl-validate", "--all-files")
+    command = ("-m", "pre_commit", "try-repo", PROJECT, hook, "--all-files")
     return run(sys.executable, *command, cwd=repo)
 
 
-@pytest.mark.slow
-def test_pre_commit_try_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pre-commit cache for the module: the hook environment is built once per revision."""
     if not (PROJECT / ".git").exists():
         pytest.skip("pre-commit try-repo needs modctl's source as a git repository")
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pre_commit_home: Path
+) -> None:
     repo = tmp_path / "strategies"
     assert modctl("init", repo, cwd=tmp_path).returncode == 0
-    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
     passed = try_repo(repo)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "modctl validate" in passed.stdout
@@ -79,3 +87,21 @@ def test_pre_commit_try_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "strategies/ipr-counterfeit/rules/price.yaml:2:3: error Y002 duplicate key 'id'"
         in failed.stdout
     )
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo_fmt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pre_commit_home: Path
+) -> None:
+    repo = tmp_path / "strategies"
+    assert modctl("init", repo, cwd=tmp_path).returncode == 0
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    passed = try_repo(repo, "modctl-fmt")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "modctl fmt" in passed.stdout
+    assert "Passed" in passed.stdout
+    bundle = repo / "strategies/ipr-counterfeit/bundle.yaml"
+    bundle.write_text(bundle.read_text() + "\n\n")
+    failed = try_repo(repo, "modctl-fmt")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "would reformat strategies/ipr-counterfeit/bundle.yaml" in failed.stdout

@@ -23,6 +23,7 @@ ITEM = {"id": "L-1", "region": "SG", "title": "GUCCI bag", "brand": "Gucci", "pr
 # --dry-run, each where the state allows it. A new command needs a line here.
 INVOCATIONS = {
     "init": "init {new}",
+    "fmt": "fmt --check",
     "validate": "validate",
     "test": "test",
     "schema": "schema",

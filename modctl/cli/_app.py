@@ -33,6 +33,7 @@ class Globals:
 # `--help` lists them all), so an emergency rollback never pays for `backtest`'s imports.
 COMMANDS = {
     "init": ("modctl.cli.init", "app"),
+    "fmt": ("modctl.cli.fmt", "app"),
     "validate": ("modctl.cli.validate", "app"),
     "test": ("modctl.cli.test", "app"),
     "backtest": ("modctl.cli.backtest", "app"),

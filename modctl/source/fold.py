@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +19,10 @@ from typing import Any
 
 from modctl import yamledit, yamlio
 from modctl.engine.cases import CaseResult, run_cases
-from modctl.errors import ChecksFailedError, RefusedError, UsageError
+from modctl.errors import ChecksFailedError, RefusedError
 from modctl.findings import Finding, Severity
 from modctl.model import Bundle, Rule
+from modctl.source import writing
 from modctl.source.files import Cache, Loaded, lines, parse_all, read_all
 from modctl.source.repo import Selection, bundle_names, inside, select
 from modctl.source.validate import Analysis, analyse
@@ -176,7 +174,7 @@ def fold(
         )
     result.path, result.before, result.after = edit.path, edit.before, after
     if not dry_run:
-        _writable(root, edit.path)
+        writing.check_writable(inside(root, edit.path), edit.path, "fold again")
     _check(root, result, loaded, before, selection)
     if not dry_run:
         _write(root, edit.path, after)
@@ -424,32 +422,10 @@ def _blocking(analysis: Analysis) -> bool:
     )
 
 
-def _writable(root: Path, rel: str) -> None:
-    """Refuse a file its mode makes read-only, even to a user (root) who could write it."""
-    path = inside(root, rel)
-    if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
-        raise RefusedError(
-            f"{rel} is read-only; make it writable and fold again (nothing was written)"
-        )
-
-
 def _write(root: Path, rel: str, text: str) -> None:
-    """Replace the file at once (a killed run leaves the old file or the new one), keeping its
-    mode and a byte order mark it had."""
+    """Replace the file, keeping a byte order mark it had."""
     path = inside(root, rel)
     data = text.encode()
     if path.read_bytes().startswith(BOM.encode()):
         data = BOM.encode() + data
-    tmp: str | None = None
-    try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise UsageError(f"cannot write {rel}: {exc.strerror or exc}; nothing written") from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    writing.replace(path, data, rel)

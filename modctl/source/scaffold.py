@@ -10,9 +10,10 @@ from modctl.errors import ModctlError, RefusedError, UsageError
 from modctl.gitio import Git
 
 PRE_COMMIT_CONFIG = """\
-# Validate strategies before every commit: `pip install pre-commit && pre-commit install`.
-# The hook runs the modctl installed on this machine; the README shows how to pin
-# modctl's own hook (id: modctl-validate) from its repository instead.
+# Validate strategies and check their layout before every commit:
+# `pip install pre-commit && pre-commit install`. The hooks run the modctl installed on this
+# machine; the README shows how to pin modctl's own hooks (modctl-validate, modctl-fmt) from
+# its repository instead. `modctl fmt` lays out the files modctl-fmt names.
 repos:
   - repo: local
     hooks:
@@ -22,6 +23,11 @@ repos:
         language: system
         files: ^(modctl\\.ya?ml|strategies/.*\\.ya?ml|playbooks/.*\\.ya?ml)$
         require_serial: true
+      - id: modctl-fmt
+        name: modctl fmt
+        entry: modctl fmt --check
+        language: system
+        files: ^(modctl\\.ya?ml|strategies/.*\\.ya?ml|playbooks/.*\\.ya?ml)$
 """
 
 
