@@ -3,7 +3,7 @@ out in the canonical style.
 
 An edit changes only its own characters, and every other byte stays as it was (comments, blank
 lines, quoting, indentation, line endings). Reading stays with `yamlio`'s strict loader; edits
-serve the writes that must keep a file as its authors wrote it (`hotpatch fold`).
+serve the writes that must keep a file as its authors wrote it (`hotpatch fold`, `new rule`).
 ruamel.yaml's round-trip parser says where each node starts and ends, and its round-trip dumper
 renders new values, in the quoting of their neighbours; only those characters change.
 
@@ -121,6 +121,21 @@ class Document:
         indent = " " * self._dash_column(last)
         lines = "".join(f"{indent}- {r}{self._newline}" for r in rendered)
         self._splice(at, at, self._break_before(at) + lines)
+
+    def append_item(self, item: str) -> None:
+        """Add `item`, the text of one top-level sequence item (`block_item`), at the end of
+        the document's top-level sequence, after a blank line; an empty `[]` becomes it."""
+        seq = self._node(())[0]
+        if not isinstance(seq, SequenceNode):
+            raise EditError("the file is not a list")
+        item = item.replace("\n", self._newline)
+        if not seq.value and seq.flow_style:
+            self._splice(seq.start_mark.index, seq.end_mark.index, item.rstrip(self._newline))
+            return
+        if seq.flow_style:
+            raise EditError(f"line {seq.start_mark.line + 1}: the list is written in flow style")
+        at = self._own_end(seq, len(seq.value) - 1)
+        self._splice(at, at, f"{self._break_before(at)}{self._newline}{item}")
 
     # The nodes, parsed again after each edit: every position is one of the current text.
 
@@ -288,6 +303,38 @@ def _styled(value: Any, style: str | None) -> Any:
 
 def _shown(path: Path_) -> str:
     return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path) or "."
+
+
+def block(value: dict[str, Any] | list[Any], flow_keys: frozenset[str] = frozenset()) -> str:
+    """`value` as a document in the canonical layout (block mappings and sequences, the items
+    of a top-level sequence at column 0), the values of `flow_keys` (at any depth) in flow
+    style: `regions: [SG, MY]`."""
+    out = io.StringIO()
+    _canonical_yaml().dump(_block(value, flow_keys), out)
+    return out.getvalue()
+
+
+def quoted(text: str) -> str:
+    """`text`, to be written in single quotes by `block` (as the reference bundles write
+    regexes)."""
+    single: str = SingleQuotedScalarString(text)
+    return single
+
+
+def block_item(value: dict[str, Any], flow_keys: frozenset[str] = frozenset()) -> str:
+    """`value` as one item of a top-level sequence in the canonical layout (`- key: ...`)."""
+    return block([value], flow_keys)
+
+
+def _block(value: Any, flow_keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return CommentedMap(
+            (k, _styled(v, None) if k in flow_keys else _block(v, flow_keys))
+            for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return CommentedSeq(_block(v, flow_keys) for v in value)
+    return value
 
 
 class _Emitter(RoundTripEmitter):

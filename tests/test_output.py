@@ -23,6 +23,9 @@ ITEM = {"id": "L-1", "region": "SG", "title": "GUCCI bag", "brand": "Gucci", "pr
 # --dry-run, each where the state allows it. A new command needs a line here.
 INVOCATIONS = {
     "init": "init {new}",
+    "new bundle": "new bundle knockoff-toys --dry-run",
+    "new rule": "new rule ipr-counterfeit fake-watch --field title --op matches --value fake "
+    "--action warn --file rules/price.yaml --dry-run",
     "fmt": "fmt --check",
     "validate": "validate",
     "test": "test",

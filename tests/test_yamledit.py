@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from modctl import yamlio
-from modctl.yamledit import Document, EditError, render
+from modctl.yamledit import Document, EditError, block, block_item, quoted, render
 
 RULES = """\
 # header
@@ -112,6 +112,27 @@ CASES: dict[str, tuple[str, Edit, str]] = {
         lambda d: d.set_value((0, "action"), "review"),
         "- id: a\n  action: 'review'    # for now\n",
     ),
+    "append an item to a top-level list after a blank line": (
+        RULES,
+        lambda d: d.append_item("- id: d\n  action: warn\n"),
+        RULES + "\n- id: d\n  action: warn\n",
+    ),
+    "append after the comments indented under the last item, before a footer": (
+        "- id: a\n  action: warn\n  # a note inside a\n# footer\n",
+        lambda d: d.append_item("# about d\n- id: d\n  action: warn\n"),
+        "- id: a\n  action: warn\n  # a note inside a\n\n# about d\n- id: d\n  action: warn\n"
+        "# footer\n",
+    ),
+    "append to an empty top-level list, the header kept": (
+        "# header\n[]\n",
+        lambda d: d.append_item("- id: d\n  action: warn\n"),
+        "# header\n- id: d\n  action: warn\n",
+    ),
+    "append with CRLF line ends, after a last line without a line break": (
+        "- id: a\r\n  action: warn",
+        lambda d: d.append_item("- id: d\n  action: warn\n"),
+        "- id: a\r\n  action: warn\r\n\r\n- id: d\r\n  action: warn\r\n",
+    ),
     "set a number": (
         "params: {max: 6, min: 1}\n",
         lambda d: d.set_value(("params", "max"), 0.25),
@@ -158,3 +179,38 @@ def test_a_path_that_is_not_there_is_refused() -> None:
 def test_render_reads_back_as_the_value(value: Any, text: str) -> None:
     assert render(value) == text
     assert yamlio.loads(f"v: {text}\n")["v"] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("[{id: a, action: warn}]\n", "line 1: the list is written in flow style"),
+        ("name: x\n", "the file is not a list"),
+    ],
+)
+def test_append_item_refuses_what_it_cannot_append_to(text: str, why: str) -> None:
+    with pytest.raises(EditError, match=why):
+        Document(text).append_item("- id: d\n  action: warn\n")
+
+
+def test_block_writes_the_reference_layout() -> None:
+    rule = {
+        "id": "fake-watch",
+        "regions": ["SG", "MY"],
+        "when": {"field": "title", "matches": quoted("(?i)\\bfake\\b")},
+        "action": "review",
+        "queue": "ipr-review",
+        "params": {"max": 0.3},
+    }
+    text = block_item(rule, frozenset({"when", "regions"}))
+    assert text == (
+        "- id: fake-watch\n"
+        "  regions: [SG, MY]\n"
+        "  when: {field: title, matches: '(?i)\\bfake\\b'}\n"
+        "  action: review\n"
+        "  queue: ipr-review\n"
+        "  params:\n"
+        "    max: 0.3\n"
+    )
+    assert yamlio.loads(text) == [rule]
+    assert block({"name": "x", "items": ["a", "b"]}) == "name: x\nitems:\n  - a\n  - b\n"

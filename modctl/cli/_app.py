@@ -33,6 +33,7 @@ class Globals:
 # `--help` lists them all), so an emergency rollback never pays for `backtest`'s imports.
 COMMANDS = {
     "init": ("modctl.cli.init", "app"),
+    "new": ("modctl.cli.new", "app"),
     "fmt": ("modctl.cli.fmt", "app"),
     "validate": ("modctl.cli.validate", "app"),
     "test": ("modctl.cli.test", "app"),
