@@ -376,15 +376,23 @@ class _Float(float):
 
 
 class _Constructor(RoundTripConstructor):
-    """Numbers keep the text they were written in, to be written again as they were."""
+    """Numbers keep the text they were written in, to be written again as they were. Text that
+    ruamel.yaml's resolver takes for a number it cannot read (`._`) is text, as the strict
+    loader reads it: it will be written in quotes."""
 
     def construct_yaml_int(self, node: Any) -> Any:
-        number = _Int(super().construct_yaml_int(node))
+        try:
+            number = _Int(super().construct_yaml_int(node))
+        except ValueError:
+            return str(node.value)
         number.text = node.value
         return number
 
     def construct_yaml_float(self, node: Any) -> Any:
-        number = _Float(super().construct_yaml_float(node))
+        try:
+            number = _Float(super().construct_yaml_float(node))
+        except ValueError:
+            return str(node.value)
         number.text = node.value
         return number
 
@@ -424,17 +432,27 @@ def formatted(text: str) -> str:
     column (one space after the value at least), and one line break at the end."""
     yaml = _canonical_yaml()
     try:
+        # Blanks at the ends of lines go first: ruamel.yaml drops a line of blanks that follows
+        # a flow collection, where it keeps an empty line.
+        kept = _value_lines(text)
+        text = "\n".join(
+            line if i in kept else line.rstrip(" \t") for i, line in enumerate(text.split("\n"))
+        )
         data = yaml.load(text)
-    except YAMLError as exc:
-        raise EditError(f"cannot parse the file: {exc}") from None
-    if isinstance(data, list | dict) and not data:
-        # ruamel.yaml cannot dump an empty top-level collection with comments around it.
-        root = yaml.compose(text)
-        empty = "[]" if isinstance(data, list) else "{}"
-        return _tidy(text[: root.start_mark.index] + empty + text[root.end_mark.index :], False)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return _tidy(out.getvalue(), isinstance(data, list))
+        if isinstance(data, list | dict) and not data:
+            # ruamel.yaml cannot dump an empty top-level collection with comments around it.
+            root = yaml.compose(text)
+            empty = "[]" if isinstance(data, list) else "{}"
+            dumped, top = text[: root.start_mark.index] + empty + text[root.end_mark.index :], False
+        else:
+            out = io.StringIO()
+            yaml.dump(data, out)
+            dumped, top = out.getvalue(), isinstance(data, list)
+    except Exception as exc:  # ruamel.yaml fails in other ways than YAMLError too
+        raise EditError(
+            f"ruamel.yaml cannot lay out the file ({type(exc).__name__}: {exc})"
+        ) from None
+    return _tidy(dumped, top)
 
 
 def _tidy(text: str, top_sequence: bool) -> str:

@@ -51,6 +51,10 @@ CASES: dict[str, tuple[str, str]] = {
         "a: |+\n  x\n\n\nb: 1\n",
         "a: |+\n  x\n\n\nb: 1\n",
     ),
+    "a line of blanks after a flow collection is a blank line": (
+        "a: [1] \n   \n# about b\nb: 2\n",
+        "a: [1]\n\n# about b\nb: 2\n",
+    ),
     "no blank lines at the start or the end, never two in a row": (
         "\n\n# header\n\n\n\na: 1\n\n\nb: 2\n\n\n",
         "# header\n\na: 1\n\nb: 2\n",
@@ -66,6 +70,10 @@ CASES: dict[str, tuple[str, str]] = {
     "comments at the ends of lines stay in their column": (
         "fields:\n    id: string      # the id\n    price: number   # USD\n",
         "fields:\n  id: string        # the id\n  price: number     # USD\n",
+    ),
+    "text other YAML readers take for a number gets quotes": (
+        "a: ._\nb: 1_\n",
+        "a: '._'\nb: 1_\n",
     ),
     "one line break at the end": ("a: 1", "a: 1\n"),
     "an empty list with its header": ("# header\n\n[ ]\n\n", "# header\n\n[]\n"),
@@ -102,12 +110,13 @@ def _layout_noise(text: str, draw: st.DrawFn) -> str:
     """`text` with trailing blanks, more blank lines where it has one and at both ends, and
     the blank lines between top-level items gone: nowhere inside a value."""
     values = yamledit._value_lines(text)
+    items = isinstance(yamlio.loads(text), list)
     out = [""] * draw(st.integers(0, 2))
     lines = text.split("\n")[:-1]
     for i, line in enumerate(lines):
         inside = i in values or i + 1 in values
         if not inside and line == "":
-            if lines[i + 1][:1] in ("-", "#") and draw(st.booleans()):
+            if items and lines[i + 1][:1] in ("-", "#") and draw(st.booleans()):
                 continue
             out += [""] * draw(st.integers(0, 2))
         out.append(line + ("" if inside else " " * draw(st.integers(0, 3))))
@@ -249,8 +258,9 @@ def test_a_comment_fmt_cannot_keep_leaves_the_file_as_it_is(
     result = runner.invoke(app, ["fmt", str(path)])
     assert result.exit_code == 4, result.output
     assert result.output.splitlines()[0] == (
-        f"{path}: formatting would lose or move a comment (a comment inside [...] or {{...}} "
-        "cannot stay: move it above the line); left as is"
+        f"{path}: formatting would lose the comment '# the first' (comments inside [...] or "
+        "{...}, and some beside items written that way, cannot be laid out: move it, or lay out "
+        "the file by hand); left as is"
     )
     assert path.read_text() == text
 
@@ -266,6 +276,19 @@ def test_a_file_that_is_not_strict_yaml_is_named_with_where(
         f"would reformat {tmp_path / 'b.yaml'}",
         "1 file would be reformatted, 0 files already formatted, 1 file could not be formatted.",
     ]
+
+
+def test_a_comment_the_yaml_library_would_drop_leaves_the_file_as_it_is(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """ruamel.yaml drops a comment line above a flow-style item with a comment at its end."""
+    path = tmp_path / "rules.yaml"
+    text = "- when:\n    all:\n      - {a: 1}\n      # why b\n      - {b: 2}  # b\n"
+    path.write_text(text)
+    result = runner.invoke(app, ["fmt", "--check", str(path)])
+    assert result.exit_code == 4, result.output
+    assert "formatting would lose the comment '# why b'" in result.output
+    assert path.read_text() == text
 
 
 def test_a_read_only_file_is_refused(tmp_path: Path, runner: CliRunner) -> None:

@@ -165,10 +165,13 @@ def _kept(source: str, data: Any, after: str, again: str) -> str | None:
         reread = exc
     if _canonical(reread) != _canonical(data):
         return "formatting would change its data (please report it)"
-    if yamlio.comments(after) != yamlio.comments(source):
+    kept, had = yamlio.comments(after), yamlio.comments(source)
+    if kept != had:
+        lost = next((c for c in had if had.count(c) > kept.count(c)), None)
+        what = f"the comment {lost!r}" if lost else "the order of its comments"
         return (
-            "formatting would lose or move a comment (a comment inside [...] or {...} cannot "
-            "stay: move it above the line)"
+            f"formatting would lose {what} (comments inside [...] or {{...}}, and some beside "
+            "items written that way, cannot be laid out: move it, or lay out the file by hand)"
         )
     if again != after:
         return "formatting does not settle on one layout (please report it)"
