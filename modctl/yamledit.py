@@ -443,16 +443,17 @@ def formatted(text: str) -> str:
             # ruamel.yaml cannot dump an empty top-level collection with comments around it.
             root = yaml.compose(text)
             empty = "[]" if isinstance(data, list) else "{}"
-            dumped, top = text[: root.start_mark.index] + empty + text[root.end_mark.index :], False
-        else:
-            out = io.StringIO()
-            yaml.dump(data, out)
-            dumped, top = out.getvalue(), isinstance(data, list)
+            return _tidy(text[: root.start_mark.index] + empty + text[root.end_mark.index :], False)
+        out = io.StringIO()
+        yaml.dump(data, out)
+        return _tidy(out.getvalue(), isinstance(data, list))
     except Exception as exc:  # ruamel.yaml fails in other ways than YAMLError too
+        # Some comments at the ends of lines lead its dumper to write what it cannot read back.
+        first = str(exc).strip().split("\n", 1)[0]
         raise EditError(
-            f"ruamel.yaml cannot lay out the file ({type(exc).__name__}: {exc})"
+            f"the YAML library fmt uses cannot lay out this file ({type(exc).__name__}: {first}); "
+            "a comment at the end of a line may be the cause: move it, or lay out the file by hand"
         ) from None
-    return _tidy(dumped, top)
 
 
 def _tidy(text: str, top_sequence: bool) -> str:

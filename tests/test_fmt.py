@@ -291,6 +291,23 @@ def test_a_comment_the_yaml_library_would_drop_leaves_the_file_as_it_is(
     assert path.read_text() == text
 
 
+def test_a_layout_the_yaml_library_cannot_read_back_leaves_the_file_as_it_is(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """ruamel.yaml writes `- any:   - b` after `all:  # c` and `- {a: 1}  # d`."""
+    path = tmp_path / "rules.yaml"
+    text = "- when:\n    all:  # c\n      - {a: 1}  # d\n      - any:\n          - b\n"
+    path.write_text(text)
+    result = runner.invoke(app, ["fmt", str(path)])
+    assert result.exit_code == 4, result.output
+    assert result.output.splitlines()[0] == (
+        f"{path}: the YAML library fmt uses cannot lay out this file (ScannerError: sequence "
+        "entries are not allowed here); a comment at the end of a line may be the cause: move "
+        "it, or lay out the file by hand; left as is"
+    )
+    assert path.read_text() == text
+
+
 def test_a_read_only_file_is_refused(tmp_path: Path, runner: CliRunner) -> None:
     path = write_files(tmp_path, {"a.yaml": "a:   1\n"}) / "a.yaml"
     path.chmod(0o444)
