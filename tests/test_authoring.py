@@ -525,3 +525,25 @@ def test_a_bundle_that_does_not_pass_its_schemas_is_refused(repo: Path, runner: 
     )
     assert out.endswith("fix it before adding a rule (`modctl validate` lists them all)\n")
     assert snapshot(repo) == before
+
+
+def test_a_rules_file_written_as_a_flow_list_is_refused(repo: Path, runner: CliRunner) -> None:
+    allow = "strategies/ipr-counterfeit/rules/allow.yaml"
+    write_files(
+        repo,
+        {
+            allow: "[{id: allow-authorized-seller, when: {field: seller.id, in: "
+            "{list: authorized-sellers}}, action: allow}]\n"
+        },
+    )
+    before = snapshot(repo)
+    code, out = run(
+        runner, repo, "new", "rule", "ipr-counterfeit", "r1", "--field", "title", "--op", "eq",
+        "--value", "x", "--action", "warn", "--file", "rules/allow.yaml",
+    )  # fmt: skip
+    assert (code, out) == (
+        4,
+        f"modctl: error: {allow}: line 1: the list is written in flow style; modctl cannot add "
+        "to it in place: add the rule by hand, or name another file with --file\n",
+    )
+    assert snapshot(repo) == before

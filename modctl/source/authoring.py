@@ -18,7 +18,7 @@ from typing import Any
 
 from modctl import yamledit, yamlio
 from modctl.engine.compiler import compile_bundle
-from modctl.errors import ChecksFailedError, ModctlError, UnknownBundleError, UsageError, suggest
+from modctl.errors import ChecksFailedError, RefusedError, UnknownBundleError, UsageError, suggest
 from modctl.findings import Finding, Severity
 from modctl.lint.bundle import OPERATOR_TYPES
 from modctl.model import Config
@@ -424,7 +424,7 @@ def _appended(
     try:
         doc.append_item(item)
     except yamledit.EditError as exc:
-        raise ModctlError(
+        raise RefusedError(
             f"{rel}: {exc.message}; modctl cannot add to it in place: add the rule by hand, or "
             "name another file with --file"
         ) from None
@@ -434,7 +434,7 @@ def _appended(
     except yamlio.YamlError:
         reread = None
     if reread != [*old, value]:
-        raise ModctlError(
+        raise RefusedError(
             f"{rel}: modctl could not append to it without changing what it holds; add the "
             "rule by hand, or name another file with --file"
         )
