@@ -425,11 +425,12 @@ def formatted(text: str) -> str:
     """`text` (one YAML document, `\n` line breaks) in the canonical layout: block mappings
     indented by two spaces, a block sequence's `-` two spaces in from its key, the items of a
     top-level sequence at column 0 with one blank line between them, flow collections on one
-    line with one space after each comma and colon, quotes and block scalars as written, no
-    blank lines at the start or the end and never two in a row, no trailing blanks, a full-line
-    comment at the indentation of the line it comments (the next one, or the one before when
-    it is closer and no blank line comes between), comments at the ends of lines in their
-    column (one space after the value at least), and one line break at the end."""
+    line with one space after each comma and colon, quotes, numbers and block scalars as
+    written (quotes added only to text ruamel.yaml would read as a number), no blank lines at
+    the start or the end and never two in a row, no trailing blanks, a full-line comment at the
+    indentation of the line it comments (the next one, or the one before when it is closer and
+    no blank line comes between), comments at the ends of lines in their column (one space
+    after the value at least), and one line break at the end."""
     yaml = _canonical_yaml()
     try:
         # Blanks at the ends of lines go first: ruamel.yaml drops a line of blanks that follows
