@@ -62,8 +62,7 @@ def backtest_command(
 ) -> None:
     """Decide every listing in a data file: decisions per region and action, hits per rule,
     precision and recall against the labels, and with --baseline what changed; with --sweep,
-    precision, recall, F1 and flagged volume at each value of a param."""
-    precision and recall against the labels, and with --baseline what changed.
+    precision, recall, F1 and flagged volume at each value of a param.
 
     Example: modctl backtest ipr-counterfeit --data listings.jsonl --baseline origin/main
     """
