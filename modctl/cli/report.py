@@ -26,13 +26,7 @@ def report_group() -> None:
     appeal, and what labelled listings show the bundles miss."""
 
 
-@app.command(
-    "effectiveness",
-    epilog="""\b
-Examples:
-  modctl report effectiveness ipr-counterfeit --since 7d
-  modctl report effectiveness ipr-counterfeit --region SG --metrics rules.csv -o html > eff.html""",
-)
+@app.command("effectiveness")
 def effectiveness_command(
     ctx: typer.Context,
     bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
@@ -63,7 +57,10 @@ def effectiveness_command(
 ) -> None:
     """Per rule and region: volume, overturn rate with its interval, its trend across releases,
     and the rules significantly worse than the rest of the bundle first, each with the commands
-    that would act on it."""
+    that would act on it.
+
+    Example: modctl report effectiveness ipr-counterfeit --since 7d --region SG
+    """
     from modctl.analytics.effectiveness import effectiveness, parse_since, rate_gate
     from modctl.reports import effectiveness as render
     from modctl.source import metrics as source
@@ -89,13 +86,7 @@ def effectiveness_command(
     echo(render.render(result, output.value))
 
 
-@app.command(
-    "gaps",
-    epilog="""\b
-Examples:
-  modctl report gaps ipr-counterfeit --data labelled.jsonl
-  modctl report gaps ipr-counterfeit ipr-brand-misuse ipr-notice-takedown --data labelled.jsonl -o html > gaps.html""",
-)
+@app.command("gaps")
 def gaps_command(
     ctx: typer.Context,
     bundles: Annotated[
@@ -130,7 +121,10 @@ def gaps_command(
 ) -> None:
     """Infringing listings no rule flagged and clean listings a rule flagged, grouped, each
     group with the rule that came closest and the condition that stopped it, with samples and
-    the commands that would act on it."""
+    the commands that would act on it.
+
+    Example: modctl report gaps ipr-counterfeit --data labelled.jsonl -o html > gaps.html
+    """
     from modctl.backtest import gaps
     from modctl.reports import gaps as render
 
