@@ -3,6 +3,7 @@ than the rest of its bundle's, with Wilson intervals, trends and suggested comma
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
@@ -231,3 +232,47 @@ def test_html_without_matplotlib_is_one_line_saying_what_to_install(
         "modctl: error: --output html draws its charts with matplotlib, which is not installed; "
         "install it with: pip install 'modctl[html]'"
     )
+
+
+def hostile_metrics(path: Path, name: str) -> Path:
+    """Seeded per-rule rows as JSON lines, where the rule made to overturn often is named
+    `name`: a rule the bundle does not have, as a metrics file can name any."""
+    seeded = write_per_rule(path.with_suffix(".csv"), BUNDLE, [*rules(), "hostile"], high="hostile")
+    with seeded.open(newline="") as lines:
+        rows = list(csv.DictReader(lines))
+    counters = ("decisions", "takedowns", "appeals", "appeals_overturned", "reviews")
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    **row,
+                    "rule": name if row["rule"] == "hostile" else row["rule"],
+                    **{c: int(row[c]) for c in counters},
+                }
+            )
+            + "\n"
+            for row in rows
+        )
+    )
+    return path
+
+
+def test_markdown_keeps_a_rule_name_with_line_breaks_inside_its_code_span(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    from markdown_it import MarkdownIt
+
+    name = "evil\n# Injected heading\n<img src=x onerror=alert(1)>"
+    path = hostile_metrics(reference_repo / "m.jsonl", name)
+    code, out = run(
+        runner, reference_repo, "report", "effectiveness", BUNDLE, "--metrics", str(path), "-o", "md"
+    )
+    assert code == 0, out
+    assert "## Across releases (flagged and rising)" in out  # where the name is a code span
+    tokens = MarkdownIt("commonmark").enable("table").parse(out)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert "Injected heading" not in headings
+    inline = [child for t in tokens for child in t.children or []]
+    assert not [t for t in [*tokens, *inline] if t.type in ("html_block", "html_inline")]
+    spans = [t.content for t in inline if t.type == "code_inline"]
+    assert "evil\\n# Injected heading\\n<img src=x onerror=alert(1)>" in spans

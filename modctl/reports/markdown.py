@@ -20,7 +20,9 @@ def markdown(value: Any) -> str:
 
 
 def code(value: str) -> str:
-    """A value as a Markdown code span, whatever backticks it holds."""
+    """A value as a Markdown code span, whatever backticks it holds; a line break in it is
+    shown escaped, since one would end the span's paragraph and start Markdown of its own."""
+    value = printable.escape(value)
     longest = max((len(run) for run in re.findall("`+", value)), default=0)
     fence = "`" * (longest + 1)
     padded = f" {value} " if value.startswith("`") or value.endswith("`") else value
