@@ -192,6 +192,22 @@ BAD = {
         ["counterfeit-image-match.max_hamming=6.5,7"],
         "counterfeit-image-match.max_hamming is a whole number (6); 6.5 is not",
     ),
+    "range past the largest number": (
+        ["lux-unauthorized-cheap.max_price_ratio=0:1e999999999:1"],
+        "'1e999999999' is out of range",
+    ),
+    "step below the smallest number": (
+        ["lux-unauthorized-cheap.max_price_ratio=0:1:1e-999999999"],
+        "'1e-999999999' is out of range",
+    ),
+    "value past the largest number": (
+        ["lux-unauthorized-cheap.max_price_ratio=0.3,1e400"],
+        "'1e400' is out of range",
+    ),
+    "whole number past the largest": (
+        ["counterfeit-image-match.max_hamming=6,1e400"],
+        "'1e400' is out of range",
+    ),
     "three sweeps": (
         ["a.b=1", "c.d=1", "e.f=1"],
         "--sweep is given 3 times; one sweeps a param, two a grid",

@@ -147,6 +147,11 @@ def _number(text: str, shown: str) -> Decimal:
         value = Decimal("NaN")
     if not value.is_finite():
         raise UsageError(f"--sweep {shown}: {printable.shown(text)} is not a number")
+    if value and float(value) in (0.0, math.inf, -math.inf):
+        raise UsageError(
+            f"--sweep {shown}: {printable.shown(text)} is out of range; a param is a number "
+            "between 1e-308 and 1e308 in size, or 0"
+        )
     return value
 
 
