@@ -162,6 +162,10 @@ BAD = {
     ),
     "unknown gate": (["--gate", "overturn"], "no gate 'overturn' in modctl.yaml"),
     "bad since": (["--since", "last week"], "--since 'last week' is neither a time"),
+    "since too long ago": (
+        ["--since", "99999999999999d"],
+        "--since '99999999999999d' reaches back before the year 1",
+    ),
     "unknown region": (["--region", "XX"], "does not serve region 'XX'"),
     "no rows since": (["--since", "2026-11-20T00:00:00Z"], "no per-rule row of ipr-counterfeit"),
     "missing file": (["--metrics", "nope.csv"], "no such metrics file"),

@@ -161,7 +161,13 @@ def parse_since(text: str, now: datetime) -> datetime:
     """`--since`: an ISO 8601 time with a zone, or a span back from now (30m, 24h, 7d, 2w)."""
     spans = DURATION.findall(text)
     if spans and "".join(n + u for n, u in spans) == text:
-        return now - timedelta(seconds=sum(int(n) * UNITS[u] for n, u in spans))
+        seconds = sum(int(n) * UNITS[u] for n, u in spans)
+        if seconds > (now - datetime.min).total_seconds():
+            raise UsageError(
+                f"--since {printable.shown(text)} reaches back before the year 1; leave "
+                "--since out to read every window"
+            )
+        return now - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
