@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from modctl.analytics import suggest
 from modctl.analytics.effectiveness import effectiveness, parse_since, rate_gate
 from modctl.errors import UsageError
+from modctl.gates.judge import Gate
 from modctl.source.metrics import from_file
 from tests.conftest import reference_workspace, run
 from tests.metrics_seeded import write_per_rule
@@ -280,3 +281,35 @@ def test_markdown_keeps_a_rule_name_with_line_breaks_inside_its_code_span(
     assert not [t for t in [*tokens, *inline] if t.type in ("html_block", "html_inline")]
     spans = [t.content for t in inline if t.type == "code_inline"]
     assert "evil\\n# Injected heading\\n<img src=x onerror=alert(1)>" in spans
+
+
+def test_a_rate_worse_when_lower_ranks_the_lowest_first(tmp_path: Path) -> None:
+    """A gate may watch a rate that is bad when it falls (`worse: lower`): the rule whose
+    interval lies furthest below the rest of the bundle comes first, then the lowest rates."""
+    workspace = reference_workspace()
+    config = workspace.config
+    share = {"lux-unauthorized-cheap": 0.30, "replica-phrasing-brand": 0.40}
+    lines = ["region,bundle,variant,window_start,window_end,rule,decisions,takedowns"]
+    for day in range(1, 5):
+        for rule in rules():
+            taken = round(2000 * share.get(rule, 0.5))
+            lines.append(
+                f"SG,{BUNDLE},stable,2026-10-0{day}T00:00:00Z,2026-10-0{day + 1}T00:00:00Z,"
+                f"{rule},2000,{taken}"
+            )
+    path = tmp_path / "kept.csv"
+    path.write_text("\n".join(lines) + "\n")
+    gate = Gate.from_config(
+        "takedown-share", {"numerator": "takedowns", "denominator": "decisions", "worse": "lower"}
+    )
+    read = from_file(path, config, NOW, {BUNDLE})
+    found = effectiveness(
+        read.rows, workspace.bundle(BUNDLE), gate, origin=read.origin, metrics=config.metrics
+    )
+    assert [(r.rule, r.flagged) for r in found.rows[:2]] == [
+        ("lux-unauthorized-cheap", True),
+        ("replica-phrasing-brand", True),
+    ]
+    assert not any(r.flagged for r in found.rows[2:])
+    shadow = next(s for s in found.suggestions if s.rule == "lux-unauthorized-cheap")
+    assert "takedown-share of lux-unauthorized-cheap significantly below the rest" in shadow.command

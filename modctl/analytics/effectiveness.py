@@ -92,13 +92,13 @@ class RuleRegion:
     adjusted: float | None = None
     flagged: bool = False
 
-    @property
-    def excess(self) -> float:
-        """How far the interval's near end lies beyond the rest of the bundle's rate."""
+    def excess(self, worse: str) -> float:
+        """How far the interval's near end lies beyond the rest of the bundle's rate, on the
+        side where the rate is `worse` (higher or lower)."""
         interval, rest = self.counts.interval, self.rest.rate
         if interval is None or rest is None:
             return float("-inf")
-        return interval[0] - rest
+        return interval[0] - rest if worse == "higher" else rest - interval[1]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,7 +233,7 @@ def effectiveness(
     volume = "decisions" if "decisions" in metrics else gate.denominator
     found = _tally(chosen, bundle, gate, volume, confidence)
     _test(found, gate, confidence)
-    found.sort(key=_ranking)
+    found.sort(key=lambda item: _ranking(item, gate))
     releases = _releases(chosen)
     report = Effectiveness(
         bundle.name,
@@ -368,13 +368,14 @@ def _test(found: list[RuleRegion], gate: Gate, confidence: float) -> None:
         item.flagged = running < alpha
 
 
-def _ranking(item: RuleRegion) -> tuple[bool, float, float, str, str]:
-    """Flagged first, the most clearly worse first; then by rate, the worst first."""
+def _ranking(item: RuleRegion, gate: Gate) -> tuple[bool, float, float, str, str]:
+    """Flagged first, the most clearly worse first; then by rate, the worst first (the highest,
+    or the lowest for a rate that is worse when lower), rules without a rate last."""
     rate = item.counts.rate
     return (
         not item.flagged,
-        -item.excess if item.flagged else 0.0,
-        -(rate if rate is not None else -1.0),
+        -item.excess(gate.worse) if item.flagged else 0.0,
+        float("inf") if rate is None else -_sign(gate) * rate,
         item.rule,
         item.region,
     )
@@ -408,7 +409,8 @@ def _suggestions(report: Effectiveness, bundle: Bundle, data: str) -> list[sugge
             for i in items
         )
         regions = sorted(i.region for i in items)
-        reason = f"{name} of {rule_id} significantly above the rest of {bundle.name}"
+        side = "above" if report.gate.worse == "higher" else "below"
+        reason = f"{name} of {rule_id} significantly {side} the rest of {bundle.name}"
         found.append(
             suggest.Suggestion(
                 "shadow",
