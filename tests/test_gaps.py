@@ -5,6 +5,7 @@ that came closest and the condition that stopped it; the batch near misses agree
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,18 @@ def test_bad_gaps_input_is_one_line(
     assert code == 2, out
     assert message in out
     assert len(out.strip().splitlines()) == 1, out
+
+
+def test_the_gap_map_of_a_field_with_many_values_keeps_to_the_largest(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    """Grouped by a field nearly every listing has its own value of (a seller id), the map
+    shows the values with most missed listings, not one column per value."""
+    args = ["report", "gaps", "ipr-counterfeit", "--data", str(SAMPLE)]
+    code, out = run(runner, reference_repo, *args, "--by", "category", "--by", "seller.id", "-o", "html")
+    assert code == 0, out
+    figure = out[out.index("<figure") : out.index("</figure>")]
+    assert 'aria-label="Gaps by category and seller.id"' in figure
+    columns = set(re.findall(r">(S-[A-Z]{2}-\d+)</text>", figure))
+    assert 1 < len(columns) <= 20
+    assert "(the 20 with most)" in figure

@@ -13,6 +13,7 @@ from modctl.reports.markdown import code, fence, markdown, table
 TITLE_MAP = "Gaps by category and region"
 TITLE_REASONS = "Missed infringing listings by reason"
 MAP_ROWS = 15  # values of the first grouping field in the map
+MAP_COLUMNS = 20  # values of the second: a field such as a seller id has one per listing
 
 
 def render(found: Gaps, output: str) -> str:
@@ -169,7 +170,9 @@ def html_report(found: Gaps) -> str:
         key = (group.key[place[0]], group.key[place[1]])
         cells[key] = cells.get(key, 0) + group.count
     rows = [v for v, _ in found.margin(MISSED, first).most_common(MAP_ROWS)]
-    columns = sorted({b for _, b in cells})
+    across = found.margin(MISSED, second)
+    columns = sorted(v for v, _ in across.most_common(MAP_COLUMNS))
+    capped = f" (the {MAP_COLUMNS} with most)" if len(across) > MAP_COLUMNS else ""
     title = (
         TITLE_MAP if (first, second) == ("category", "region") else f"Gaps by {first} and {second}"
     )
@@ -213,7 +216,7 @@ def html_report(found: Gaps) -> str:
             heatmap,
             height=max(3.0, 0.3 * len(rows) + 1.5),
             caption=f"Infringing listings no rule flagged, per {first} (the {MAP_ROWS} "
-            f"with most) and {second}.",
+            f"with most) and {second}{capped}.",
         ),
         html.chart(TITLE_REASONS, bars, height=max(2.5, 0.3 * len(reasons) + 1.2)),
         *(html.paragraph(n) for n in notes(found)),
