@@ -270,7 +270,15 @@ def test_markdown_keeps_a_rule_name_with_line_breaks_inside_its_code_span(
     name = "evil\n# Injected heading\n<img src=x onerror=alert(1)>"
     path = hostile_metrics(reference_repo / "m.jsonl", name)
     code, out = run(
-        runner, reference_repo, "report", "effectiveness", BUNDLE, "--metrics", str(path), "-o", "md"
+        runner,
+        reference_repo,
+        "report",
+        "effectiveness",
+        BUNDLE,
+        "--metrics",
+        str(path),
+        "-o",
+        "md",
     )
     assert code == 0, out
     assert "## Across releases (flagged and rising)" in out  # where the name is a code span

@@ -184,7 +184,9 @@ def test_the_gap_map_of_a_field_with_many_values_keeps_to_the_largest(
     """Grouped by a field nearly every listing has its own value of (a seller id), the map
     shows the values with most missed listings, not one column per value."""
     args = ["report", "gaps", "ipr-counterfeit", "--data", str(SAMPLE)]
-    code, out = run(runner, reference_repo, *args, "--by", "category", "--by", "seller.id", "-o", "html")
+    code, out = run(
+        runner, reference_repo, *args, "--by", "category", "--by", "seller.id", "-o", "html"
+    )
     assert code == 0, out
     figure = out[out.index("<figure") : out.index("</figure>")]
     assert 'aria-label="Gaps by category and seller.id"' in figure

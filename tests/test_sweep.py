@@ -261,3 +261,23 @@ def test_a_param_no_condition_reads_cannot_be_swept() -> None:
     )
     with pytest.raises(UsageError, match="no condition of counterfeit-image-match reads spare"):
         parse(["counterfeit-image-match.spare=1,2"], changed)
+
+
+def test_values_are_shown_as_written_however_many_digits(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    """Two values that differ in the seventh digit stay two values on the page, and a large
+    whole number is not shown in exponent form."""
+    args = ["backtest", BUNDLE, "--data", str(SAMPLE), "--sweep"]
+    spec = "lux-unauthorized-cheap.max_price_ratio=0.1234567,0.1234568"
+    code, out = run(runner, reference_repo, *args, spec)
+    assert code == 0, out
+    assert "\n0.1234567 " in out
+    assert "\n0.1234568 " in out
+    code, out = run(runner, reference_repo, *args, "counterfeit-image-match.max_hamming=6,1234567")
+    assert code == 0, out
+    assert "\n1234567 " in out
+    assert "e+06" not in out
+    code, out = run(runner, reference_repo, *args, spec, "-o", "md")
+    assert code == 0, out
+    assert "| 0.1234567 |" in out

@@ -8,6 +8,7 @@ from typing import Any
 from tabulate import tabulate
 
 from modctl.analytics.sweep import Point, SweepResult
+from modctl.engine.sweep import Value
 from modctl.reports import cell, to_json
 from modctl.reports.markdown import code, fence, markdown, table
 
@@ -27,6 +28,15 @@ def render(result: SweepResult, output: str) -> str:
 
 def ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def shown(value: Value) -> str:
+    """A swept value as it was written: a whole number in full, a fraction in as many digits
+    as it takes to tell it from its neighbours (0.3, 0.1234567), never rounded to six."""
+    if isinstance(value, int):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def head(result: SweepResult) -> str:
@@ -55,7 +65,7 @@ def rows(result: SweepResult) -> tuple[list[str], list[list[str]]]:
         c = point.overall.confusion
         found.append(
             [
-                *(f"{v:g}" for v in point.values),
+                *(shown(v) for v in point.values),
                 ratio(c.precision),
                 ratio(c.recall),
                 ratio(c.f1),
@@ -78,7 +88,7 @@ def region_rows(result: SweepResult) -> tuple[list[str], list[list[str]]]:
             cells.append(
                 "-" if counts is None else f"{ratio(counts.confusion.f1)} / {counts.flagged:,}"
             )
-        found.append([*(f"{v:g}" for v in point.values), *cells])
+        found.append([*(shown(v) for v in point.values), *cells])
     return headers, found
 
 
@@ -102,7 +112,7 @@ def _notes(result: SweepResult) -> list[str]:
             )
         ):
             lines.append(
-                f"The best F1 is at the edge of the {axis.name} sweep ({best.values[place]:g}): "
+                f"The best F1 is at the edge of the {axis.name} sweep ({shown(best.values[place])}): "
                 "a wider range may do better."
             )
     return lines
@@ -156,7 +166,9 @@ def html_report(result: SweepResult) -> str:
     def curve(axes: Any) -> None:
         for key, points in curves.items():
             known = [p for p in points if p.overall.confusion.precision is not None]
-            name = ", ".join(f"{a.param} {v:g}" for a, v in zip(result.axes[1:], key, strict=True))
+            name = ", ".join(
+                f"{a.param} {shown(v)}" for a, v in zip(result.axes[1:], key, strict=True)
+            )
             axes.plot(
                 [p.overall.confusion.recall for p in known],
                 [p.overall.confusion.precision for p in known],
@@ -166,7 +178,7 @@ def html_report(result: SweepResult) -> str:
             )
             for p in known:
                 axes.annotate(
-                    f"{p.values[0]:g}",
+                    shown(p.values[0]),
                     (p.overall.confusion.recall, p.overall.confusion.precision),
                     textcoords="offset points",
                     xytext=(4, 4),
@@ -200,7 +212,9 @@ def html_report(result: SweepResult) -> str:
 
     def f1(axes: Any) -> None:
         for key, points in curves.items():
-            name = ", ".join(f"{a.param} {v:g}" for a, v in zip(result.axes[1:], key, strict=True))
+            name = ", ".join(
+                f"{a.param} {shown(v)}" for a, v in zip(result.axes[1:], key, strict=True)
+            )
             axes.plot(
                 [p.values[0] for p in points],
                 [p.overall.confusion.f1 or 0.0 for p in points],
