@@ -321,3 +321,34 @@ def test_a_rate_worse_when_lower_ranks_the_lowest_first(tmp_path: Path) -> None:
     assert not any(r.flagged for r in found.rows[2:])
     shadow = next(s for s in found.suggestions if s.rule == "lux-unauthorized-cheap")
     assert "takedown-share of lux-unauthorized-cheap significantly below the rest" in shadow.command
+
+
+def test_a_very_small_p_value_is_told_not_rounded_to_zero(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    """However clear the difference, a p-value is above 0: the report says how small."""
+    path = write_per_rule(
+        reference_repo / "m.csv", BUNDLE, rules(), high="lux-unauthorized-cheap", high_rate=0.5
+    )
+    found = report(path)
+    first = found.rows[0]  # type: ignore[attr-defined]
+    assert first.rule == "lux-unauthorized-cheap"
+    assert 0 < first.p_value < 1e-20
+    code, out = run(
+        runner, reference_repo, "report", "effectiveness", BUNDLE, "--metrics", str(path)
+    )
+    assert code == 0, out
+    assert re.search(r"\(p = \d\.\de-\d+, adjusted for \d+ comparisons\)", out), out
+    code, out = run(
+        runner,
+        reference_repo,
+        "report",
+        "effectiveness",
+        BUNDLE,
+        "--metrics",
+        str(path),
+        "-o",
+        "json",
+    )
+    assert code == 0, out
+    assert 0 < json.loads(out)["rules"][0]["p_value"] < 1e-20

@@ -110,8 +110,8 @@ class RuleRegion:
             "counters": self.counters,
             "bundle_rate": _round(self.bundle.rate),
             "rest_of_bundle_rate": _round(self.rest.rate),
-            "p_value": _round(self.p_value, 6),
-            "adjusted_p_value": _round(self.adjusted, 6),
+            "p_value": _significant(self.p_value),
+            "adjusted_p_value": _significant(self.adjusted),
             "flagged": self.flagged,
             "trend": self.direction or None,
             "releases": [r.to_dict() for r in self.trend],
@@ -443,6 +443,11 @@ def _pct(value: float | None) -> str:
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _significant(value: float | None) -> float | None:
+    """A p-value to four significant digits: decimal places would round a small one to 0."""
+    return None if value is None else float(f"{value:.4g}")
 
 
 def _iso(moment: datetime) -> str:

@@ -276,8 +276,10 @@ def z_score(c: int, nc: int, s: int, ns: int) -> float | None:
 
 
 def upper_tail(z: float) -> float:
-    """The one-sided p-value of a z statistic: how often chance alone gives one as high."""
-    return 1 - _NORMAL.cdf(z)
+    """The one-sided p-value of a z statistic: how often chance alone gives one as high.
+    From the complementary error function, which keeps a small tail's digits where `1 - cdf`
+    would cancel to 0 (past z = 8)."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
 
 
 def wilson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
