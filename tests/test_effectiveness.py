@@ -352,3 +352,37 @@ def test_a_very_small_p_value_is_told_not_rounded_to_zero(
     )
     assert code == 0, out
     assert 0 < json.loads(out)["rules"][0]["p_value"] < 1e-20
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("rule", ["lux-unauthorized-cheap"], 'rule is text, not ["lux-unauthorized-cheap"]'),
+        ("rule", 7, "rule is text, not 7"),
+        ("release", 1.1, "release is text, not 1.1"),
+    ],
+    ids=["rule a list", "rule a number", "release a number"],
+)
+def test_a_rule_or_release_that_is_not_text_is_one_line(
+    reference_repo: Path, runner: CliRunner, key: str, value: object, message: str
+) -> None:
+    """A JSON row's rule and release are text: a list or a number is refused, not shown as the
+    name of a rule the bundle does not have (or of a release, `1.10` as `1.1`)."""
+    row = {
+        "region": "SG",
+        "bundle": BUNDLE,
+        "variant": "stable",
+        "window_start": "2026-10-01T00:00:00Z",
+        "window_end": "2026-10-02T00:00:00Z",
+        "rule": "replica-phrasing-brand",
+        "appeals": 100,
+        "appeals_overturned": 5,
+    }
+    path = reference_repo / "m.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps({**row, key: value}) + "\n")
+    code, out = run(
+        runner, reference_repo, "report", "effectiveness", BUNDLE, "--metrics", str(path)
+    )
+    assert code == 2, out
+    assert f"m.jsonl:2: {message}" in out
+    assert len(out.strip().splitlines()) == 1, out

@@ -246,6 +246,9 @@ def _row(
                 f"{at}: {top} ({counters[top]}) is above {bottom} ({counters[bottom]})"
             )
     release, rule = item.get("release"), item.get("rule")
+    for key, value in (("release", release), ("rule", rule)):
+        if value is not None and not isinstance(value, str):
+            raise MetricsError(f"{at}: {key} is text, not {printable.cut(json.dumps(value))}")
     return Row(
         region,
         bundle,
