@@ -193,3 +193,31 @@ def test_the_gap_map_of_a_field_with_many_values_keeps_to_the_largest(
     columns = set(re.findall(r">(S-[A-Z]{2}-\d+)</text>", figure))
     assert 1 < len(columns) <= 20
     assert "(the 20 with most)" in figure
+
+
+def test_a_very_long_value_is_cut_in_the_charts_and_shown_whole_in_the_tables(
+    reference_repo: Path, runner: CliRunner, recwarn: pytest.WarningsRecorder
+) -> None:
+    """A category of 5,000 characters would take the whole width of the heat map, leaving
+    its cells no room (and matplotlib warning on stderr): the chart shows its start."""
+    long = "x" * 5000
+    rows = [
+        {
+            "id": f"L-SG-{i:07d}",
+            "region": "SG",
+            "title": "Plain bag",
+            "price": 50.0,
+            "category": long if i % 2 else "bags",
+            "label": "infringing",
+        }
+        for i in range(6)
+    ]
+    data = reference_repo / "long.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["report", "gaps", "ipr-counterfeit", "--data", str(data), "-o", "html"]
+    code, out = run(runner, reference_repo, *args)
+    assert code == 0, out
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    figure = out[out.index("<figure") : out.index("</figure>")]
+    assert max(len(t) for t in re.findall(r">([^<>]*)</text>", figure)) <= 60
+    assert f"<td>{long}</td>" in out

@@ -25,6 +25,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: left; }
+td { max-width: 30rem; overflow-wrap: anywhere; } p { overflow-wrap: anywhere; }
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.flagged td { background: #fff1f0; }
 figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; }
@@ -40,10 +41,17 @@ def escape(value: Any) -> str:
     return html.escape(printable.escape(str(value)))
 
 
+LABEL = 60  # characters of a value in a chart; the tables beside it show it whole
+
+
 def label(value: Any) -> str:
-    """A value from outside as chart text: controls shown escaped, and `$` kept from starting
+    """A value from outside as chart text: controls shown escaped, cut to its first LABEL
+    characters (a longer one would squeeze the chart to nothing), and `$` kept from starting
     matplotlib's math mode."""
-    return printable.escape(str(value)).replace("$", r"\$")
+    text = printable.escape(str(value))
+    if len(text) > LABEL:
+        text = text[: LABEL - 1] + "\u2026"
+    return text.replace("$", r"\$")
 
 
 def page(title: str, lead: str, blocks: Sequence[str]) -> str:
