@@ -221,3 +221,29 @@ def test_a_very_long_value_is_cut_in_the_charts_and_shown_whole_in_the_tables(
     figure = out[out.index("<figure") : out.index("</figure>")]
     assert max(len(t) for t in re.findall(r">([^<>]*)</text>", figure)) <= 60
     assert f"<td>{long}</td>" in out
+
+
+def test_each_sample_names_the_rule_its_words_are_about(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    """A group's samples need not share its most common reason: each sample line says which
+    rule its explain words are about, and how it came short or flagged."""
+    bundles = ["ipr-counterfeit", "ipr-brand-misuse", "ipr-notice-takedown"]
+    code, out = run(runner, reference_repo, "report", "gaps", *bundles, "--data", str(SAMPLE))
+    assert code == 0, out
+    lines = {
+        line.split()[0]: line.strip() for line in out.splitlines() if line.startswith("    L-")
+    }
+    assert lines["L-VN-0000374"].startswith(
+        "L-VN-0000374 (VN) ipr-notice-takedown/verified-notice-takedown decided takedown: "
+        "notice.ids has 'RHN-2025-004740'"
+    )
+    assert lines["L-VN-0000547"].startswith(
+        "L-VN-0000547 (VN) ipr-counterfeit/replica-phrasing-brand one condition short: "
+        "title does not match"
+    )
+    assert lines["L-PH-0000906"].startswith(
+        "L-PH-0000906 (PH) ipr-counterfeit/counterfeit-image-near-match-shadow in shadow mode: "
+        "image_phash is 8 bits"
+    )
+    assert lines["L-VN-0000805"] == "L-VN-0000805 (VN): no rule came within one condition"

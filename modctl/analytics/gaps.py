@@ -45,6 +45,15 @@ class Reason:
             return f"{where} matched, but runs in shadow mode"
         return f"{where}: {self.condition}"
 
+    def short(self) -> str:
+        """The rule and how it came short or flagged, to head explain's words about it."""
+        where = f"{self.bundle}/{self.rule}"
+        if self.kind == "near":
+            return f"{where} one condition short"
+        if self.kind == "shadow":
+            return f"{where} in shadow mode"
+        return f"{where} {self.condition}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

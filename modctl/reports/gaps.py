@@ -67,8 +67,11 @@ def group_rows(found: Gaps, kind: str) -> tuple[list[str], list[list[Any]]]:
 def sample_lines(found: Gaps, group: Group) -> list[str]:
     lines = []
     for sample in group.samples:
-        why = "; ".join(sample.why) or found.tally.reasons[sample.reason].text()
-        lines.append(f"{sample.id} ({sample.region}): {why}")
+        reason = found.tally.reasons[sample.reason]
+        if sample.why and reason.rule is not None:
+            lines.append(f"{sample.id} ({sample.region}) {reason.short()}: {'; '.join(sample.why)}")
+        else:
+            lines.append(f"{sample.id} ({sample.region}): {reason.text()}")
     return lines
 
 
