@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +282,32 @@ def test_values_are_shown_as_written_however_many_digits(
     code, out = run(runner, reference_repo, *args, spec, "-o", "md")
     assert code == 0, out
     assert "| 0.1234567 |" in out
+
+
+def test_html_without_matplotlib_is_refused_before_the_data_is_read(
+    reference_repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep of a large file takes minutes: without matplotlib, `--output html` says so at
+    once, not after deciding every listing (here the last row is bad, so a run that read the
+    data would stop there)."""
+    data = reference_repo / "bad-last.jsonl"
+    data.write_text(SAMPLE.read_text() + '{"id": "x", "region": "SG", "price": "12"}\n')
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    spec = "lux-unauthorized-cheap.max_price_ratio=0.1:0.5:0.1"
+    code, out = run(
+        runner,
+        reference_repo,
+        "backtest",
+        BUNDLE,
+        "--data",
+        str(data),
+        "--sweep",
+        spec,
+        "-o",
+        "html",
+    )
+    assert code == 2, out
+    assert out.strip() == (
+        "modctl: error: --output html draws its charts with matplotlib, which is not installed; "
+        "install it with: pip install 'modctl[html]'"
+    )

@@ -69,11 +69,24 @@ class ReportOutput(str, Enum):
     json = "json"
 
 
+def report_output(value: ReportOutput) -> str:
+    """`--output html` needs matplotlib: said before the report is made, not after. Gives
+    back the name, which Typer turns into the enum member again."""
+    if value is ReportOutput.html:
+        from modctl.reports import html
+
+        html.require()
+    return value.value
+
+
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="Result format.")]
 ReportOutputOption = Annotated[
     ReportOutput,
     typer.Option(
-        "--output", "-o", help="text, md (Markdown), html (one page with charts) or json."
+        "--output",
+        "-o",
+        help="text, md (Markdown), html (one page with charts) or json.",
+        callback=report_output,
     ),
 ]
 Region = Annotated[str, typer.Option("--region", "-r", help="Region.")]

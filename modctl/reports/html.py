@@ -101,18 +101,25 @@ def table(
     )
 
 
-def chart(
-    title: str, draw: Callable[[Axes], None], *, height: float = HEIGHT, caption: str = ""
-) -> str:
-    """A figure with one chart, titled `title` (in the page and in the SVG), as inline SVG."""
+def require() -> None:
+    """UsageError, saying what to install, where matplotlib is missing: checked before a
+    report is made, which may take minutes, as well as when it is drawn."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401
     except ImportError:
         raise UsageError(
             "--output html draws its charts with matplotlib, which is not installed; install "
             "it with: pip install 'modctl[html]'"
         ) from None
+
+
+def chart(
+    title: str, draw: Callable[[Axes], None], *, height: float = HEIGHT, caption: str = ""
+) -> str:
+    """A figure with one chart, titled `title` (in the page and in the SVG), as inline SVG."""
+    require()
     import matplotlib
+    from matplotlib.figure import Figure
 
     matplotlib.rcParams.update(
         {
