@@ -311,3 +311,39 @@ def test_html_without_matplotlib_is_refused_before_the_data_is_read(
         "modctl: error: --output html draws its charts with matplotlib, which is not installed; "
         "install it with: pip install 'modctl[html]'"
     )
+
+
+def test_a_grid_whose_best_changes_both_params_says_each_patch_needs_the_other(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    """The best F1 of a grid is that of both values together: each suggested hot-patch says
+    which other value its figures assume."""
+    code, out = run(
+        runner,
+        reference_repo,
+        "backtest",
+        BUNDLE,
+        "--data",
+        str(SAMPLE),
+        "--sweep",
+        "lux-unauthorized-cheap.max_price_ratio=0.3,0.5",
+        "--sweep",
+        "counterfeit-image-match.max_hamming=6,8",
+        "-o",
+        "json",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["best_f1"] == {
+        "lux-unauthorized-cheap.max_price_ratio": 0.5,
+        "counterfeit-image-match.max_hamming": 8,
+    }
+    ratio, hamming = data["suggestions"]
+    assert ratio["evidence"].startswith(
+        "lux-unauthorized-cheap.max_price_ratio 0.3 -> 0.5, with "
+        "counterfeit-image-match.max_hamming 6 -> 8: F1 "
+    )
+    assert hamming["evidence"].startswith(
+        "counterfeit-image-match.max_hamming 6 -> 8, with "
+        "lux-unauthorized-cheap.max_price_ratio 0.3 -> 0.5: F1 "
+    )

@@ -338,17 +338,26 @@ def _suggestions(report: SweepResult, bundle: Bundle) -> list[suggest.Suggestion
         f"{_ratio(then.precision)}, recall {_ratio(now.recall)} -> {_ratio(then.recall)}, "
         f"flagged {current.overall.flagged:,} -> {best.overall.flagged:,} on {report.data.name}"
     )
+    changes = {
+        axis.name: f"{axis.name} {axis.current} -> {value}"
+        for axis, value in zip(report.axes, best.values, strict=True)
+        if value != axis.current
+    }
     found = []
     for axis, value in zip(report.axes, best.values, strict=True):
         if value == axis.current:
             continue
         regions = rules[axis.rule].regions or bundle.regions
+        # The figures are those of every change together: say which others they assume.
+        change = ", with ".join(
+            [changes[axis.name], *(c for name, c in changes.items() if name != axis.name)]
+        )
         found.append(
             suggest.Suggestion(
                 "set_param",
                 bundle.name,
                 axis.rule,
-                f"{axis.name} {axis.current} -> {value}: {evidence}",
+                f"{change}: {evidence}",
                 suggest.hotpatch(
                     bundle.name,
                     regions,
