@@ -386,3 +386,25 @@ def test_a_rule_or_release_that_is_not_text_is_one_line(
     assert code == 2, out
     assert f"m.jsonl:2: {message}" in out
     assert len(out.strip().splitlines()) == 1, out
+
+
+def test_every_format_tells_the_rates_across_releases_of_the_flagged_rule(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    """The per-release rates of a flagged or rising rule are in text, Markdown and HTML alike
+    (and in JSON as `releases`)."""
+    path = write_per_rule(reference_repo / "m.csv", BUNDLE, rules(), high="lux-unauthorized-cheap")
+    args = ["report", "effectiveness", BUNDLE, "--metrics", str(path)]
+    code, out = run(runner, reference_repo, *args, "-o", "json")
+    assert code == 0, out
+    first = json.loads(out)["rules"][0]
+    line = " -> ".join(
+        f"{p['release']} {p['rate']:.1%} ({p['denominator']:,})" for p in first["releases"]
+    )
+    expected = f"{first['rule']} {first['region']}: {line}"
+    for output in ("text", "md", "html"):
+        code, out = run(runner, reference_repo, *args, "-o", output)
+        assert code == 0, out
+        assert "Across releases (flagged and rising)" in out, output
+        shown = out.replace("`", "").replace("\\-", "-").replace("-&gt;", "->")
+        assert expected in shown.replace("-\\>", "->"), output

@@ -212,6 +212,10 @@ def html_report(result: Effectiveness) -> str:
     flagged = flagged_lines(result)
     blocks.append(html.heading("Significantly worse than the rest of the bundle"))
     blocks += [html.paragraph(line) for line in flagged] or [html.paragraph("None.")]
+    trends = moving(result)
+    if trends:
+        blocks.append(html.heading("Across releases (flagged and rising)"))
+        blocks += [html.paragraph(f"{i.rule} {i.region}: {trend(i)}") for i in trends]
     if result.suggestions:
         blocks.append(html.heading("Suggestions"))
         blocks.append(
