@@ -408,3 +408,23 @@ def test_every_format_tells_the_rates_across_releases_of_the_flagged_rule(
         assert "Across releases (flagged and rising)" in out, output
         shown = out.replace("`", "").replace("\\-", "-").replace("-&gt;", "->")
         assert expected in shown.replace("-\\>", "->"), output
+
+
+def test_the_shadow_suggestion_names_only_regions_the_rule_serves(tmp_path: Path) -> None:
+    """Metrics may name a rule in a region it does not serve (its regions narrowed since): the
+    hot-patch suggested is for the regions where it runs, since one elsewhere is refused."""
+    path = write_per_rule(
+        tmp_path / "m.csv",
+        BUNDLE,
+        rules(),
+        regions=("SG", "MY", "GB"),
+        high="lux-unauthorized-cheap-sg-my",
+    )
+    found = report(path)
+    flagged = {(r.rule, r.region) for r in found.flagged}  # type: ignore[attr-defined]
+    assert ("lux-unauthorized-cheap-sg-my", "GB") in flagged
+    shadow = next(s for s in found.suggestions if s.kind == "shadow")  # type: ignore[attr-defined]
+    assert shadow.command.startswith(
+        "modctl hotpatch apply ipr-counterfeit --region MY --region SG set_mode "
+        "lux-unauthorized-cheap-sg-my shadow "
+    )

@@ -408,20 +408,24 @@ def _suggestions(report: Effectiveness, bundle: Bundle, data: str) -> list[sugge
             f"{_pct(i.rest.rate)} for the rest of the bundle"
             for i in items
         )
-        regions = sorted(i.region for i in items)
+        # A hot-patch is refused where the rule does not run: metrics may name a region the
+        # rule served before its regions were narrowed.
+        served = rules[rule_id].regions or bundle.regions
+        regions = sorted(i.region for i in items if i.region in served)
         side = "above" if report.gate.worse == "higher" else "below"
         reason = f"{name} of {rule_id} significantly {side} the rest of {bundle.name}"
-        found.append(
-            suggest.Suggestion(
-                "shadow",
-                bundle.name,
-                rule_id,
-                evidence,
-                suggest.hotpatch(
-                    bundle.name, regions, "set_mode", rule_id, "shadow", reason=reason
-                ),
+        if regions:
+            found.append(
+                suggest.Suggestion(
+                    "shadow",
+                    bundle.name,
+                    rule_id,
+                    evidence,
+                    suggest.hotpatch(
+                        bundle.name, regions, "set_mode", rule_id, "shadow", reason=reason
+                    ),
+                )
             )
-        )
         for param, value in rules[rule_id].params.items():
             spec = suggest.sweep_range(value)
             if spec is not None:
