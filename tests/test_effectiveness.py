@@ -4,6 +4,7 @@ than the rest of its bundle's, with Wilson intervals, trends and suggested comma
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import sys
@@ -428,3 +429,31 @@ def test_the_shadow_suggestion_names_only_regions_the_rule_serves(tmp_path: Path
         "modctl hotpatch apply ipr-counterfeit --region MY --region SG set_mode "
         "lux-unauthorized-cheap-sg-my shadow "
     )
+
+
+def test_no_sweep_is_suggested_of_a_param_no_condition_reads(tmp_path: Path) -> None:
+    """A param no condition reads is only a lint warning, but `--sweep` refuses it: the report
+    suggests sweeping the params that change decisions, and only those."""
+    workspace = reference_workspace()
+    config = workspace.config
+    bundle = workspace.bundle(BUNDLE)
+    spare = [
+        dataclasses.replace(r, params={**r.params, "spare": 7})
+        if r.id == "lux-unauthorized-cheap"
+        else r
+        for r in bundle.rules
+    ]
+    path = write_per_rule(tmp_path / "m.csv", BUNDLE, rules(), high="lux-unauthorized-cheap")
+    read = from_file(path, config, NOW, {BUNDLE})
+    found = effectiveness(
+        read.rows,
+        dataclasses.replace(bundle, rules=spare),
+        rate_gate(config.gates, config.metrics, "overturn-rate"),
+        origin=read.origin,
+        metrics=config.metrics,
+    )
+    sweeps = [s.command for s in found.suggestions if s.kind == "sweep"]
+    assert sweeps == [
+        "modctl backtest ipr-counterfeit --data LABELLED.jsonl "
+        "--sweep lux-unauthorized-cheap.max_price_ratio=0.1:0.5:0.05"
+    ]

@@ -428,7 +428,7 @@ def _suggestions(report: Effectiveness, bundle: Bundle, data: str) -> list[sugge
             )
         for param, value in rules[rule_id].params.items():
             spec = suggest.sweep_range(value)
-            if spec is not None:
+            if spec is not None and suggest.reads(rules[rule_id].when, param):
                 found.append(
                     suggest.Suggestion(
                         "sweep",

@@ -44,6 +44,18 @@ def hotpatch(bundle: str, regions: Sequence[str], op: str, *args: str, reason: s
     return shlex.join(words)
 
 
+def reads(node: Any, param: str) -> bool:
+    """Whether a rule's condition reads `param` (`{param: NAME}` anywhere in it): only such a
+    param changes a decision, and only such a param `--sweep` takes."""
+    if isinstance(node, dict):
+        if node.get("param") == param and len(node) == 1:
+            return True
+        return any(reads(v, param) for v in node.values())
+    if isinstance(node, list):
+        return any(reads(v, param) for v in node)
+    return False
+
+
 def sweep(bundle: str, data: str, rule: str, param: str, spec: str) -> str:
     """`modctl backtest --sweep` of one param over `spec` (START:STOP:STEP or a list)."""
     return shlex.join(

@@ -60,7 +60,7 @@ def _axis(spec: str, bundle: Bundle) -> Axis:
             f"--sweep {shown}: {rule.id}.{param} is {printable.shown(str(current))}, not a "
             "number; only numeric params sweep"
         )
-    if not _reads(rule.when, param):
+    if not suggest.reads(rule.when, param):
         raise UsageError(
             f"--sweep {shown}: no condition of {rule.id} reads {param}, so no value would "
             "change a decision"
@@ -95,16 +95,6 @@ def _target(target: str, bundle: Bundle) -> tuple[Rule, str]:
         f"--sweep: rule {rule_found.id} has no param {printable.shown(wrong)} (its params: "
         f"{params}){did_you_mean(wrong, rule_found.params)}"
     )
-
-
-def _reads(node: Any, param: str) -> bool:
-    if isinstance(node, dict):
-        if node.get("param") == param and len(node) == 1:
-            return True
-        return any(_reads(v, param) for v in node.values())
-    if isinstance(node, list):
-        return any(_reads(v, param) for v in node)
-    return False
 
 
 def _values(text: str, integer: bool, shown: str, name: str, current: Value) -> list[Value]:
