@@ -4,6 +4,7 @@ only where no Chromium is installed (.ci/run installs Debian's where it can)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import subprocess
@@ -109,3 +110,35 @@ def test_every_html_report_renders_its_charts_in_chromium(
         for title in titles:
             assert f">{title}</text>" in dom, (name, title)  # drawn in the chart itself
             assert f'aria-label="{title}"' in dom, (name, title)
+
+
+def test_markup_in_listings_stays_text_in_the_browser(
+    reference_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    """Titles, categories, brands and ids are the sellers' own words: in the page they are
+    text, never an element the browser would run or load."""
+    script, image = "<script>document.title='owned'</script>", "<img src=x onerror=alert(1)>"
+    rows = [
+        {
+            "id": f"L-SG-{i:07d}{script if i == 0 else ''}",
+            "region": "SG",
+            "title": f"Guccci {script} bag replica",
+            "price": 50.0,
+            "brand": image,
+            "category": script if i % 2 else image,
+            "label": "infringing" if i < 6 else "clean",
+        }
+        for i in range(10)
+    ]
+    data = reference_repo / "hostile.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["report", "gaps", "ipr-counterfeit", "--data", str(data), "--output", "html"]
+    code, out = run(runner, reference_repo, *args)
+    assert code == 0, out
+    page = reference_repo / "hostile.html"
+    page.write_text(out, encoding="utf-8")
+    dom = chromium(page, tmp_path / "profile", "--dump-dom").stdout.decode()
+    assert "<title>Gaps of ipr-counterfeit</title>" in dom
+    assert "<script" not in dom
+    assert "<img" not in dom
+    assert "&lt;img src=x onerror=alert(1)&gt;" in dom
