@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from modctl.analytics import gaps as analysis
 from modctl.backtest.data import Reader
 from modctl.engine.columnar import BatchEvaluator, Columns
 from modctl.engine.compiler import compile_bundle
@@ -247,3 +248,28 @@ def test_each_sample_names_the_rule_its_words_are_about(
         "image_phash is 8 bits"
     )
     assert lines["L-VN-0000805"] == "L-VN-0000805 (VN): no rule came within one condition"
+
+
+def test_a_sweep_is_suggested_for_each_bundle_whose_rule_of_that_name_came_close() -> None:
+    """Two bundles may each have a rule of the same id with the same param: a near miss in
+    each is a sweep of each bundle, not one of the first only."""
+    tally = analysis.GapTally(("region",))
+    for bundle in ("ipr-counterfeit", "ipr-brand-misuse"):
+        reason = tally.reason(
+            analysis.Reason("near", bundle, "cheap", "price < 30", param="max_price_ratio")
+        )
+        tally.add(analysis.MISSED, [("SG",), ("SG",)], [reason, reason], ["SG", "SG"], _sample)
+    found = analysis.Gaps(
+        ["ipr-counterfeit", "ipr-brand-misuse"], "l.jsonl", ("region",), tally, 20
+    )
+    params = {(b, "cheap"): {"max_price_ratio": 0.3} for b in found.bundles}
+    scopes = {(b, "cheap"): None for b in found.bundles}
+    made = analysis.suggestions(found, params, scopes)
+    assert sorted(s.command for s in made if s.kind == "sweep") == [
+        "modctl backtest ipr-brand-misuse --data l.jsonl --sweep cheap.max_price_ratio=0.1:0.5:0.05",
+        "modctl backtest ipr-counterfeit --data l.jsonl --sweep cheap.max_price_ratio=0.1:0.5:0.05",
+    ]
+
+
+def _sample(i: int) -> tuple[str, dict[str, object]]:
+    return f"L-{i}", {}

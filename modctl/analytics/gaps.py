@@ -220,7 +220,7 @@ def suggestions(
     each (bundle, rule)'s params, `scopes` its regions (None: every region)."""
     tally = found.tally
     made: list[suggest.Suggestion] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()  # (bundle, rule, param) swept already
     for reason, count in found.by_reason(MISSED):
         if reason.rule is None or count < 2:
             continue
@@ -231,7 +231,7 @@ def suggestions(
             regions = [r for r in regions if r in scope]
         evidence = f"{count:,} infringing listings missed: {reason.text()}"
         if reason.kind == "near" and reason.param is not None:
-            key = ("sweep", reason.rule, reason.param)
+            key = (reason.bundle, reason.rule, reason.param)
             value = params[(reason.bundle, reason.rule)][reason.param]
             spec = suggest.sweep_range(value)
             if key not in seen and spec is not None:
