@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from modctl.engine.assign import assign, bucket
 from modctl.state.store import Store
 
-# The vectors the README gives the platform team; they pin the function forever.
+# The vectors docs/state-branch.md gives the platform team; they pin the function forever.
 VECTORS = [
     ("ipr-counterfeit", "L-SG-0000001", 10, None),
     ("ipr-counterfeit", "L-SG-0000002", 10, None),
@@ -27,8 +27,8 @@ def test_bucket_is_the_documented_formula() -> None:
         assert bucket(bundle, item_id) == int.from_bytes(digest[:8], "big") % 10000
 
 
-def test_readme_vectors() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+def test_documented_vectors() -> None:
+    readme = (Path(__file__).parent.parent / "docs" / "state-branch.md").read_text()
     for bundle, item_id, weight, _ in VECTORS:
         line = f"| {bundle} | {item_id} | {bucket(bundle, item_id)} | {weight} | {assign(bundle, item_id, weight)} |"
         assert line in readme, line
@@ -60,12 +60,15 @@ def test_weight_out_of_range() -> None:
 def test_first_canary_leaves_the_rest_of_the_region_to_no_release(
     repo_after: Callable[..., Path],
 ) -> None:
-    """What the README tells the platform team about a region with a canary and no stable."""
+    """What docs/state-branch.md tells the platform team about a region with a canary and no
+    stable."""
     root = repo_after(("release", "cut", "demo"), ("rollout", "start", "demo", "0.1.0"))
     deploy = json.loads(Store(root).read().files["deploy/SG/demo.json"])
     assert deploy["stable"] is None
     assert (deploy["canary"]["version"], deploy["canary"]["weight"]) == ("0.1.0", 10)
-    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    readme = " ".join(
+        (Path(__file__).parent.parent / "docs" / "state-branch.md").read_text().split()
+    )
     assert (
         'holds `"stable": null`, the listings assigned to the canary are decided by it, and the '
         "rest of the region's traffic by no release of the bundle: the bundle takes no action on "
