@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import PROJECT, tool
 from tests.test_output import COMMANDS
 
-DOCS = sorted((PROJECT / "docs").glob("*.md")) + [PROJECT / "README.md"]
+DOCS = [*sorted((PROJECT / "docs").glob("*.md")), PROJECT / "README.md"]
 WORKFLOW = PROJECT / "docs" / "examples" / "strategies.yml"
 
 
