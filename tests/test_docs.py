@@ -58,7 +58,7 @@ def check(line: str) -> str | None:
         return f"no command {' '.join(words[:2])!r}"
     known = {opt for param in COMMANDS[name].params for opt in (*param.opts, *param.secondary_opts)}
     known |= {"--help"}
-    for word in words:
+    for word in words[: words.index("--")] if "--" in words else words:
         option = word.split("=")[0]
         if option.startswith("-") and not re.fullmatch(r"-[0-9].*", option) and option not in known:
             return f"{name} takes no {option}"
