@@ -42,7 +42,7 @@ def check(line: str) -> str | None:
     except ValueError:
         return None  # a fragment such as `modctl hotpatch apply ... set_mode shadow`
     words = [w for w in words if not w.startswith(("--repo", "-v", "--verbose"))]
-    if not words or words[0] in GLOBAL or words[0] == "-o":
+    if not words or words[0] in (*GLOBAL, "-o", "COMMAND"):
         return None
     if len(words) == 1 and any(name.startswith(f"{words[0]} ") for name in COMMANDS):
         return None  # a group, such as `modctl rollout`

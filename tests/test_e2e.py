@@ -18,7 +18,7 @@ def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_main_line_flow(tmp_path: Path) -> None:
-    """`modctl init` into a new folder, then `modctl validate` there, as the README does."""
+    """`modctl init` into a new folder, then `modctl validate` there, as a new user does."""
     target = tmp_path / "strategies"
     init = modctl("init", target, cwd=tmp_path)
     assert init.returncode == 0, init.stderr

@@ -38,7 +38,7 @@ from modctl.errors import UsageError
 REQUIRED = ("id", "region")
 BATCH_BYTES = 4 << 20  # of JSON lines per batch
 BATCH_ROWS = 50_000  # of CSV or Parquet rows per batch
-MAX_LINE_BYTES = MAX_LISTING_BYTES  # a JSON line, a CSV record (as the README says)
+MAX_LINE_BYTES = MAX_LISTING_BYTES  # a JSON line, a CSV record (as docs/reference.md says)
 MAX_ROW_GROUP_BYTES = 1 << 30  # one Parquet row group, uncompressed
 Accepted = tuple[dict[str, Any], int]  # a checked listing, its label (1, 0, -1 for none)
 POSITIVE = {"infringing", "true", "1", "yes", "positive"}

@@ -323,7 +323,7 @@ def named_check(code: str) -> Check:
     if check is None:
         raise UsageError(
             f"no finding code {code!r}{suggest(code.upper(), CHECKS)} "
-            "(the README lists every code under 'Finding codes')"
+            "(docs/finding-codes.md lists every code)"
         )
     return check
 

@@ -176,7 +176,7 @@ def _next_rule(bundle: str, config: Config) -> str:
 
 def _schema_line(root: Path, kind: str, depth: int) -> str:
     """The editor's schema line, when the repository keeps the schemas in .schemas/ (as the
-    README shows); the path is relative to a file `depth` folders down."""
+    command reference shows); the path is relative to a file `depth` folders down."""
     if not (root / ".schemas" / f"{kind}.json").is_file():
         return ""
     return f"# yaml-language-server: $schema={'../' * depth}.schemas/{kind}.json\n"

@@ -12,7 +12,7 @@ from modctl.gitio import Git
 PRE_COMMIT_CONFIG = """\
 # Validate strategies and check their layout before every commit:
 # `pip install pre-commit && pre-commit install`. The hooks run the modctl installed on this
-# machine; the README shows how to pin modctl's own hooks (modctl-validate, modctl-fmt) from
+# machine; docs/ci.md shows how to pin modctl's own hooks (modctl-validate, modctl-fmt) from
 # its repository instead. `modctl fmt` lays out the files modctl-fmt names.
 repos:
   - repo: local
