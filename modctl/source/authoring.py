@@ -10,7 +10,6 @@ in memory. Files are written in the working tree and never committed: the author
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,15 +44,7 @@ class Written:
     created: bool = True
 
     def diff(self) -> list[str]:
-        return [
-            line.rstrip("\r\n")
-            for line in difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                "/dev/null" if self.created else f"a/{self.path}",
-                f"b/{self.path}",
-            )
-        ]
+        return writing.diff(self.path, self.before, self.after, created=self.created)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "created": self.created, "diff": "\n".join(self.diff())}

@@ -5,7 +5,6 @@ any of these is left as it is."""
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,15 +33,7 @@ class FileResult:
     def diff(self) -> list[str]:
         if self.status != "changed":
             return []
-        return [
-            line.rstrip("\r\n")
-            for line in difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.path}",
-                f"b/{self.path}",
-            )
-        ]
+        return writing.diff(self.path, self.before, self.after)
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {"path": self.path, "status": self.status}

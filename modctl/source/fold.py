@@ -10,7 +10,6 @@ behaviour the patch changed.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,15 +67,7 @@ class Folded:
     def diff(self) -> list[str]:
         if self.path is None:
             return []
-        return [
-            line.rstrip("\r\n")
-            for line in difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.path}",
-                f"b/{self.path}",
-            )
-        ]
+        return writing.diff(self.path, self.before, self.after)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
 import tempfile
@@ -40,3 +41,16 @@ def replace(path: Path, data: bytes, shown: str) -> None:
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def diff(path: str, before: str, after: str, *, created: bool = False) -> list[str]:
+    """The unified diff of a file people keep, from `before` to `after`, one line each."""
+    return [
+        line.rstrip("\r\n")
+        for line in difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            "/dev/null" if created else f"a/{path}",
+            f"b/{path}",
+        )
+    ]
