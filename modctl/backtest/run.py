@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -232,18 +232,7 @@ def _parallel(
         )
         for i in range(workers)
     ]
-    tally = Tally()
-    skipped, first_skip, outside = 0, None, 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for done, (part_tally, part_skipped, part_first, part_outside) in enumerate(
-            pool.map(_run_part, parts), 1
-        ):
-            tally.merge(part_tally)
-            skipped += part_skipped
-            first_skip = first_skip or part_first
-            outside += part_outside
-            if progress is not None:
-                progress(tally.rows, done / workers)
+    tally, skipped, first_skip, outside = gather(_run_part, parts, Tally(), progress)
     if changes is not None:
         with changes.open("w", newline="", encoding="utf-8") as out:
             csv.writer(out).writerow(CHANGE_COLUMNS)
@@ -252,6 +241,41 @@ def _parallel(
                 with part.changes.open(encoding="utf-8") as piece:
                     out.writelines(piece)
                 part.changes.unlink()
+    return tally, skipped, first_skip, outside
+
+
+class Merging(Protocol):
+    """A tally that parts of a run merge into."""
+
+    rows: int
+
+    def merge(self, other: Any) -> None: ...
+
+
+T = TypeVar("T", bound=Merging)
+P = TypeVar("P")
+
+
+def gather(
+    run_part: Callable[[P], tuple[T, int, str | None, int]],
+    parts: list[P],
+    tally: T,
+    progress: Progress | None,
+) -> tuple[T, int, str | None, int]:
+    """Run the parts of a data file in worker processes, one each, and merge what they found
+    into `tally`: with the rows skipped, the first skipped and the rows outside the bundle's
+    regions."""
+    skipped, first_skip, outside = 0, None, 0
+    with ProcessPoolExecutor(max_workers=len(parts)) as pool:
+        for done, (part, part_skipped, part_first, part_outside) in enumerate(
+            pool.map(run_part, parts), 1
+        ):
+            tally.merge(part)
+            skipped += part_skipped
+            first_skip = first_skip or part_first
+            outside += part_outside
+            if progress is not None:
+                progress(tally.rows, done / len(parts))
     return tally, skipped, first_skip, outside
 
 

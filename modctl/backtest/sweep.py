@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pyarrow as pa
 
 from modctl.analytics import sweep as analysis
 from modctl.backtest.data import Reader
-from modctl.backtest.run import Progress, _why_one_job
+from modctl.backtest.run import Progress, _why_one_job, gather
 from modctl.engine.columnar import Columns
 from modctl.engine.sweep import Axis, SweepEvaluator
 from modctl.model import Bundle, Config
@@ -58,18 +57,9 @@ def run(
             _Job(bundle, loaded.config, axes, data, skip_bad, bounds[i], bounds[i + 1])
             for i in range(workers)
         ]
-        tally = analysis.SweepTally()
-        skipped, first_skip, outside = 0, None, 0
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for done, (part, part_skipped, part_first, part_outside) in enumerate(
-                pool.map(_run_part, parts), 1
-            ):
-                tally.merge(part)
-                skipped += part_skipped
-                first_skip = first_skip or part_first
-                outside += part_outside
-                if progress is not None:
-                    progress(tally.rows, done / workers)
+        tally, skipped, first_skip, outside = gather(
+            _run_part, parts, analysis.SweepTally(), progress
+        )
         points = SweepEvaluator(bundle, loaded.config, axes).points
     else:
         evaluator = SweepEvaluator(bundle, loaded.config, axes)
