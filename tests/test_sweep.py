@@ -347,3 +347,19 @@ def test_a_grid_whose_best_changes_both_params_says_each_patch_needs_the_other(
         "counterfeit-image-match.max_hamming 6 -> 8, with "
         "lux-unauthorized-cheap.max_price_ratio 0.3 -> 0.5: F1 "
     )
+
+
+def test_a_sweep_in_worker_processes_finds_what_one_process_finds(
+    reference_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modctl.backtest import run as backtest
+    from modctl.backtest import sweep
+
+    specs = ["lux-unauthorized-cheap.max_price_ratio=0.1:0.6:0.1"]
+    one, _ = sweep.run(reference_repo, BUNDLE, SAMPLE, specs)
+    monkeypatch.setattr(backtest, "PARALLEL_MIN_BYTES", 1)
+    two, alone = sweep.run(reference_repo, BUNDLE, SAMPLE, specs, jobs=2)
+    assert alone is None
+    strip = lambda r: {k: v for k, v in r.to_dict().items() if k != "seconds"}  # noqa: E731
+    assert strip(one) == strip(two)
+    assert one.to_dict()["points"][0]["flagged"] > 0
