@@ -59,7 +59,6 @@ def demo_command(
 def _invoker(*, capture: bool) -> Invoke:
     """`modctl ARGS` through this same application, in this process: the exit status, and with
     `capture` what it printed on stdout and stderr."""
-    import click
     import typer.main
 
     from modctl.cli._app import app as modctl
@@ -67,14 +66,13 @@ def _invoker(*, capture: bool) -> Invoke:
     command = typer.main.get_command(modctl)
 
     def main(args: Sequence[str]) -> int:
+        # As the console script runs it: usage errors and aborts shown and turned into exit
+        # statuses by Typer itself, whose exceptions are its own (it vendors click).
         try:
-            code = command.main(list(args), prog_name="modctl", standalone_mode=False)
-        except click.ClickException as exc:
-            exc.show()
-            return exc.exit_code
-        except click.exceptions.Abort:
-            return 1
-        return code if isinstance(code, int) else 0
+            command.main(list(args), prog_name="modctl")
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        return 0
 
     def invoke(args: Sequence[str]) -> tuple[int, str | None]:
         if not capture:
