@@ -245,8 +245,9 @@ def test_a_bundle_of_the_working_tree_with_nothing_staged_is_no_error(baking: Pa
 RED, YELLOW = "\x1b[31m", "\x1b[33m"
 
 
-def on_a_terminal(root: Path, env: dict[str, str], *args: str) -> str:
-    """What the installed `modctl --repo ROOT ARGS...` prints when its output is a terminal."""
+def on_a_terminal(root: Path, env: dict[str, str], *args: str, errors_too: bool = False) -> str:
+    """What the installed `modctl --repo ROOT ARGS...` prints when its output is a terminal
+    (with `errors_too`, its error output as well)."""
     import pty
 
     main, side = pty.openpty()
@@ -255,7 +256,7 @@ def on_a_terminal(root: Path, env: dict[str, str], *args: str) -> str:
             [str(MODCTL), "--repo", str(root), *args],
             stdin=subprocess.DEVNULL,
             stdout=side,
-            stderr=subprocess.PIPE,
+            stderr=side if errors_too else subprocess.PIPE,
             env=env,
         )
     finally:
@@ -297,6 +298,19 @@ def test_frozen_in_red_and_canaries_in_yellow_on_a_terminal(frozen_canary: Path)
 def test_no_colour_under_no_color(frozen_canary: Path, value: str) -> None:
     shown = on_a_terminal(frozen_canary, {**os.environ, "NO_COLOR": value}, "rollout", "status")
     assert "Frozen: MY for INC-1" in shown
+    assert "\x1b" not in shown
+
+
+def test_a_warning_has_no_colour_under_no_color(frozen_canary: Path) -> None:
+    """An uncommitted change of `state` in modctl.yaml makes every state command warn."""
+    config = frozen_canary / "modctl.yaml"
+    config.write_text(config.read_text() + "state: {branch: elsewhere}\n")
+    warning = "modctl: warning: modctl.yaml in the working tree sets state.branch to 'elsewhere'"
+    coloured = on_a_terminal(frozen_canary, dict(os.environ), "rollout", "status", errors_too=True)
+    assert f"{YELLOW}\x1b[1m{warning}" in coloured
+    env = {**os.environ, "NO_COLOR": "1"}
+    shown = on_a_terminal(frozen_canary, env, "rollout", "status", errors_too=True)
+    assert warning in shown
     assert "\x1b" not in shown
 
 

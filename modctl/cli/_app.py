@@ -66,12 +66,17 @@ def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
     typer.echo(printable.lines(text), err=err, nl=nl)
 
 
+def _colour_allowed() -> bool:
+    """False when NO_COLOR is set to anything (no-color.org)."""
+    import os
+
+    return not os.environ.get("NO_COLOR")
+
+
 def painter() -> Callable[[str, str], str]:
     """How a report colours text: not at all when NO_COLOR is set to anything (no-color.org).
     When stdout is not a terminal, `echo_painted` leaves the colour out."""
-    import os
-
-    if os.environ.get("NO_COLOR"):
+    if not _colour_allowed():
         return lambda text, _colour: text
     return lambda text, colour: typer.style(text, fg=colour)
 
@@ -84,7 +89,12 @@ def echo_painted(text: str, *, nl: bool = True) -> None:
 
 
 def warn(message: str) -> None:
-    typer.secho(f"modctl: warning: {printable.lines(message)}", err=True, fg="yellow", bold=True)
+    """One line on stderr, in bold yellow on a terminal unless NO_COLOR is set."""
+    text = f"modctl: warning: {printable.lines(message)}"
+    if _colour_allowed():
+        typer.secho(text, err=True, fg="yellow", bold=True)
+    else:
+        typer.echo(text, err=True)
 
 
 def command_app(**settings: Any) -> typer.Typer:
