@@ -63,3 +63,18 @@ def test_every_module_the_package_imports_comes_with_its_install() -> None:
         if not providers & allowed:
             missing[module] = where
     assert missing == {}
+
+
+def test_the_source_distribution_holds_what_the_tests_read() -> None:
+    """The sdist ships tests/ so that they run from it: every top-level file or folder of the
+    project they read comes with them (pyproject.toml always does; the git history need not:
+    the test that needs it skips)."""
+    sdist = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["sdist"]["include"]
+    read = {
+        name
+        for path in (PROJECT / "tests").glob("*.py")
+        for name in re.findall(r'PROJECT / "([\w.-]+)"', path.read_text())
+    }
+    assert read - set(sdist) - {"pyproject.toml", ".git"} == set()
