@@ -119,6 +119,9 @@ def test_a_patch_that_breaks_a_case_it_does_not_target_writes_nothing(deployed: 
         (("-r", "SG", "list_remove", "brands", "guccci"), 4, "guccci is not in list brands"),
         (("-r", "SG", "list_add", "brands", "x", "gucci"), 4, "gucci is in list brands of demo"),
         (("-r", "SG", "enable_rule", "fake-brand"), 4, "rule fake-brand is not disabled in"),
+        (("-r", "SG", "set_mode", "fake-brand", "enforce"), 4, "has mode enforce in demo 0.1.0"),
+        (("-r", "SG", "set_action", "fake-brand", "takedown"), 4, "has action takedown in"),
+        (("-r", "SG", "set_param", "fake-brand.max_price", "20"), 4, "has max_price 20 in demo"),
         (("-r", "SG", "frobnicate", "fake-brand"), 2, "unknown hot-patch op 'frobnicate'"),
         (("-r", "XX", *DISABLE), 2, "unknown region 'XX'"),
         # Read whole, or not at all: neither is 5 hours, or 1.
@@ -296,3 +299,14 @@ def test_revert_in_an_unknown_region_is_a_usage_error(deployed: Path) -> None:
     code, out = run(CliRunner(), deployed, "hotpatch", "revert", ident, "-r", "XX")
     assert code == 2, out
     assert out.startswith("modctl: error: unknown region 'XX'; modctl.yaml declares ")
+
+
+def test_a_second_identical_patch_is_refused_naming_the_first(deployed: Path) -> None:
+    code, out = apply(deployed, "-r", "SG", *DISABLE, "--reason", "bad")
+    assert code == 0, out
+    first = Store(deployed).journal()[0].hotpatch
+    tip = Store(deployed).tip()
+    code, out = apply(deployed, "-r", "SG", "-r", "MY", *DISABLE, "--reason", "bad again")
+    assert code == 4, out
+    assert f"rule fake-brand is disabled in demo 0.1.0 in SG already (by {first})" in out
+    assert Store(deployed).tip() == tip

@@ -197,6 +197,7 @@ def check_effect(
             )
         return
     if op not in ("list_add", "list_remove"):
+        _check_rule_effect(patch, config, live, where)
         return
     items = apply(config, live)["lists"][target].get("items", [])
     values = value if isinstance(value, list) else [value]
@@ -214,6 +215,33 @@ def check_effect(
                 f"{', '.join(map(str, present))} {'is' if len(present) == 1 else 'are'} in list "
                 f"{target} of {where} already"
             )
+
+
+def _check_rule_effect(
+    patch: dict[str, Any], config: dict[str, Any], live: list[dict[str, Any]], where: str
+) -> None:
+    """RefusedError when a rule op would leave the rule as the live patches (or the release)
+    have it already: disabled, or with that action and queue, mode or param value."""
+    op, target, value = patch["op"], patch["target"], patch.get("value")
+    rule_id, _, param = target.partition(".")
+    by = [p["id"] for p in live if p["op"] == op and p["target"] == target]
+    source = f" (by {', '.join(by)})" if by else ""
+    rules = {rule["id"]: rule for rule in apply(config, live)["rules"]}
+    rule = rules.get(rule_id)
+    if op == "disable_rule":
+        if rule is None and any(r["id"] == rule_id for r in config["rules"]):
+            raise RefusedError(f"rule {rule_id} is disabled in {where} already{source}")
+        return
+    if rule is None:
+        return  # disabled by a live patch: this one applies once that one ends
+    same = {
+        "set_action": rule.get("action") == value and rule.get("queue") == patch.get("queue"),
+        "set_mode": rule.get("mode", "enforce") == value,
+        "set_param": (rule.get("params") or {}).get(param) == value,
+    }
+    if same.get(op):
+        said = f"{param} {value!r}" if op == "set_param" else f"{op.removeprefix('set_')} {value}"
+        raise RefusedError(f"rule {rule_id} has {said} in {where} already{source}")
 
 
 def _same_type(old: Any, new: Any) -> bool:
