@@ -75,6 +75,42 @@ def label_of(item: dict[str, Any]) -> bool | None:
     raise ValueError(f"label {shown_value(value)} is neither infringing/true/1 nor clean/false/0")
 
 
+def check_listing(
+    item: Any, fields: dict[str, str], regions: list[str], numbers: list[str]
+) -> bool | None:
+    """A listing's label (see label_of), once it is checked against the declared fields and
+    regions (`numbers`: the paths of the fields declared `number`); ValueError saying what is
+    wrong. Whole numbers of number fields become floats, ids and labels text, as Arrow holds
+    them."""
+    if not isinstance(item, dict):
+        raise ValueError(f"a listing must be an object, not {type(item).__name__}")
+    for key in REQUIRED:
+        if key not in item or item[key] in (None, ""):
+            raise ValueError(f"missing {key!r}")
+    if item["region"] not in regions:
+        raise ValueError(
+            f"unknown region {shown_value(item['region'])} (modctl.yaml declares {', '.join(regions)})"
+        )
+    problem = type_problem(item, fields)
+    if problem is not None:
+        raise ValueError(problem)
+    for path in numbers:
+        *parents, last = path.split(".")
+        parent: Any = item
+        for part in parents:
+            parent = parent.get(part) or {}
+        if isinstance(parent.get(last), int):  # as Arrow reads JSON numbers: a double
+            parent[last] = float(parent[last])
+    if not isinstance(item["id"], str):
+        item["id"] = str(item["id"])
+    if not encodable(item["id"]):
+        raise ValueError(f"id {shown_value(item['id'])} holds a lone surrogate, which is not text")
+    label = label_of(item)
+    if label is not None and not isinstance(item["label"], str):
+        item["label"] = json.dumps(item["label"])  # true, 1: as the file wrote it
+    return label
+
+
 def file_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
@@ -136,35 +172,7 @@ class Reader:
         self.first_skip = self.first_skip or where
 
     def _check(self, item: Any) -> bool | None:
-        if not isinstance(item, dict):
-            raise ValueError(f"a listing must be an object, not {type(item).__name__}")
-        for key in REQUIRED:
-            if key not in item or item[key] in (None, ""):
-                raise ValueError(f"missing {key!r}")
-        if item["region"] not in self.regions:
-            raise ValueError(
-                f"unknown region {shown_value(item['region'])} (modctl.yaml declares {', '.join(self.regions)})"
-            )
-        problem = type_problem(item, self.fields)
-        if problem is not None:
-            raise ValueError(problem)
-        for path in self.numbers:
-            *parents, last = path.split(".")
-            parent: Any = item
-            for part in parents:
-                parent = parent.get(part) or {}
-            if isinstance(parent.get(last), int):  # as Arrow reads JSON numbers: a double
-                parent[last] = float(parent[last])
-        if not isinstance(item["id"], str):
-            item["id"] = str(item["id"])
-        if not encodable(item["id"]):
-            raise ValueError(
-                f"id {shown_value(item['id'])} holds a lone surrogate, which is not text"
-            )
-        label = label_of(item)
-        if label is not None and not isinstance(item["label"], str):
-            item["label"] = json.dumps(item["label"])  # true, 1: as the file wrote it
-        return label
+        return check_listing(item, self.fields, self.regions, self.numbers)
 
     def _batch(self, accepted: list[Accepted]) -> Batch:
         """A batch of checked listings (`_check` lets through only what Arrow can hold)."""
@@ -354,19 +362,24 @@ class Reader:
 
 def _labels(column: Any) -> Any:
     """1 infringing, 0 clean, -1 unlabelled; None when a label is neither (see label_of)."""
+    labels, unknown = label_codes(column)
+    return None if unknown.any() else labels
+
+
+def label_codes(column: Any) -> tuple[Any, Any]:
+    """Per row of a text column of labels: 1 infringing, 0 clean, -1 unlabelled, and where a
+    label is neither (see label_of)."""
     labels = np.full(len(column), -1, dtype=np.int8)
     if column.null_count == len(column):
-        return labels
+        return labels, np.zeros(len(column), dtype=bool)
     text = pc.utf8_lower(pc.utf8_trim_whitespace(column))
     positive = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(POSITIVE))), False)
     negative = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(NEGATIVE))), False)
     empty = pc.fill_null(pc.equal(column, ""), True)
     known = pc.or_(pc.or_(positive, negative), empty)
-    if not pc.all(known).as_py():
-        return None
     labels[positive.to_numpy(zero_copy_only=False)] = 1
     labels[negative.to_numpy(zero_copy_only=False)] = 0
-    return labels
+    return labels, ~known.to_numpy(zero_copy_only=False)
 
 
 def _count_lines(handle: Any, upto: int) -> int:

@@ -14,7 +14,7 @@ from typing import IO, Any, Protocol, TypeVar
 import numpy as np
 import pyarrow as pa
 
-from modctl.backtest.data import DataError, Reader
+from modctl.backtest.data import Batch, DataError, Reader
 from modctl.backtest.impact import Change, Tally
 from modctl.engine.columnar import BatchEvaluator, Columns, Outcome
 from modctl.model import Bundle, Config
@@ -122,49 +122,71 @@ def _why_one_job(reader: Reader, size: int, workers: int) -> str | None:
     return None
 
 
-def _decide(job: _Job, reader: Reader, writer: Any, progress: Progress | None) -> tuple[Tally, int]:
-    """Decide every listing the reader gives, batch by batch, with the bundle and the baseline."""
-    current = BatchEvaluator(job.bundle, job.config)
-    base = BatchEvaluator(job.baseline, job.config) if job.baseline else None
-    served = np.array([current.regions.index(r) for r in job.bundle.regions])
-    tally = Tally()
-    outside = 0
-    for batch in reader.batches(job.start, job.end):
+class Decider:
+    """A bundle, and its baseline, deciding batch after batch into one tally."""
+
+    def __init__(self, bundle: Bundle, baseline: Bundle | None, config: Config) -> None:
+        self.current = BatchEvaluator(bundle, config)
+        self.base = BatchEvaluator(baseline, config) if baseline else None
+        self.served = np.array([self.current.regions.index(r) for r in bundle.regions])
+        self.tally = Tally()
+        self.outside = 0
+
+    def decide(self, batch: Batch) -> list[tuple[int, Change, Any]]:
+        """Count a batch; with a baseline, every listing whose action the change alters: its
+        row in the batch, the change, and its label as the data wrote it."""
         table, codes, labels = batch.table, batch.region_codes, batch.labels
-        keep = np.isin(codes, served)
+        rows = None
+        keep = np.isin(codes, self.served)
         if not keep.all():
-            outside += int(np.count_nonzero(~keep))
+            self.outside += int(np.count_nonzero(~keep))
+            rows = np.flatnonzero(keep)
             table, codes, labels = table.filter(pa.array(keep)), codes[keep], labels[keep]
         if not len(codes):
-            continue
+            return []
         columns = Columns(table, codes)
+        current = self.current
         after = current.decide(columns)
-        tally.add(current.regions, codes, current.actions, current.rule_ids, after, labels)
-        if base is not None:
-            before = base.decide(columns)
-            tally.compare(base.actions, before, labels)
-            _changes(tally, writer, table, codes, labels, (base, before), (current, after))
+        self.tally.add(current.regions, codes, current.actions, current.rule_ids, after, labels)
+        if self.base is None:
+            return []
+        before = self.base.decide(columns)
+        self.tally.compare(self.base.actions, before, labels)
+        changed = _changes(self.tally, table, codes, labels, (self.base, before), (current, after))
+        if rows is None:
+            return changed
+        return [(int(rows[i]), change, written) for i, change, written in changed]
+
+
+def _decide(job: _Job, reader: Reader, writer: Any, progress: Progress | None) -> tuple[Tally, int]:
+    """Decide every listing the reader gives, batch by batch, with the bundle and the baseline."""
+    decider = Decider(job.bundle, job.baseline, job.config)
+    for batch in reader.batches(job.start, job.end):
+        for _, change, written in decider.decide(batch):
+            if writer is not None:
+                row = {**change.to_dict(), "label": written}  # the label as the data file wrote it
+                writer.writerow([row[c] for c in CHANGE_COLUMNS])
         if progress is not None:
-            progress(tally.rows + outside, None)
-    return tally, outside
+            progress(decider.tally.rows + decider.outside, None)
+    return decider.tally, decider.outside
 
 
 def _changes(
     tally: Tally,
-    writer: Any,
     table: Any,
     codes: Any,
     labels: Any,
     before: tuple[BatchEvaluator, Outcome],
     after: tuple[BatchEvaluator, Outcome],
-) -> None:
-    """Count, keep examples of and write every listing whose action the change alters."""
+) -> list[tuple[int, Change, Any]]:
+    """Count and keep examples of every listing whose action the change alters."""
     (base, old), (current, new) = before, after
     old_actions = np.array(base.actions, dtype=object)[old.action]
     new_actions = np.array(current.actions, dtype=object)[new.action]
     changed = np.flatnonzero(old_actions != new_actions)
     ids = table.column("id").take(pa.array(changed)).to_pylist()
     given = table.column("label").take(pa.array(changed)).to_pylist()
+    found = []
     for i, item_id, written in zip(changed.tolist(), ids, given, strict=True):
         label = None if labels[i] < 0 else bool(labels[i])
         change = Change(
@@ -177,9 +199,8 @@ def _changes(
             label,
         )
         tally.change(change)
-        if writer is not None:
-            row = {**change.to_dict(), "label": written}  # the label as the data file wrote it
-            writer.writerow([row[c] for c in CHANGE_COLUMNS])
+        found.append((i, change, written))
+    return found
 
 
 def _sequential(

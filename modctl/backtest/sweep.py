@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from modctl.analytics import sweep as analysis
-from modctl.backtest.data import Reader
+from modctl.backtest.data import Batch, Reader
 from modctl.backtest.run import Progress, _why_one_job, gather
 from modctl.engine.columnar import Columns
 from modctl.engine.sweep import Axis, SweepEvaluator
@@ -75,26 +75,37 @@ def _reader(job: _Job) -> Reader:
     return Reader(job.path, job.config.fields, set(job.config.regions), skip_bad=job.skip_bad)
 
 
+class Decider:
+    """Every point of a sweep deciding batch after batch into one tally."""
+
+    def __init__(self, evaluator: SweepEvaluator, bundle: Bundle) -> None:
+        self.evaluator = evaluator
+        self.served = np.array([evaluator.batch.regions.index(r) for r in bundle.regions])
+        self.tally = analysis.SweepTally()
+        self.outside = 0
+
+    def decide(self, batch: Batch) -> None:
+        table, codes, labels = batch.table, batch.region_codes, batch.labels
+        keep = np.isin(codes, self.served)
+        if not keep.all():
+            self.outside += int(np.count_nonzero(~keep))
+            table, codes, labels = table.filter(pa.array(keep)), codes[keep], labels[keep]
+        if not len(codes):
+            return
+        outcomes = self.evaluator.decide(Columns(table, codes))
+        batch_evaluator = self.evaluator.batch
+        self.tally.add(batch_evaluator.regions, codes, batch_evaluator.actions, outcomes, labels)
+
+
 def _decide(
     job: _Job, evaluator: SweepEvaluator, reader: Reader, progress: Progress | None
 ) -> tuple[analysis.SweepTally, int]:
-    batch_evaluator = evaluator.batch
-    served = np.array([batch_evaluator.regions.index(r) for r in job.bundle.regions])
-    tally = analysis.SweepTally()
-    outside = 0
+    decider = Decider(evaluator, job.bundle)
     for batch in reader.batches(job.start, job.end):
-        table, codes, labels = batch.table, batch.region_codes, batch.labels
-        keep = np.isin(codes, served)
-        if not keep.all():
-            outside += int(np.count_nonzero(~keep))
-            table, codes, labels = table.filter(pa.array(keep)), codes[keep], labels[keep]
-        if not len(codes):
-            continue
-        outcomes = evaluator.decide(Columns(table, codes))
-        tally.add(batch_evaluator.regions, codes, batch_evaluator.actions, outcomes, labels)
+        decider.decide(batch)
         if progress is not None:
-            progress(tally.rows + outside, reader.fraction())
-    return tally, outside
+            progress(decider.tally.rows + decider.outside, reader.fraction())
+    return decider.tally, decider.outside
 
 
 def _run_part(job: _Job) -> tuple[analysis.SweepTally, int, str | None, int]:
