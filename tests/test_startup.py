@@ -69,3 +69,14 @@ def test_the_status_shortcut_loads_only_the_rollout_commands(tmp_path: Path) -> 
     assert "modctl.cli.rollout" in modules
     unrelated = {"modctl.cli.backtest", "modctl.cli.validate", "modctl.cli.journal", "numpy"}
     assert not modules & unrelated
+
+
+def test_a_local_backtest_loads_no_spark(tmp_path: Path) -> None:
+    """PySpark and py4j (and the JVM they start) are for --engine spark only."""
+    repo = tmp_path / "repo"
+    write_files(repo, MINIMAL)
+    data = tmp_path / "rows.jsonl"
+    data.write_text('{"id": "1", "region": "SG", "title": "Gucci bag", "price": 5}\n')
+    modules = imported(tmp_path, "--repo", repo, "backtest", "demo", "--data", data)
+    assert "modctl.backtest.run" in modules
+    assert not {m for m in modules if m.startswith(("pyspark", "py4j", "modctl.backtest.spark"))}

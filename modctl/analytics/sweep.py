@@ -240,7 +240,7 @@ def _round(value: float | None) -> float | None:
 @dataclass
 class SweepResult:
     bundle: str
-    data: Path
+    data: Path | str  # a file, or on Spark a URI or a table
     axes: tuple[Axis, ...]
     points: list[Point]
     rows: int
@@ -292,7 +292,7 @@ class SweepResult:
 
 def result(
     bundle: Bundle,
-    data: Path,
+    data: Path | str,
     axes: tuple[Axis, ...],
     points: Sequence[tuple[Value, ...]],
     tally: SweepTally,
@@ -326,7 +326,7 @@ def _suggestions(report: SweepResult, bundle: Bundle) -> list[suggest.Suggestion
     evidence = (
         f"F1 {_ratio(now.f1)} -> {_ratio(then.f1)}, precision {_ratio(now.precision)} -> "
         f"{_ratio(then.precision)}, recall {_ratio(now.recall)} -> {_ratio(then.recall)}, "
-        f"flagged {current.overall.flagged:,} -> {best.overall.flagged:,} on {report.data.name}"
+        f"flagged {current.overall.flagged:,} -> {best.overall.flagged:,} on {_named(report.data)}"
     )
     changes = {
         axis.name: f"{axis.name} {axis.current} -> {value}"
@@ -363,3 +363,8 @@ def _suggestions(report: SweepResult, bundle: Bundle) -> list[suggest.Suggestion
 
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _named(data: Path | str) -> str:
+    """The data in a suggestion's evidence: a file by its name."""
+    return data.name if isinstance(data, Path) else data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 @dataclass
 class Result:
     bundle: str
-    data: Path
+    data: Path | str  # a file, or on Spark a URI or a table
     tally: Tally
     rules: list[str]
     baseline: str | None = None
@@ -36,8 +36,10 @@ class Result:
     first_skip: str | None = None
     outside: int = 0
     seconds: float = 0.0
-    jobs: int = 1
+    jobs: int = 1  # worker processes, or on Spark the partitions decided
     one_job: str | None = None  # why a run asked for more jobs ran one
+    engine: str = "local"
+    master: str | None = None  # Spark's
 
     def to_dict(self) -> dict[str, Any]:
         report = {
@@ -48,6 +50,8 @@ class Result:
             "rows_outside_bundle_regions": self.outside,
             "seconds": round(self.seconds, 3),
             "jobs": self.jobs,
+            "engine": self.engine,
+            "master": self.master,
         }
         report.update(self.tally.to_dict(rules=self.rules, baseline=self.baseline is not None))
         return report
@@ -125,10 +129,11 @@ def _why_one_job(reader: Reader, size: int, workers: int) -> str | None:
 class Decider:
     """A bundle, and its baseline, deciding batch after batch into one tally."""
 
-    def __init__(self, bundle: Bundle, baseline: Bundle | None, config: Config) -> None:
-        self.current = BatchEvaluator(bundle, config)
-        self.base = BatchEvaluator(baseline, config) if baseline else None
-        self.served = np.array([self.current.regions.index(r) for r in bundle.regions])
+    def __init__(
+        self, current: BatchEvaluator, base: BatchEvaluator | None, served: Sequence[str]
+    ) -> None:
+        self.current, self.base = current, base
+        self.served = np.array([current.regions.index(r) for r in served])
         self.tally = Tally()
         self.outside = 0
 
@@ -160,7 +165,8 @@ class Decider:
 
 def _decide(job: _Job, reader: Reader, writer: Any, progress: Progress | None) -> tuple[Tally, int]:
     """Decide every listing the reader gives, batch by batch, with the bundle and the baseline."""
-    decider = Decider(job.bundle, job.baseline, job.config)
+    base = BatchEvaluator(job.baseline, job.config) if job.baseline else None
+    decider = Decider(BatchEvaluator(job.bundle, job.config), base, job.bundle.regions)
     for batch in reader.batches(job.start, job.end):
         for _, change, written in decider.decide(batch):
             if writer is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,9 +79,9 @@ def _reader(job: _Job) -> Reader:
 class Decider:
     """Every point of a sweep deciding batch after batch into one tally."""
 
-    def __init__(self, evaluator: SweepEvaluator, bundle: Bundle) -> None:
+    def __init__(self, evaluator: SweepEvaluator, served: Sequence[str]) -> None:
         self.evaluator = evaluator
-        self.served = np.array([evaluator.batch.regions.index(r) for r in bundle.regions])
+        self.served = np.array([evaluator.batch.regions.index(r) for r in served])
         self.tally = analysis.SweepTally()
         self.outside = 0
 
@@ -100,7 +101,7 @@ class Decider:
 def _decide(
     job: _Job, evaluator: SweepEvaluator, reader: Reader, progress: Progress | None
 ) -> tuple[analysis.SweepTally, int]:
-    decider = Decider(evaluator, job.bundle)
+    decider = Decider(evaluator, job.bundle.regions)
     for batch in reader.batches(job.start, job.end):
         decider.decide(batch)
         if progress is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,18 +17,25 @@ from modctl.errors import UsageError
 app = command_app()
 
 
+class Engine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
 @app.command("backtest")
 def backtest_command(
     ctx: typer.Context,
     bundle: Annotated[str, typer.Argument(help="Bundle to evaluate.", callback=bundle_name)],
     data: Annotated[
-        Path,
+        str | None,
         typer.Option(
             "--data",
-            help="Listings: .jsonl, .csv or .parquet (with modctl[parquet]).",
+            metavar="PATH",
+            help="Listings: .jsonl, .csv or .parquet; with --engine spark, Parquet: a file, a "
+            "folder or a URI Spark reads (hdfs://, s3a://).",
             callback=checked_path,
         ),
-    ],
+    ] = None,
     baseline: Annotated[
         str | None,
         typer.Option(
@@ -58,11 +66,39 @@ def backtest_command(
             "grid of two params.",
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine", help="Decide here, or on Apache Spark (with modctl[spark] installed)."
+        ),
+    ] = Engine.local,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table", metavar="NAME", help="With --engine spark: a table of the Spark catalog."
+        ),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            metavar="URL",
+            help="With --engine spark: where Spark runs (default local[*]; yarn, "
+            "spark://HOST:PORT).",
+        ),
+    ] = None,
+    conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--conf", metavar="KEY=VALUE", help="With --engine spark: a Spark setting; repeatable."
+        ),
+    ] = None,
     output: ReportOutputOption = ReportOutput.text,
 ) -> None:
     """Decide every listing in a data file: decisions per region and action, hits per rule,
     precision and recall against the labels, and with --baseline what changed; with --sweep,
-    precision, recall, F1 and flagged volume at each value of a param.
+    precision, recall, F1 and flagged volume at each value of a param. --engine spark decides
+    a Parquet file or folder, or a table, on Apache Spark with the same evaluator.
 
     Example: modctl backtest ipr-counterfeit --data listings.jsonl --baseline origin/main
     """
@@ -78,8 +114,28 @@ def backtest_command(
             f"--output {output.value} reports a sweep; add --sweep RULE.PARAM=START:STOP:STEP, "
             "or take --output text or json"
         )
+    _check_engine(engine, data, table, master, conf, jobs)
     root = context_of(ctx).root
     show = output is ReportOutput.text and sys.stderr.isatty()
+    if engine is Engine.spark:
+        from modctl.backtest import spark
+
+        source = spark.Source(data, table)
+        cluster = spark.Cluster(
+            master or spark.DEFAULT_MASTER, spark.parse_conf(conf or []), progress=show
+        )
+        if sweep:
+            from modctl.reports import sweep as render
+
+            swept = spark.sweep(root, bundle, source, cluster, sweep, skip_bad=skip_bad)
+            echo(render.render(swept, output.value))
+            return
+        result = spark.run(
+            root, bundle, source, cluster, baseline=baseline, changes=changes, skip_bad=skip_bad
+        )
+        echo(report.as_json(result) if output is ReportOutput.json else report.text(result))
+        return
+    assert data is not None
     started = time.perf_counter()
 
     def progress(rows: int, fraction: float | None) -> None:
@@ -93,7 +149,7 @@ def backtest_command(
         swept, alone = sweeping.run(
             root,
             bundle,
-            data,
+            Path(data),
             sweep,
             skip_bad=skip_bad,
             jobs=jobs,
@@ -108,7 +164,7 @@ def backtest_command(
     result = backtest.run(
         root,
         bundle,
-        data,
+        Path(data),
         baseline=baseline,
         changes=changes,
         skip_bad=skip_bad,
@@ -120,3 +176,32 @@ def backtest_command(
     if result.one_job:
         echo(f"modctl: {result.one_job}", err=True)
     echo(report.as_json(result) if output is ReportOutput.json else report.text(result))
+
+
+def _check_engine(
+    engine: Engine,
+    data: str | None,
+    table: str | None,
+    master: str | None,
+    conf: list[str] | None,
+    jobs: int,
+) -> None:
+    """The options of each engine, in one line when they do not go together."""
+    if engine is Engine.local:
+        for given, option in ((table, "--table"), (master, "--master"), (conf, "--conf")):
+            if given:
+                raise UsageError(f"{option} goes with --engine spark")
+        if data is None:
+            raise UsageError(
+                "--data is required: the listings to decide (a .jsonl, .csv or .parquet file)"
+            )
+        return
+    if data is not None and table is not None:
+        raise UsageError("--data and --table both name the listings; give one")
+    if data is None and table is None:
+        raise UsageError("--engine spark reads --data PATH (Parquet) or --table NAME; give one")
+    if jobs > 1:
+        raise UsageError(
+            "--jobs sets local worker processes; on Spark, --master sets the parallelism "
+            "(local[4], or the cluster's executors)"
+        )

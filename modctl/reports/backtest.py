@@ -24,9 +24,15 @@ def _labels(confusion: Confusion) -> str:
 def text(result: Result) -> str:
     tally = result.tally
     rate = tally.rows / result.seconds if result.seconds else 0.0
+    plural = "s" if result.jobs > 1 else ""
+    ran = (
+        f"Spark {result.master}, {result.jobs} partition{plural}"
+        if result.engine == "spark"
+        else f"{result.jobs} job{plural}"
+    )
     lines = [
         f"Backtest of {result.bundle} on {result.data}: {tally.rows:,} listings in "
-        f"{result.seconds:.2f} s ({rate:,.0f}/s, {result.jobs} job{'s' if result.jobs > 1 else ''})"
+        f"{result.seconds:.2f} s ({rate:,.0f}/s, {ran})"
     ]
     if result.skipped:
         lines.append(f"Skipped {result.skipped} bad rows; the first: {result.first_skip}")

@@ -1,0 +1,478 @@
+"""`modctl backtest --engine spark`: the listings of a Parquet file or folder, or of a table of
+the Spark catalog, decided on Apache Spark by the same batch evaluator as the local engine.
+
+The driver (this module) checks the source's columns against modctl.yaml, broadcasts the bundle
+once (`partition.Plan`), and has every partition decided inside `mapInArrow` on the executors
+(`partition.decide`); only each partition's counts come back, and with `--changes` the changed
+listings, sorted by their place in the data on the cluster. The report is the local engine's,
+listing for listing. pyspark is imported here only, when a command asks for Spark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import pickle
+import re
+import shutil
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial as bind
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from modctl.analytics import sweep as analysis
+from modctl.analytics.sweep import SweepResult, SweepTally
+from modctl.backtest import partition, schema
+from modctl.backtest.data import BATCH_ROWS, DataError
+from modctl.backtest.impact import EXAMPLES, Tally
+from modctl.backtest.partition import Partial, Place, Plan
+from modctl.backtest.run import CHANGE_COLUMNS, Result, _ChangesWriter
+from modctl.engine.sweep import SweepEvaluator
+from modctl.errors import UsageError
+from modctl.model import Config
+from modctl.source import workspace
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import DataType
+
+INSTALL = "pip install 'modctl[spark]'"
+DEFAULT_MASTER = "local[*]"
+LOGGING = Path(__file__).with_name("spark-log4j2.properties")
+ROW_BITS = 33  # monotonically_increasing_id(): the partition above these bits, the row below
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the listings are: a Parquet file or folder (a path, or a URI such as hdfs://...
+    or s3a://... that Spark reads), or a table of the Spark catalog."""
+
+    data: str | None = None
+    table: str | None = None
+
+    @property
+    def local(self) -> Path | None:
+        """The data as a path of this machine, when it names no other file system."""
+        if self.data is None or "://" in self.data or self.data.startswith("file:"):
+            return None
+        return Path(self.data)
+
+    @property
+    def shown(self) -> str:
+        if self.table is not None:
+            return f"table {self.table}"
+        assert self.data is not None
+        local = self.local
+        return str(local) if local is not None else self.data
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where Spark runs: the master URL and settings (`--master`, `--conf KEY=VALUE`), and
+    whether Spark draws its progress bar (on a terminal)."""
+
+    master: str = DEFAULT_MASTER
+    conf: dict[str, str] = field(default_factory=dict)
+    progress: bool = False
+
+    @property
+    def local(self) -> bool:
+        return self.master == "local" or self.master.startswith("local[")
+
+
+def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
+    """`--conf KEY=VALUE` pairs, or UsageError naming the one without a key."""
+    conf = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise UsageError(f"--conf {pair!r}: write KEY=VALUE, e.g. spark.executor.memory=4g")
+        conf[key.strip()] = value
+    return conf
+
+
+def run(
+    root: Path,
+    bundle_name: str,
+    source: Source,
+    cluster: Cluster,
+    *,
+    baseline: str | None = None,
+    changes: Path | None = None,
+    skip_bad: bool = False,
+) -> Result:
+    """The backtest of the local engine (`backtest.run`), decided on Spark."""
+    started = time.perf_counter()
+    current = workspace.load(root, [bundle_name])
+    bundle = current.bundle(bundle_name)
+    base = (
+        workspace.load(root, [bundle_name], rev=baseline).bundle(bundle_name) if baseline else None
+    )
+    with _ChangesWriter(changes) as out:
+        plan = Plan(current.config, bundle, [], baseline=base, changes=changes is not None)
+        partials, master = _decided(plan, source, cluster, skip_bad, out)
+    tally = Tally()
+    for found in partials:
+        assert isinstance(found.tally, Tally)
+        tally.merge(found.tally)
+    _in_order(tally, partials)
+    skipped, first_skip, outside = _bad_rows(partials, source)
+    return Result(
+        bundle_name,
+        _data(source),
+        tally,
+        [r.id for r in bundle.rules],
+        baseline,
+        skipped,
+        first_skip,
+        outside,
+        time.perf_counter() - started,
+        len(partials),
+        engine="spark",
+        master=master,
+    )
+
+
+def sweep(
+    root: Path,
+    bundle_name: str,
+    source: Source,
+    cluster: Cluster,
+    specs: list[str],
+    *,
+    skip_bad: bool = False,
+) -> SweepResult:
+    """The sweep of the local engine (`backtest.sweep`), decided on Spark."""
+    started = time.perf_counter()
+    loaded = workspace.load(root, [bundle_name])
+    bundle = loaded.bundle(bundle_name)
+    axes = analysis.parse(specs, bundle)
+    plan = Plan(loaded.config, bundle, [], axes=axes)
+    partials, _ = _decided(plan, source, cluster, skip_bad, None)
+    tally = SweepTally()
+    for found in partials:
+        assert isinstance(found.tally, SweepTally)
+        tally.merge(found.tally)
+    points = SweepEvaluator(bundle, loaded.config, axes).points
+    result = analysis.result(bundle, _data(source), axes, points, tally)
+    result.seconds = time.perf_counter() - started
+    result.skipped, result.first_skip, result.outside = _bad_rows(partials, source)
+    return result
+
+
+def _data(source: Source) -> Path | str:
+    """The data as the local engine's report names it."""
+    return source.local or source.shown
+
+
+def _decided(
+    plan: Plan, source: Source, cluster: Cluster, skip_bad: bool, changes: Any
+) -> tuple[list[Partial], str]:
+    """Every partition's counts, and the master of the Spark that decided them; the changed
+    listings written to `changes` (a CSV writer) in the order of the data."""
+    config = plan.config
+    if source.local is not None and cluster.local:
+        _check_local(source.local, config)  # before Spark starts: a bad file is said at once
+    with _session(cluster) as spark:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PythonException
+
+        frame, plan.present = _read(spark, source, config, cluster)
+        master = spark.sparkContext.master or cluster.master
+        shipped = spark.sparkContext.broadcast(plan)
+        out = frame.mapInArrow(bind(partition.decide_shipped, shipped), partition.OUTPUT_DDL)
+        try:
+            if changes is None:
+                partials = [pickle.loads(row.partial) for row in out.collect()]
+            else:
+                partials = _with_changes(out, changes, source, skip_bad)
+        except PythonException as exc:
+            if "No module named 'modctl" not in str(exc):
+                raise
+            raise UsageError(
+                f"Spark's executors cannot import modctl: install it there ({INSTALL}, "
+                "the version the driver runs)"
+            ) from None
+        except Py4JJavaError as exc:
+            # A file of a folder that turns out unreadable once its rows are read.
+            if not any("FAILED_READ_FILE" in m for m in _messages(exc)):
+                raise
+            raise DataError(_unreadable(source, exc)) from None
+        finally:
+            shipped.destroy()
+    _refuse_bad_rows(partials, source, skip_bad)
+    if not any(p.tally.rows or p.outside for p in partials) and not any(
+        p.skipped for p in partials
+    ):
+        raise DataError(f"{source.shown}: no listings in the {_what(source)}")
+    return partials, master
+
+
+def _with_changes(out: DataFrame, changes: Any, source: Source, skip_bad: bool) -> list[Partial]:
+    """The partials, then the changed listings sorted by their place on the cluster and
+    written one by one: the driver never holds them all."""
+    from pyspark import StorageLevel
+
+    out = out.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows = out.where(out.partial.isNotNull()).select("partial").collect()
+        partials = [pickle.loads(row.partial) for row in rows]
+        _refuse_bad_rows(partials, source, skip_bad)
+        listed = out.where(out.partial.isNull()).orderBy("file", "row").select(*CHANGE_COLUMNS)
+        for row in listed.toLocalIterator():
+            changes.writerow([row[c] for c in CHANGE_COLUMNS])
+    finally:
+        out.unpersist()
+    return partials
+
+
+def _refuse_bad_rows(partials: list[Partial], source: Source, skip_bad: bool) -> None:
+    skipped, first, _ = _bad_rows(partials, source)
+    if skipped and not skip_bad:
+        raise DataError(f"{first} (pass --skip-bad to skip bad rows)")
+
+
+def _bad_rows(partials: list[Partial], source: Source) -> tuple[int, str | None, int]:
+    """How many rows were bad, the first of them in the order of the data (where it is and what
+    is wrong, as the local engine says it), and how many listings were outside the bundle."""
+    skipped = sum(p.skipped for p in partials)
+    outside = sum(p.outside for p in partials)
+    firsts = [p.first_bad for p in partials if p.first_bad is not None]
+    if not firsts:
+        return skipped, None, outside
+    place, message = min(firsts, key=lambda pair: pair[0])
+    return skipped, f"{_where(place, source)}: {message}", outside
+
+
+def _where(place: Place, source: Source) -> str:
+    """A row's place as the local engine names it: the file and line (1 for the first row),
+    or for a table the partition and the row in it."""
+    file, row = place
+    if source.table is not None:
+        part, number = row >> ROW_BITS, row & ((1 << ROW_BITS) - 1)
+        return f"{source.shown}, partition {part}, row {number + 1}"
+    local = source.local
+    if local is not None and local.is_file():
+        return f"{local}:{row + 1}"
+    parsed = urlparse(file)
+    shown = unquote(parsed.path) if parsed.scheme == "file" else file
+    return f"{shown}:{row + 1}"
+
+
+def _what(source: Source) -> str:
+    if source.table is not None:
+        return "table"
+    local = source.local
+    return "file" if local is not None and local.is_file() else "data"
+
+
+def _in_order(tally: Tally, partials: list[Partial]) -> None:
+    """The examples of each kind of change, and the kinds, in the order of the data, as one
+    pass over it in order finds them (partitions end in any order)."""
+    kept: dict[str, list[tuple[Place, Any]]] = {}
+    for found in partials:
+        for kind, changes in found.examples.items():
+            kept.setdefault(kind, []).extend(changes)
+    kinds = sorted(kept, key=lambda kind: min(place for place, _ in kept[kind]))
+    tally.examples = {
+        kind: [c for _, c in heapq.nsmallest(EXAMPLES, kept[kind], key=lambda pair: pair[0])]
+        for kind in kinds
+    }
+    tally.change_kinds = Counter({kind: tally.change_kinds[kind] for kind in kinds})
+
+
+# ---------------------------------------------------------------------------- the source
+
+
+def _check_local(path: Path, config: Config) -> None:
+    """A Parquet file or folder of this machine read as far as its schema, and its columns
+    checked, before Spark starts."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise DataError(f"{path}: no such data file or folder")
+    if path.is_file() and path.suffix.lower() in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
+        raise DataError(
+            f"{path}: --engine spark reads Parquet (a file or a folder of them) or a table; "
+            "convert the file, or run without --engine spark"
+        )
+    try:
+        if path.is_file():
+            found = pq.read_schema(path)
+        else:
+            found = ds.dataset(path, format="parquet", partitioning="hive").schema
+    except Exception as exc:  # pyarrow raises its own error types for unreadable files
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    if not len(found.names) and path.is_dir():
+        raise DataError(f"{path}: no Parquet files in the folder")
+    schema.select(schema.arrow_columns(found), config.fields, str(path))
+
+
+def _read(
+    spark: SparkSession, source: Source, config: Config, cluster: Cluster
+) -> tuple[DataFrame, list[bool]]:
+    """The source's columns the engine reads (`partition.column_name`), with each row's place;
+    and which of them the source has. A path without a scheme is this machine's for a local
+    master, and the cluster's default file system's otherwise."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        if source.table is not None:
+            frame = spark.table(source.table)
+        else:
+            local = source.local if cluster.local else None
+            frame = spark.read.parquet(str(local.resolve()) if local else str(source.data))
+        top = {f.name: _shape(f.dataType) for f in frame.schema.fields}
+    except (AnalysisException, Py4JJavaError) as exc:
+        raise DataError(_unreadable(source, exc)) from None
+    columns = schema.select(top, config.fields, source.shown)
+    selected, present = [], []
+    for index, path in enumerate(columns.paths()):
+        twice = (
+            index >= len(partition.ENGINE)
+            and list(config.fields)[index - len(partition.ENGINE)] in partition.ENGINE
+        )
+        present.append(path is not None and not twice)
+        if path is not None and not twice:
+            name = ".".join(f"`{part.replace('`', '``')}`" for part in path)
+            selected.append(F.col(name).alias(partition.column_name(index)))
+    if source.table is not None:
+        place = [F.lit("").alias("_file"), F.monotonically_increasing_id().alias("_row")]
+    else:
+        place = [F.col("_metadata.file_path").alias("_file"), F.col("_metadata.row_index")]
+        place[1] = place[1].alias("_row")
+    return frame.select(*selected, *place), present
+
+
+def _unreadable(source: Source, exc: Exception) -> str:
+    condition = _condition(exc)
+    if source.table is not None:
+        if condition == "TABLE_OR_VIEW_NOT_FOUND":
+            return f"no table {source.table} in the Spark catalog: check its name and database"
+        return f"{source.shown}: cannot be read ({_first_line(exc)})"
+    if condition == "PATH_NOT_FOUND":
+        return f"{source.shown}: no such data file or folder"
+    return f"{source.shown}: not a readable Parquet file or folder ({_first_line(exc)})"
+
+
+def _condition(exc: Exception) -> str | None:
+    for name in ("getCondition", "getErrorClass"):
+        method = getattr(exc, name, None)
+        if method is not None:
+            found = method()
+            return None if found is None else str(found)
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    """What went wrong, in Spark's words: the first line of the innermost Java exception (the
+    cause, such as a file that is not Parquet), else of the exception, without its SQLSTATE."""
+    messages = _messages(exc)
+    text = messages[-1] if messages else ""
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return re.sub(r"\s*SQLSTATE: \w+\.?$", "", line).strip()
+
+
+def _messages(exc: Exception) -> list[str]:
+    """The messages of the exception and of each Java exception that caused it, outermost
+    first."""
+    found = [str(exc)]
+    cause = getattr(exc, "java_exception", None)
+    if cause is not None:
+        found = []
+    while cause is not None:
+        message = cause.getMessage()
+        if message:
+            found.append(str(message))
+        cause = cause.getCause()
+    return found
+
+
+def _shape(data_type: DataType) -> schema.Shape:
+    """The shape of a Spark column type (see schema.Shape)."""
+    from pyspark.sql import types as T
+
+    shown = data_type.simpleString()
+    if isinstance(data_type, T.StringType | T.CharType | T.VarcharType):
+        return schema.Shape("string", shown)
+    if isinstance(data_type, T.ByteType | T.ShortType | T.IntegerType | T.LongType):
+        return schema.Shape("integer", shown)
+    if isinstance(data_type, T.FloatType | T.DoubleType):
+        return schema.Shape("float", shown)
+    if isinstance(data_type, T.BooleanType):
+        return schema.Shape("boolean", shown)
+    if isinstance(data_type, T.ArrayType):
+        return schema.Shape("list", shown, item=_shape(data_type.elementType))
+    if isinstance(data_type, T.StructType):
+        inner = {f.name: _shape(f.dataType) for f in data_type.fields}
+        return schema.Shape("struct", shown, fields=inner)
+    return schema.Shape("other", shown)
+
+
+# ---------------------------------------------------------------------------- the session
+
+
+@contextlib.contextmanager
+def _session(cluster: Cluster) -> Iterator[SparkSession]:
+    """The Spark session: the one this process already runs, if any (it is left running), or
+    a new one on the cluster's master, stopped at the end."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError(
+            f"--engine spark needs PySpark, which is not installed: {INSTALL}"
+        ) from None
+    with warnings.catch_warnings():
+        # PySpark warns on every Arrow call under pandas 3, which modctl does not use.
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            yield active
+            return
+        _need_java()
+        builder = SparkSession.builder.master(cluster.master).appName("modctl backtest")
+        for key, value in _conf(cluster).items():
+            builder = builder.config(key, value)
+        try:
+            spark = builder.getOrCreate()
+        except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
+            raise UsageError(
+                f"could not start Spark on --master {cluster.master}: {_first_line(exc)}"
+            ) from None
+        try:
+            yield spark
+        finally:
+            spark.stop()
+
+
+def _conf(cluster: Cluster) -> dict[str, str]:
+    """Spark's settings: modctl's defaults, then --conf."""
+    conf = {
+        "spark.ui.showConsoleProgress": "true" if cluster.progress else "false",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOGGING.as_uri()}",
+        # Batches as large as the local engine's: the evaluator's work per batch is shared.
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
+    }
+    if cluster.local and "PYSPARK_PYTHON" not in os.environ:
+        conf["spark.pyspark.python"] = sys.executable  # the workers import this modctl
+    return {**conf, **cluster.conf}
+
+
+def _need_java() -> None:
+    home = os.environ.get("JAVA_HOME")
+    if (home and (Path(home) / "bin" / "java").exists()) or shutil.which("java"):
+        return
+    raise UsageError(
+        "--engine spark runs Spark, which needs Java 17 or later, and none was found: install "
+        "one (Debian: apt-get install default-jre-headless) or set JAVA_HOME"
+    )
