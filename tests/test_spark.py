@@ -488,8 +488,12 @@ def test_a_table_of_the_wrong_shape_is_one_line_naming_the_column(
             "--conf 'nokey': write KEY=VALUE",
         ),
         ([], "--data is required"),
+        (
+            ["--engine", "spark", "--data", "x", "--master", "bogus://x"],
+            "--master 'bogus://x': Spark takes local, local[N], local[*], yarn",
+        ),
     ],
-    ids=["table", "master", "no data", "both", "jobs", "conf", "local without data"],
+    ids=["table", "master", "no data", "both", "jobs", "conf", "local without data", "bad master"],
 )
 def test_options_that_do_not_go_together_are_one_line(
     minimal_repo: Path, runner: CliRunner, args: list[str], message: str

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 INSTALL = "pip install 'modctl[spark]'"
 DEFAULT_MASTER = "local[*]"
 LOGGING = Path(__file__).with_name("spark-log4j2.properties")
+MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|yarn|(spark|k8s)://\S+")
 ROW_BITS = 33  # monotonically_increasing_id(): the partition above these bits, the row below
 
 
@@ -85,6 +86,17 @@ class Cluster:
     @property
     def local(self) -> bool:
         return self.master == "local" or self.master.startswith("local[")
+
+
+def checked_master(master: str) -> str:
+    """A master URL Spark takes, or UsageError saying which ones it takes (Spark's own refusal
+    comes as a Java stack trace)."""
+    if not MASTER.fullmatch(master):
+        raise UsageError(
+            f"--master {master!r}: Spark takes local, local[N], local[*], yarn, "
+            "spark://HOST:PORT or k8s://URL"
+        )
+    return master
 
 
 def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
@@ -178,6 +190,7 @@ def _decided(
     """Every partition's counts, and the master of the Spark that decided them; the changed
     listings written to `changes` (a CSV writer) in the order of the data."""
     config = plan.config
+    _need_pyspark()
     if source.local is not None and cluster.local:
         _check_local(source.local, config)  # before Spark starts: a bad file is said at once
     with _session(cluster) as spark:
@@ -208,9 +221,7 @@ def _decided(
         finally:
             shipped.destroy()
     _refuse_bad_rows(partials, source, skip_bad)
-    if not any(p.tally.rows or p.outside for p in partials) and not any(
-        p.skipped for p in partials
-    ):
+    if not any(p.tally.rows or p.outside or p.skipped for p in partials):
         raise DataError(f"{source.shown}: no listings in the {_what(source)}")
     return partials, master
 
@@ -426,12 +437,8 @@ def _shape(data_type: DataType) -> schema.Shape:
 def _session(cluster: Cluster) -> Iterator[SparkSession]:
     """The Spark session: the one this process already runs, if any (it is left running), or
     a new one on the cluster's master, stopped at the end."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise UsageError(
-            f"--engine spark needs PySpark, which is not installed: {INSTALL}"
-        ) from None
+    from pyspark.sql import SparkSession
+
     with warnings.catch_warnings():
         # PySpark warns on every Arrow call under pandas 3, which modctl does not use.
         warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
@@ -466,6 +473,15 @@ def _conf(cluster: Cluster) -> dict[str, str]:
     if cluster.local and "PYSPARK_PYTHON" not in os.environ:
         conf["spark.pyspark.python"] = sys.executable  # the workers import this modctl
     return {**conf, **cluster.conf}
+
+
+def _need_pyspark() -> None:
+    try:
+        import pyspark.sql  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            f"--engine spark needs PySpark, which is not installed: {INSTALL}"
+        ) from None
 
 
 def _need_java() -> None:

@@ -122,7 +122,9 @@ def backtest_command(
 
         source = spark.Source(data, table)
         cluster = spark.Cluster(
-            master or spark.DEFAULT_MASTER, spark.parse_conf(conf or []), progress=show
+            spark.checked_master(master or spark.DEFAULT_MASTER),
+            spark.parse_conf(conf or []),
+            progress=show,
         )
         if sweep:
             from modctl.reports import sweep as render
