@@ -33,18 +33,19 @@ from modctl.model import Bundle, Config
 ENGINE = ("id", "region", "label")  # the columns the engine reads besides the declared fields
 PLACE = ("_file", "_row")  # the columns giving each row's place in the data
 Place = tuple[str, int]
-CHANGED = ["id", "region", "kind", "before", "before_rule", "after", "after_rule", "label"]
+# What a partition sends back: rows of changed listings (their place, then the columns of
+# --changes), then one row holding its Partial, pickled.
 OUTPUT = pa.schema(
     [("partial", pa.binary()), ("file", pa.string()), ("row", pa.int64())]
-    + [(name, pa.string()) for name in CHANGED]
+    + [(name, pa.string()) for name in run.CHANGE_COLUMNS]
 )
 OUTPUT_DDL = "partial binary, file string, row bigint, " + ", ".join(
-    f"`{name}` string" for name in CHANGED
+    f"`{name}` string" for name in run.CHANGE_COLUMNS
 )
 
 
 def column_name(index: int) -> str:
-    """The name the driver gives the index-th column it reads (see Plan.columns)."""
+    """The name the driver gives the index-th column it reads (see Plan.present)."""
     return f"c{index}"
 
 
@@ -176,7 +177,7 @@ def _listings(plan: Plan, record: pa.RecordBatch, partial: Partial) -> tuple[Bat
         places = places.without(not_utf8)
     typed = {path: _typed(path, array, fields) for path, array in given.items()}
     labels, unknown = label_codes(typed.get("label", pa.nulls(len(places), pa.string())))
-    bad = unknown | _bad(typed, fields, regions, len(places))
+    bad = unknown | _bad(typed, fields, regions)
     if bad.any():
         for i in np.flatnonzero(bad).tolist():
             partial.skipped += 1
@@ -203,14 +204,10 @@ def _typed(path: str, array: pa.Array, fields: dict[str, str]) -> pa.Array:
     return array.cast(target, safe=False)
 
 
-def _bad(typed: dict[str, pa.Array], fields: dict[str, str], regions: list[str], n: int) -> Any:
+def _bad(typed: dict[str, pa.Array], fields: dict[str, str], regions: list[str]) -> Any:
     """Where a row breaks a rule of the local reader's check (data.check_listing)."""
-    ids = typed.get("id")
-    bad = np.ones(n, dtype=bool) if ids is None else _missing(ids)
-    region = typed.get("region")
-    if region is None:
-        return np.ones(n, dtype=bool)
-    known = pc.fill_null(pc.is_in(region, value_set=pa.array(regions)), False)
+    bad = _missing(typed["id"])
+    known = pc.fill_null(pc.is_in(typed["region"], value_set=pa.array(regions)), False)
     bad |= ~known.to_numpy(zero_copy_only=False)
     for path, field_type in fields.items():
         array = typed.get(path)

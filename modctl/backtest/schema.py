@@ -31,7 +31,7 @@ _A = {
     "string_list": "a string_list",
 }
 
-Path = tuple[str, ...]  # a column's names, from the top level down through structs
+ColumnPath = tuple[str, ...]  # a column's names, from the top level down through structs
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,12 @@ class Columns:
     `label` (None when there is none) and of each declared field, in modctl.yaml's order (None
     when the source lacks it: every listing then lacks the field)."""
 
-    id: Path
-    region: Path
-    label: Path | None
-    fields: dict[str, Path | None]
+    id: ColumnPath
+    region: ColumnPath
+    label: ColumnPath | None
+    fields: dict[str, ColumnPath | None]
 
-    def paths(self) -> list[Path | None]:
+    def paths(self) -> list[ColumnPath | None]:
         """The columns to read, in the order the engine takes them: id, region, label, fields."""
         return [self.id, self.region, self.label, *self.fields.values()]
 
@@ -87,7 +87,7 @@ def select(top: dict[str, Shape], fields: dict[str, str], where: str) -> Columns
     return Columns(("id",), ("region",), None if label is None else ("label",), declared)
 
 
-def _find(top: dict[str, Shape], name: str, field_type: str, where: str) -> Path | None:
+def _find(top: dict[str, Shape], name: str, field_type: str, where: str) -> ColumnPath | None:
     """The column of a declared field (`seller.id`: the field `id` of a struct column `seller`,
     or else a column named `seller.id`), checked to fit its type; None when there is none."""
     parts = name.split(".")
@@ -117,13 +117,12 @@ def _find(top: dict[str, Shape], name: str, field_type: str, where: str) -> Path
 
 def _fits(shape: Shape, name: str, field_type: str, where: str) -> None:
     wanted = FITS[field_type]
-    fits = (
-        shape.kind in ("integer", "float")
-        if wanted == "number"
-        else shape.kind == "list" and shape.item is not None and shape.item.kind == "string"
-        if wanted == "list"
-        else shape.kind == wanted
-    )
+    if wanted == "number":
+        fits = shape.kind in ("integer", "float")  # whole numbers read as floats, as locally
+    elif wanted == "list":
+        fits = shape.kind == "list" and shape.item is not None and shape.item.kind == "string"
+    else:
+        fits = shape.kind == wanted
     if not fits:
         raise DataError(
             f"{where}: column {name!r} is {shape.shown}, but modctl.yaml declares {name} "
