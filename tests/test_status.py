@@ -343,24 +343,26 @@ def test_values_from_the_state_branch_cannot_steer_the_terminal(baking: Path) ->
 
 def read_until(main: int, text: str | None, timeout: float = 60.0) -> str:
     """What the terminal `main` shows until `text` appears in it (None: until it closes); the
-    deadline only bounds a hang."""
-    import select
+    deadline only bounds a hang. A selector, not select(), which takes no descriptor above 1023:
+    the test process may hold that many."""
+    import selectors
     import time
 
     deadline = time.monotonic() + timeout
     shown = b""
-    while text is None or text.encode() not in shown:
-        ready, _, _ = select.select([main], [], [], max(deadline - time.monotonic(), 0.0))
-        if not ready:
-            pytest.fail(f"still waiting after {timeout:.0f}s; shown: {shown.decode()[-500:]!r}")
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the other side closed
-            chunk = b""
-        if not chunk:
-            assert text is None, f"the terminal closed without {text!r}: {shown.decode()!r}"
-            break
-        shown += chunk
+    with selectors.DefaultSelector() as watch:
+        watch.register(main, selectors.EVENT_READ)
+        while text is None or text.encode() not in shown:
+            if not watch.select(max(deadline - time.monotonic(), 0.0)):
+                pytest.fail(f"still waiting after {timeout:.0f}s; shown: {shown.decode()[-500:]!r}")
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the other side closed
+                chunk = b""
+            if not chunk:
+                assert text is None, f"the terminal closed without {text!r}: {shown.decode()!r}"
+                break
+            shown += chunk
     return shown.decode()
 
 
