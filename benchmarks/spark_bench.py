@@ -34,13 +34,9 @@ COUNTS = ("rows", "decisions", "rules", "labels", "rows_outside_bundle_regions")
 WARM = """\
 import json, sys, time
 from pathlib import Path
-from pyspark.sql import SparkSession
 from modctl.backtest import spark
 cluster = spark.Cluster("local[2]")
-builder = SparkSession.builder.master(cluster.master)
-for key, value in spark._conf(cluster).items():
-    builder = builder.config(key, value)
-session = builder.getOrCreate()
+session = spark._started(cluster)
 seconds = []
 for _ in range(2):
     start = time.perf_counter()

@@ -546,3 +546,41 @@ def test_without_java_it_says_so(minimal_repo: Path, tmp_path: Path) -> None:
         "modctl: error: --engine spark runs Spark, which needs Java 17 or later, and none was "
         "found: install one (Debian: apt-get install default-jre-headless) or set JAVA_HOME\n"
     )
+
+
+# ---------------------------------------------------------------------------- the whole command
+
+
+def test_the_installed_command_starts_spark_and_prints_the_local_report_alone(
+    spark: Any, tmp_path: Path, sample_parquet: Path
+) -> None:
+    """The command as a user runs it: modctl starts its own Spark, keeps the JVM's console off
+    the terminal (with a JVM option of the user's given too), and stops it; the report is the
+    local engine's."""
+    root = copy_reference(tmp_path)
+    base = [str(MODCTL), "--repo", str(root), "backtest", BUNDLE, "--data", str(sample_parquet)]
+    on_spark = [
+        *base,
+        *("--engine", "spark", "--master", "local[2]"),
+        *("--conf", "spark.driver.extraJavaOptions=-Dmodctl.test=1"),
+    ]
+    local = subprocess.run(base, capture_output=True, text=True, check=False)
+    done = subprocess.run(on_spark, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    head, *rest = done.stdout.splitlines()
+    assert head.endswith("Spark local[2], 1 partition)"), head
+    assert rest == local.stdout.splitlines()[1:]
+
+
+def test_a_spark_that_does_not_start_is_one_line_in_the_jvms_words(
+    spark: Any, tmp_path: Path, sample_parquet: Path
+) -> None:
+    root = copy_reference(tmp_path)
+    args = ["--repo", str(root), "backtest", BUNDLE, "--data", str(sample_parquet)]
+    args += ["--engine", "spark", "--master", "local[2]", "--conf", "spark.driver.memory=lots"]
+    done = subprocess.run([str(MODCTL), *args], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "modctl: error: could not start Spark on --master local[2]: "
+        "Invalid maximum heap size: -Xmxlots\n",
+    )
