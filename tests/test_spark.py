@@ -364,6 +364,23 @@ def test_bad_rows_stop_or_are_skipped_as_locally(
     assert here["skipped_rows"] == 7
 
 
+def test_a_bad_row_of_a_table_is_named_by_its_partition_and_row(
+    spark: Any, minimal_repo: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    """A table has no file and line: its bad row is named by the partition Spark read it in and
+    its row there, counted from 1."""
+    data = bad_rows_file(tmp_path / "rows.parquet", 0)
+    spark.read.parquet(str(data)).createOrReplaceTempView("bad_rows")
+    code, out = run(
+        runner, minimal_repo, "backtest", "demo", "--table", "bad_rows", "--engine", "spark"
+    )
+    assert (code, out) == (
+        2,
+        "modctl: error: table bad_rows, partition 0, row 2: missing 'id' "
+        "(pass --skip-bad to skip bad rows)\n",
+    )
+
+
 def test_each_kind_of_bad_row_is_named_as_locally(
     spark: Any, minimal_repo: Path, tmp_path: Path, runner: CliRunner
 ) -> None:
