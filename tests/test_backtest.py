@@ -333,11 +333,24 @@ def test_baseline_outside_git(minimal_repo: Path, runner: CliRunner, tmp_path: P
     assert "needs a git repository" in out
 
 
+def listings_file(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """JSON lines, or Parquet in row groups of 300 rows, as the suffix says."""
+    if path.suffix == ".jsonl":
+        return jsonl(path, rows)
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=300)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_parallel_matches_sequential(
-    minimal_repo: Path, history: git.Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    minimal_repo: Path,
+    history: git.Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    suffix: str,
 ) -> None:
     rows = [{**ROWS[i % 4], "id": str(i)} for i in range(2001)]
-    data = jsonl(tmp_path / "many.jsonl", rows)
+    data = listings_file(tmp_path / f"many{suffix}", rows)
     rules = minimal_repo / "strategies/demo/rules/main.yaml"
     rules.write_text(rules.read_text().replace("max_price: 20", "max_price: 100"))
     one = backtest.run(minimal_repo, "demo", data, baseline="HEAD", changes=tmp_path / "a.csv")
@@ -351,7 +364,7 @@ def test_parallel_matches_sequential(
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_jobs_on_a_file_that_is_not_split_says_it_ran_one(
     minimal_repo: Path, tmp_path: Path, suffix: str
 ) -> None:
@@ -359,15 +372,15 @@ def test_jobs_on_a_file_that_is_not_split_says_it_ran_one(
     if suffix == ".csv":
         data.write_text("id,region,title,price\n1,SG,Gucci bag,5\n")
     else:
-        jsonl(data, ROWS)
+        listings_file(data, ROWS)
     done = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data, "--jobs", "4")
     assert done.returncode == 0, done.stderr
-    why = (
-        f"rows.jsonl holds {data.stat().st_size:,} bytes, too few to split (--jobs splits files "
-        "of 8 MiB or more)"
-        if suffix == ".jsonl"
-        else "--jobs splits JSON lines files only, not rows.csv"
-    )
+    why = {
+        ".jsonl": f"rows.jsonl holds {data.stat().st_size:,} bytes, too few to split (--jobs "
+        "splits files of 8 MiB or more)",
+        ".csv": "--jobs splits JSON lines and Parquet files, not CSV (rows.csv)",
+        ".parquet": "rows.parquet holds one row group, which --jobs cannot split",
+    }[suffix]
     assert done.stderr == f"modctl: ran one job, not 4: {why}\n"
     alone = modctl("--repo", minimal_repo, "backtest", "demo", "--data", data)
     assert alone.stderr == ""
@@ -385,6 +398,21 @@ def test_parallel_names_the_bad_line(
         backtest.run(minimal_repo, "demo", data, jobs=2)
     result = backtest.run(minimal_repo, "demo", data, jobs=2, skip_bad=True)
     assert (result.jobs, result.skipped, result.tally.rows) == (2, 1, 1999)
+
+
+def test_parallel_names_the_bad_row_of_a_parquet_file(
+    minimal_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{**ROWS[i % 4], "id": str(i)} for i in range(2000)]
+    rows[1500] = {**rows[1500], "region": "XX"}
+    data = listings_file(tmp_path / "many.parquet", rows)
+    monkeypatch.setattr(backtest, "PARALLEL_MIN_BYTES", 1)
+    with pytest.raises(DataError, match=r"many.parquet:1501: unknown region 'XX'"):
+        backtest.run(minimal_repo, "demo", data, jobs=2)
+    result = backtest.run(minimal_repo, "demo", data, jobs=2, skip_bad=True)
+    assert (result.jobs, result.skipped, result.tally.rows) == (2, 1, 1999)
+    assert result.first_skip is not None
+    assert result.first_skip.startswith(f"{data}:1501: unknown region 'XX'")
 
 
 def test_parquet(minimal_repo: Path, runner: CliRunner, tmp_path: Path) -> None:
@@ -547,6 +575,28 @@ def test_a_line_of_a_gigabyte_is_skipped_without_reading_it_whole(
     )
     assert done.returncode == 2, done.stderr
     assert f"{data}:2: line is longer than 1 MiB" in done.stderr
+
+
+def test_a_parquet_column_of_the_wrong_type_is_refused_by_name(
+    minimal_repo: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    """The columns are checked once, before any row is read, as on Spark: not every row bad."""
+    base = {"id": ["1", "2"], "region": ["SG", "SG"], "title": ["Gucci bag", "plain"]}
+    cases = {
+        "price": (
+            {**base, "price": ["5", "6"]},
+            "column 'price' is string, but modctl.yaml declares price a number",
+        ),
+        "seller": (
+            {**base, "seller": ["S-1", "S-2"]},
+            "column 'seller' is string, but modctl.yaml declares seller.id, a field inside it: it must be a struct",
+        ),
+    }
+    for name, (columns, message) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(columns), path)
+        code, out = run(runner, minimal_repo, "--data", str(path), "--skip-bad")
+        assert (code, out) == (2, f"modctl: error: {path}: {message}\n"), name
 
 
 def test_parquet_text_that_is_not_utf8_is_a_bad_row(minimal_repo: Path, tmp_path: Path) -> None:

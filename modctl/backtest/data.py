@@ -1,4 +1,4 @@
-"""Reading labelled listings for backtests: JSON lines, CSV or Parquet, one row at a time.
+"""Reading labelled listings for backtests: JSON lines, CSV or Parquet, a batch at a time.
 
 Every row needs `id` and `region`; `label` is optional. Rows are dicts shaped like the items rules
 read (dotted CSV columns such as `seller.id` nest). A bad row raises DataError with its line
@@ -145,13 +145,16 @@ class Reader:
         self.format = file_format(path)
 
     def batches(self, start: int = 0, end: int | None = None) -> Iterator[Batch]:
-        """Every listing, batch by batch; for JSON lines, those whose first byte lies in
-        [start, end), so that workers can share a file."""
+        """Every listing, batch by batch; for JSON lines those whose first byte lies in
+        [start, end), for Parquet those of the row groups that start there, so that workers can
+        share a file."""
         whole = start == 0 and end is None
         if self.format == "jsonl":
             source = self._jsonl(start, end)
+        elif self.format == "parquet":
+            source = self._parquet(start, end)
         else:
-            source = self._grouped(self._csv() if self.format == "csv" else self._parquet())
+            source = self._grouped(self._csv())
         empty = True
         for batch in source:
             if batch.table.num_rows:
@@ -159,6 +162,16 @@ class Reader:
                 yield batch
         if whole and empty and not self.skipped:
             raise DataError(f"{self.path}: no listings in the file")
+
+    def row_groups(self) -> int:
+        """How many row groups a Parquet file holds (what --jobs can split it into)."""
+        return int(self._parquet_file().metadata.num_row_groups)
+
+    def _parquet_file(self) -> Any:
+        try:
+            return pq.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow raises its own error types for unreadable files
+            raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
 
     def fraction(self) -> float | None:
         """How much of the file has been read, when the format tells."""
@@ -328,15 +341,17 @@ class Reader:
             _put(item, column, value)
         return item
 
-    def _parquet(self) -> Iterator[tuple[int, Any]]:
-        try:
-            table = pq.ParquetFile(self.path)
-        except Exception as exc:  # pyarrow raises its own error types for unreadable files
-            raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
-        names = table.schema_arrow.names
-        missing = [key for key in REQUIRED if key not in names]
-        if missing:
-            raise DataError(f"{self.path}: missing required column {missing[0]!r}")
+    def _parquet(self, start: int, end: int | None) -> Iterator[Batch]:
+        """A batch of rows at a time, checked and typed column by column (`records.check`):
+        the columns are checked against modctl.yaml once, before any row is read, and a
+        column of the wrong type is refused by name. Only the row groups whose first byte lies
+        in [start, end) are read."""
+        from modctl.backtest import records, schema  # they build on this module's checks
+
+        table = self._parquet_file()
+        columns = schema.select(
+            schema.arrow_columns(table.schema_arrow), self.fields, str(self.path)
+        )
         metadata = table.metadata
         for index in range(metadata.num_row_groups):
             size = metadata.row_group(index).total_byte_size
@@ -346,18 +361,59 @@ class Reader:
                     f"the limit is {MAX_ROW_GROUP_BYTES >> 30} GiB: write the file with smaller "
                     "row groups (pyarrow: row_group_size)"
                 )
-        number = 0
-        for batch in table.iter_batches(batch_size=BATCH_ROWS):
-            for record in _records(batch):
-                number += 1
-                if isinstance(record, UnicodeDecodeError):
-                    self._bad(number, f"not UTF-8 text ({record.reason})")
-                    continue
-                item: dict[str, Any] = {}
-                for column, value in record.items():
-                    if value is not None:
-                        _put(item, column, value)
-                yield number, item
+        engine = len(records.ENGINE)
+        read = [
+            (name, path)
+            for index, (name, path) in enumerate(
+                zip([*records.ENGINE, *self.fields], columns.paths(), strict=True)
+            )
+            if path is not None and not (index >= engine and name in records.ENGINE)
+        ]
+        groups = [
+            index
+            for index in range(metadata.num_row_groups)
+            if start
+            <= row_group_start(metadata.row_group(index))
+            < (self.size if end is None else end)
+        ]
+        if not groups:
+            return
+        row = sum(metadata.row_group(index).num_rows for index in range(groups[0]))
+        rows = sum(metadata.row_group(index).num_rows for index in groups)
+        done = 0
+        for batch in table.iter_batches(
+            batch_size=BATCH_ROWS, row_groups=groups, columns=sorted({p[0] for _, p in read})
+        ):
+            given = {name: _nested(batch, path) for name, path in read}
+            n = batch.num_rows
+            places = records.Places(
+                pa.repeat(str(self.path), n), np.arange(row, row + n, dtype=np.int64)
+            )
+            row, done = row + n, done + n
+            self.consumed = self.size * done // max(rows, 1)
+            checked = records.check(given, places, self.fields, self.regions)
+            if checked.first_bad is not None:
+                (_, row), message = checked.first_bad
+                self._bad(row + 1, message)
+                self.skipped += checked.bad - 1
+            if checked.batch is not None:
+                yield checked.batch
+
+
+def row_group_start(group: Any) -> int:
+    """Where a Parquet row group begins in its file: its first column chunk's first page."""
+    column = group.column(0)
+    if column.has_dictionary_page and column.dictionary_page_offset is not None:
+        return int(min(column.dictionary_page_offset, column.data_page_offset))
+    return int(column.data_page_offset)
+
+
+def _nested(batch: Any, path: tuple[str, ...]) -> Any:
+    """The column at a path: a top-level column, then the fields of structs inside it."""
+    array = batch.column(path[0])
+    for name in path[1:]:
+        array = pc.struct_field(array, name)
+    return array
 
 
 def _labels(column: Any) -> Any:
@@ -480,18 +536,6 @@ class _Lines:
 
 # What surrogateescape decodes a byte that is not UTF-8 to.
 _UNDECODED = re.compile("[\udc80-\udcff]")
-
-
-def _records(batch: Any) -> Iterator[dict[str, Any] | UnicodeDecodeError]:
-    """The rows of a Parquet batch as dicts; a row holding text that is not UTF-8 as the error."""
-    try:
-        yield from batch.to_pylist()
-    except UnicodeDecodeError:
-        for index in range(batch.num_rows):
-            try:
-                yield batch.slice(index, 1).to_pylist()[0]
-            except UnicodeDecodeError as exc:
-                yield exc
 
 
 def _skip_line(handle: IO[bytes]) -> int:

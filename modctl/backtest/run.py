@@ -114,8 +114,10 @@ def run(
 
 def _why_one_job(reader: Reader, size: int, workers: int) -> str | None:
     """Why a file is decided by one process although more were asked for, or None."""
-    if reader.format != "jsonl":
-        return f"--jobs splits JSON lines files only, not {reader.path.name}"
+    if reader.format == "csv":
+        return f"--jobs splits JSON lines and Parquet files, not CSV ({reader.path.name})"
+    if reader.format == "parquet" and reader.row_groups() < 2:
+        return f"{reader.path.name} holds one row group, which --jobs cannot split"
     if size < PARALLEL_MIN_BYTES:
         return (
             f"{reader.path.name} holds {size:,} bytes, too few to split (--jobs splits files "

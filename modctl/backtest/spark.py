@@ -30,10 +30,11 @@ from urllib.parse import unquote, urlparse
 
 from modctl.analytics import sweep as analysis
 from modctl.analytics.sweep import SweepResult, SweepTally
-from modctl.backtest import partition, schema
+from modctl.backtest import partition, records, schema
 from modctl.backtest.data import BATCH_ROWS, DataError
 from modctl.backtest.impact import EXAMPLES, Tally
-from modctl.backtest.partition import Partial, Place, Plan
+from modctl.backtest.partition import Partial, Plan
+from modctl.backtest.records import Place
 from modctl.backtest.run import CHANGE_COLUMNS, Result, _ChangesWriter
 from modctl.engine.sweep import SweepEvaluator
 from modctl.errors import UsageError
@@ -351,8 +352,8 @@ def _read(
     selected, present = [], []
     for index, path in enumerate(columns.paths()):
         twice = (
-            index >= len(partition.ENGINE)
-            and list(config.fields)[index - len(partition.ENGINE)] in partition.ENGINE
+            index >= len(records.ENGINE)
+            and list(config.fields)[index - len(records.ENGINE)] in records.ENGINE
         )
         present.append(path is not None and not twice)
         if path is not None and not twice:
