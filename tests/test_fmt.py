@@ -233,6 +233,22 @@ def test_check_diff_shows_the_change(reference_repo: Path, runner: CliRunner) ->
     assert "+++ b/" in out
 
 
+def test_diff_alone_shows_the_change_and_writes_nothing(
+    reference_repo: Path, runner: CliRunner
+) -> None:
+    bundle = reference_repo / "strategies/ipr-counterfeit/bundle.yaml"
+    bundle.write_text(
+        bundle.read_text().replace("tags: [ipr, counterfeit]", "tags: [ipr,counterfeit]")
+    )
+    before = snapshot(reference_repo)
+    code, out = run(runner, reference_repo, "fmt", "--diff", str(bundle))
+    assert code == 0, out
+    assert out.startswith(f"would reformat {bundle}\n")
+    assert "-tags: [ipr,counterfeit]\n+tags: [ipr, counterfeit]\n" in out
+    assert out.endswith("1 file would be reformatted, 0 files already formatted.\n")
+    assert snapshot(reference_repo) == before
+
+
 def test_fmt_rewrites_in_place_keeping_comments_mode_and_line_ends(
     tmp_path: Path, runner: CliRunner
 ) -> None:

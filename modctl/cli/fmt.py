@@ -29,7 +29,10 @@ def fmt_command(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 naming each file that would change."),
     ] = False,
-    diff: Annotated[bool, typer.Option("--diff", help="Show each change as a diff.")] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Write nothing; show each change as a diff (exit 0)."),
+    ] = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Lay out YAML files in the canonical style, keeping their data and every comment: two
@@ -46,7 +49,7 @@ def fmt_command(
     from modctl.source.fmt import fmt, targets
 
     root = None if paths else context_of(ctx).root
-    result = fmt(targets(root, paths or []), check=check)
+    result = fmt(targets(root, paths or []), check=check, write=not diff)
     echo(report.as_json(result) if output is Output.json else report.text(result, diff=diff))
     if result.exit_code:
         raise typer.Exit(int(result.exit_code))

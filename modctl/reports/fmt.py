@@ -9,7 +9,7 @@ from modctl.source.fmt import Result
 
 def text(result: Result, *, diff: bool = False) -> str:
     lines: list[str] = []
-    verb = "would reformat" if result.check else "reformatted"
+    verb = "reformatted" if result.write else "would reformat"
     for done in result.files:
         if done.status == "changed":
             lines.append(f"{verb} {done.path}")
@@ -20,7 +20,7 @@ def text(result: Result, *, diff: bool = False) -> str:
     changed = len(result.having("changed"))
     unchanged = len(result.having("unchanged"))
     problems = len(result.files) - changed - unchanged
-    if result.check:
+    if not result.write:
         parts = [f"{_files(changed)} would be reformatted"] if changed else []
         parts.append(f"{_files(unchanged)} already formatted")
     else:

@@ -46,8 +46,12 @@ class FileResult:
 
 @dataclass
 class Result:
+    """What formatting found and did: with `check`, a file to change fails the run; with
+    `write` off (`--check`, `--diff`), nothing was written."""
+
     check: bool
     files: list[FileResult] = field(default_factory=list)
+    write: bool = True
 
     def having(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
@@ -68,7 +72,7 @@ class Result:
         return {
             "check": self.check,
             "changed": len(self.having("changed")),
-            "written": 0 if self.check else len(self.having("changed")),
+            "written": len(self.having("changed")) if self.write else 0,
             "unchanged": len(self.having("unchanged")),
             "problems": len(self.having("unreadable")) + len(self.having("refused")),
             "files": [f.to_dict() for f in self.files],
@@ -99,12 +103,12 @@ def targets(root: Path | None, paths: list[Path]) -> list[tuple[Path, str]]:
     return list(dict.fromkeys(found))
 
 
-def fmt(files: list[tuple[Path, str]], *, check: bool) -> Result:
-    """Format `files` (see `targets`); with `check`, write nothing."""
-    result = Result(check)
+def fmt(files: list[tuple[Path, str]], *, check: bool, write: bool = True) -> Result:
+    """Format `files` (see `targets`); with `check` or without `write`, write nothing."""
+    result = Result(check, write=write and not check)
     for path, shown in files:
         done = format_file(path, shown)
-        if done.status == "changed" and not check:
+        if done.status == "changed" and result.write:
             try:
                 writing.check_writable(path, shown, "run modctl fmt again")
                 writing.replace(path, _encoded(done.after, path.read_bytes()), shown)
