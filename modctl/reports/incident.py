@@ -305,7 +305,7 @@ def _summary(incident: Incident) -> list[str]:
         ("First entry", f"{first.time}: {markdown(first.entry.summary)}"),
         ("Last entry", f"{last.time}: {markdown(last.entry.summary)}"),
         ("Mitigated", _mitigated(incident)),
-        ("Time to mitigate", "none" if ttm is None else f"{duration(ttm)} ({ttm} s)"),
+        ("Time to mitigate", _time_to_mitigate(ttm)),
         ("Journal entries", str(len(incident.own))),
         ("Bundles", _list(incident.bundles)),
         ("Regions", _list(incident.regions)),
@@ -314,6 +314,13 @@ def _summary(incident: Incident) -> list[str]:
         ("Hot-patches still open", _list([f.id for f in incident.open])),
     ]
     return ["| | |", "| --- | --- |", *(f"| {name} | {value} |" for name, value in rows)]
+
+
+def _time_to_mitigate(seconds: int | None) -> str:
+    """`2m (120 s)`; under a minute, the seconds once (`32s`)."""
+    if seconds is None:
+        return "none"
+    return f"{duration(seconds)} ({seconds} s)" if seconds >= 60 else duration(seconds)
 
 
 def _count(number: int, one: str, many: str) -> str:
