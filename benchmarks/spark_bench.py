@@ -32,11 +32,15 @@ BUNDLE = "ipr-counterfeit"
 CHUNK = 100_000
 COUNTS = ("rows", "decisions", "rules", "labels", "rows_outside_bundle_regions")
 WARM = """\
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 from modctl.backtest import spark
 cluster = spark.Cluster("local[2]")
-session = spark._started(cluster)
+os.environ["PYSPARK_PYTHON"] = spark.worker_python(cluster) or sys.executable
+builder = SparkSession.builder.master(cluster.master)
+for key, value in spark._conf(cluster).items():
+    builder = builder.config(key, value)
+session = builder.getOrCreate()
 seconds = []
 for _ in range(2):
     start = time.perf_counter()

@@ -68,9 +68,9 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "700")
         .config("spark.sql.warehouse.dir", str(work / "warehouse"))
         .config("spark.local.dir", str(work / "local"))
-        .config("spark.pyspark.python", sys.executable)
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOGGING.as_uri()}")
     )
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers import this modctl
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
         session = builder.getOrCreate()
@@ -565,39 +565,40 @@ def test_without_java_it_says_so(minimal_repo: Path, tmp_path: Path) -> None:
     )
 
 
-# ---------------------------------------------------------------------------- the whole command
+# ---------------------------------------------------------------------------- a Spark of its own
 
 
-def test_the_installed_command_starts_spark_and_prints_the_local_report_alone(
-    spark: Any, tmp_path: Path, sample_parquet: Path
+def needs_java() -> None:
+    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install 'modctl[spark]'")
+    if java() is None:
+        pytest.skip("no Java to run Spark on: install a JRE (apt-get install default-jre-headless)")
+
+
+def test_a_command_starts_spark_on_the_python_that_runs_it(
+    tmp_path: Path, sample_parquet: Path
 ) -> None:
-    """The command as a user runs it: modctl starts its own Spark, keeps the JVM's console off
-    the terminal (with a JVM option of the user's given too), and stops it; the report is the
-    local engine's."""
+    """Installed in a virtual environment that is not on PATH (or by pipx), modctl's Spark
+    workers run the interpreter that runs modctl, not whichever `python3` PATH finds first."""
+    needs_java()
     root = copy_reference(tmp_path)
-    base = [str(MODCTL), "--repo", str(root), "backtest", BUNDLE, "--data", str(sample_parquet)]
-    on_spark = [
-        *base,
-        *("--engine", "spark", "--master", "local[2]"),
-        *("--conf", "spark.driver.extraJavaOptions=-Dmodctl.test=1"),
-    ]
-    local = subprocess.run(base, capture_output=True, text=True, check=False)
-    done = subprocess.run(on_spark, capture_output=True, text=True, check=False)
-    assert (done.returncode, done.stderr) == (0, ""), done.stderr
-    head, *rest = done.stdout.splitlines()
-    assert head.endswith("Spark local[2], 1 partition)"), head
-    assert rest == local.stdout.splitlines()[1:]
-
-
-def test_a_spark_that_does_not_start_is_one_line_in_the_jvms_words(
-    spark: Any, tmp_path: Path, sample_parquet: Path
-) -> None:
-    root = copy_reference(tmp_path)
-    args = ["--repo", str(root), "backtest", BUNDLE, "--data", str(sample_parquet)]
-    args += ["--engine", "spark", "--master", "local[2]", "--conf", "spark.driver.memory=lots"]
-    done = subprocess.run([str(MODCTL), *args], capture_output=True, text=True, check=False)
-    assert (done.returncode, done.stderr) == (
-        2,
-        "modctl: error: could not start Spark on --master local[2]: "
-        "Invalid maximum heap size: -Xmxlots\n",
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    for name in ("python3", "python"):
+        (shims / name).write_text("#!/bin/sh\necho 'not the Python that runs modctl' >&2\nexit 1\n")
+        (shims / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PYSPARK_PYTHON", None)
+    args = ["--repo", root, "backtest", BUNDLE, "--data", sample_parquet]
+    local = subprocess.run(
+        [str(MODCTL), *map(str, args)], capture_output=True, text=True, check=False, env=env
     )
+    done = subprocess.run(
+        [str(MODCTL), *map(str, args), "--engine", "spark", "--master", "local[2]"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == local.stdout.splitlines()[1:]

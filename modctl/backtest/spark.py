@@ -449,7 +449,24 @@ def _session(cluster: Cluster) -> Iterator[SparkSession]:
             yield active
             return
         _need_java()
-        spark = _started(cluster)
+        builder = SparkSession.builder.master(cluster.master).appName("modctl backtest")
+        for key, value in _conf(cluster).items():
+            builder = builder.config(key, value)
+        before = os.environ.get("PYSPARK_PYTHON")
+        python = worker_python(cluster)
+        if python is not None:
+            os.environ["PYSPARK_PYTHON"] = python  # read once, as the session starts
+        try:
+            spark = builder.getOrCreate()
+        except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
+            raise UsageError(
+                f"could not start Spark on --master {cluster.master}: {_first_line(exc)}"
+            ) from None
+        finally:
+            if before is None:
+                os.environ.pop("PYSPARK_PYTHON", None)
+            else:
+                os.environ["PYSPARK_PYTHON"] = before
         try:
             yield spark
         finally:
@@ -555,11 +572,22 @@ def _conf(cluster: Cluster) -> dict[str, str]:
         # Batches as large as the local engine's: the evaluator's work per batch is shared.
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
     }
-    if cluster.local:
-        conf["spark.ui.enabled"] = "false"
-        if "PYSPARK_PYTHON" not in os.environ:
-            conf["spark.pyspark.python"] = sys.executable  # the workers import this modctl
     return {**conf, **cluster.conf}
+
+
+def worker_python(cluster: Cluster) -> str | None:
+    """The Python that Spark's workers run, or None for PySpark's choice (PYSPARK_PYTHON, else
+    `python3` on PATH). PySpark names it to the executors from PYSPARK_PYTHON only, as the
+    driver starts: `spark.pyspark.python` works only through spark-submit, which modctl does
+    not run, so that setting is taken here; on a local master, the Python running modctl,
+    whose workers then import this modctl wherever it is installed (a virtual environment that
+    is not on PATH, pipx)."""
+    chosen = cluster.conf.get("spark.pyspark.python")
+    if chosen:
+        return chosen
+    if cluster.local and "PYSPARK_PYTHON" not in os.environ:
+        return sys.executable
+    return None
 
 
 def _need_pyspark() -> None:
