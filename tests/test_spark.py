@@ -602,3 +602,40 @@ def test_a_command_starts_spark_on_the_python_that_runs_it(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1:] == local.stdout.splitlines()[1:]
+    assert done.stderr == ""  # Spark's log and the JVM's start-up line held back
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--conf", "spark.executor.memory=lots"], "Executor memory must be a positive number"),
+        (["--conf", "spark.driver.memory=1q"], "Invalid maximum heap size: -Xmx1q"),
+        (
+            ["--master", "yarn"],
+            "When running with master 'yarn' either HADOOP_CONF_DIR or YARN_CONF_DIR must be set "
+            "in the environment.",
+        ),
+    ],
+    ids=["executor memory", "driver memory", "yarn without its configuration"],
+)
+def test_what_stops_spark_as_it_starts_is_one_line_not_a_java_stack_trace(
+    minimal_repo: Path, tmp_path: Path, args: list[str], said: str
+) -> None:
+    needs_java()
+    data = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": ["1"], "region": ["SG"]}), data)
+    env = {k: v for k, v in os.environ.items() if k not in ("HADOOP_CONF_DIR", "YARN_CONF_DIR")}
+    command = ["--repo", minimal_repo, "backtest", "demo", "--data", data, "--engine", "spark"]
+    done = subprocess.run(
+        [str(MODCTL), *map(str, command), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=120,
+    )
+    master = args[1] if args[0] == "--master" else "local[*]"
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"modctl: error: could not start Spark on --master {master}: {said}\n",
+    )

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlparse
 
 from modctl.analytics import sweep as analysis
 from modctl.analytics.sweep import SweepResult, SweepTally
-from modctl.backtest import partition, records, schema
+from modctl.backtest import jvm, partition, schema
 from modctl.backtest.data import BATCH_ROWS, DataError
 from modctl.backtest.impact import EXAMPLES, Tally
 from modctl.backtest.partition import Partial, Plan
@@ -452,116 +452,36 @@ def _session(cluster: Cluster) -> Iterator[SparkSession]:
         builder = SparkSession.builder.master(cluster.master).appName("modctl backtest")
         for key, value in _conf(cluster).items():
             builder = builder.config(key, value)
-        before = os.environ.get("PYSPARK_PYTHON")
-        python = worker_python(cluster)
-        if python is not None:
-            os.environ["PYSPARK_PYTHON"] = python  # read once, as the session starts
-        try:
-            spark = builder.getOrCreate()
-        except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
-            raise UsageError(
-                f"could not start Spark on --master {cluster.master}: {_first_line(exc)}"
-            ) from None
-        finally:
-            if before is None:
-                os.environ.pop("PYSPARK_PYTHON", None)
-            else:
-                os.environ["PYSPARK_PYTHON"] = before
+        spark = _start(builder, cluster)
         try:
             yield spark
         finally:
             spark.stop()
 
 
-def _started(cluster: Cluster) -> SparkSession:
-    """A new Spark session on the cluster's master, its JVM started with modctl's logging
-    (before any --conf spark.driver.extraJavaOptions, and whatever spark-defaults.conf sets,
-    which keep theirs) and its console passed through `_Console`; UsageError saying why, in
-    the JVM's words when it said something, when Spark does not start."""
-    from pyspark import SparkConf, SparkContext
-    from pyspark.java_gateway import launch_gateway
-    from pyspark.sql import SparkSession
-
-    conf = SparkConf().setMaster(cluster.master).setAppName("modctl backtest")
-    conf.setAll(list(_conf(cluster).items()))
-    read, write = os.pipe()
-    console = _Console(read)
-    console.start()
-    logging = f"-Dlog4j2.configurationFile={LOGGING.as_uri()}"
-    given = os.environ.get("SPARK_SUBMIT_OPTS")
-    os.environ["SPARK_SUBMIT_OPTS"] = f"{logging} {given}" if given else logging
+def _start(builder: SparkSession.Builder, cluster: Cluster) -> SparkSession:
+    """A new session, or UsageError saying in one line why Spark did not start (in the JVM's
+    words when it stopped as it started, which it says as a Java stack trace)."""
+    before = os.environ.get("PYSPARK_PYTHON")
+    python = worker_python(cluster)
+    if python is not None:
+        os.environ["PYSPARK_PYTHON"] = python  # read once, as the session starts
+    stderr = jvm.Held()
     try:
-        console_to = {"stdout": write, "stderr": write}
-        gateway = launch_gateway(conf, popen_kwargs=console_to)  # type: ignore[no-untyped-call]
-        SparkContext(conf=conf, gateway=gateway)
-        spark = SparkSession.builder.getOrCreate()
+        spark = builder.getOrCreate()
     except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
-        os.close(write)
-        write = -1
-        console.join(timeout=5)
-        said = console.first or _first_line(exc)
-        raise UsageError(f"could not start Spark on --master {cluster.master}: {said}") from None
+        said = _condition(exc) == "JAVA_GATEWAY_EXITED" and stderr.reason()
+        raise UsageError(
+            f"could not start Spark on --master {cluster.master}: {said or _first_line(exc)}"
+        ) from None
     finally:
-        if write >= 0:
-            os.close(write)
-        if given is None:
-            del os.environ["SPARK_SUBMIT_OPTS"]
+        stderr.restore()
+        if before is None:
+            os.environ.pop("PYSPARK_PYTHON", None)
         else:
-            os.environ["SPARK_SUBMIT_OPTS"] = given
-    console.release()
+            os.environ["PYSPARK_PYTHON"] = before
+    stderr.release()
     return spark
-
-
-class _Console(threading.Thread):
-    """What Spark's JVM writes to its console. It is held while Spark starts, and its first line
-    kept, which says why a JVM that would not start stopped (the lines after it say that it
-    stopped); once Spark runs, it is passed on to modctl's stderr (never its stdout, which holds
-    the report). The warning the JVM gives on every start, about the incubator module Spark
-    loads, is dropped. Lines end at a carriage return too, so that Spark's progress bar is drawn
-    as it comes."""
-
-    QUIET = (b"WARNING: Using incubator modules",)
-
-    def __init__(self, pipe: int) -> None:
-        super().__init__(name="spark-console", daemon=True)
-        self.pipe = pipe
-        self.held: list[str] | None = []
-        self.lock = threading.Lock()
-
-    @property
-    def first(self) -> str | None:
-        said = [line.strip() for line in "".join(self.held or []).splitlines() if line.strip()]
-        return said[0] if said else None
-
-    def release(self) -> None:
-        """Pass on what was held, and from now on what comes."""
-        with self.lock:
-            held, self.held = self.held or [], None
-            self._show("".join(held))
-
-    def run(self) -> None:
-        pending = b""
-        with open(self.pipe, "rb", buffering=0) as console:
-            while chunk := console.read(1 << 16):
-                *lines, pending = re.split(rb"(?<=[\r\n])", pending + chunk)
-                self._said(lines)
-        self._said([pending])
-
-    def _said(self, lines: list[bytes]) -> None:
-        text = "".join(
-            line.decode("utf-8", "replace") for line in lines if not line.startswith(self.QUIET)
-        )
-        with self.lock:
-            if self.held is not None:
-                self.held.append(text)
-            else:
-                self._show(text)
-
-    @staticmethod
-    def _show(text: str) -> None:
-        if text:
-            sys.stderr.write(text)
-            sys.stderr.flush()
 
 
 def _conf(cluster: Cluster) -> dict[str, str]:
