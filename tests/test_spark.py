@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
@@ -639,3 +640,67 @@ def test_what_stops_spark_as_it_starts_is_one_line_not_a_java_stack_trace(
         2,
         f"modctl: error: could not start Spark on --master {master}: {said}\n",
     )
+
+
+PROGRESS = re.compile(r"\[Stage [^\r\n]*?\]|[\r ]+")  # Spark's progress bar, and its erasing
+
+
+def interrupted(command: list[str], first: int) -> tuple[int, bytes, bytes]:
+    """`modctl COMMAND` stopped as Ctrl-C stops it (SIGINT to its whole process group: the JVM
+    too) once it has written something to `first` (1 or 2): its exit status and what it wrote
+    in all. `communicate` returns only when every process holding its output is gone, the JVM
+    and Spark's workers too: one left running makes the test time out."""
+    proc = subprocess.Popen(
+        [str(MODCTL), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    seen = {1: b"", 2: b""}
+    try:
+        watched = proc.stdout if first == 1 else proc.stderr
+        assert watched is not None
+        while not seen[first]:
+            chunk = os.read(watched.fileno(), 65536)
+            assert chunk, (proc.wait(), proc.communicate())
+            seen[first] += chunk
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.returncode, seen[1] + out, seen[2] + err
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_spark_starts_exits_130_and_leaves_no_jvm(
+    minimal_repo: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C while PySpark waits for its JVM to start: PySpark gave up on it, the JVM kept
+    running for good, and a Java stack trace came out."""
+    needs_java()
+    data = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": ["1"], "region": ["SG"]}), data)
+    # The JVM writes its flags to standard output as it starts: the moment to press Ctrl-C.
+    command = ["--repo", minimal_repo, "backtest", "demo", "--data", data, "--engine", "spark"]
+    code, _, err = interrupted(
+        [*map(str, command), "--conf", "spark.driver.extraJavaOptions=-XX:+PrintFlagsFinal"], 1
+    )
+    assert (code, err) == (130, b"")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_run_on_spark_exits_130_quietly(
+    tmp_path: Path, generated_parquet: Path
+) -> None:
+    """Ctrl-C while Spark decides the listings (its progress bar is up): exit 130, as locally,
+    without py4j's tracebacks or Spark's stack traces, and no Spark process left running."""
+    needs_java()
+    root = copy_reference(tmp_path)
+    command = ["--repo", root, "backtest", BUNDLE, "--data", generated_parquet]
+    command += ["--engine", "spark", "--master", "local[1]"]
+    command += ["--conf", "spark.ui.showConsoleProgress=true"]
+    command += ["--sweep", "lux-unauthorized-cheap.max_price_ratio=0.1:0.5:0.1"]
+    code, out, err = interrupted([*map(str, command)], 2)
+    assert (code, out) == (130, b"")
+    assert PROGRESS.sub("", err.decode()) == ""

@@ -28,6 +28,7 @@ class Held:
         os.close(write)
         self._held = bytearray()
         self._passing = False
+        self._dropping = False
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._pump, name="modctl-jvm-stderr", daemon=True)
         self._thread.start()
@@ -37,7 +38,7 @@ class Held:
             with self._lock:
                 if self._passing:
                     _write(chunk.replace(NOISE, b""))
-                else:
+                elif not self._dropping:
                     self._held += chunk
         os.close(self._source)
 
@@ -56,6 +57,12 @@ class Held:
             self._passing = True
             _write(bytes(self._held).replace(NOISE, b""))
             self._held.clear()
+
+    def drop(self) -> None:
+        """Pass on nothing more: what the JVM says as it is stopped in the middle of a job
+        (Java stack traces of its thread pools) is no news to whoever stopped it."""
+        with self._lock:
+            self._passing, self._dropping = False, True
 
     def reason(self, timeout: float = 10.0) -> str | None:
         """Why a JVM that has stopped did not start, in its own words (the message of the

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import logging
 import os
 import pickle
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -452,28 +454,51 @@ def _session(cluster: Cluster) -> Iterator[SparkSession]:
         builder = SparkSession.builder.master(cluster.master).appName("modctl backtest")
         for key, value in _conf(cluster).items():
             builder = builder.config(key, value)
-        spark = _start(builder, cluster)
-        try:
-            yield spark
-        finally:
-            spark.stop()
+        spark, stderr = _start(builder, cluster)
+        with _quiet_root_logger(), _interruptible(spark, stderr) as interrupted:
+            try:
+                yield spark
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+            except BaseException:
+                if interrupted.is_set():
+                    raise KeyboardInterrupt from None
+                raise
+            finally:
+                spark.stop()
 
 
-def _start(builder: SparkSession.Builder, cluster: Cluster) -> SparkSession:
-    """A new session, or UsageError saying in one line why Spark did not start (in the JVM's
-    words when it stopped as it started, which it says as a Java stack trace)."""
+def _start(builder: SparkSession.Builder, cluster: Cluster) -> tuple[SparkSession, jvm.Held]:
+    """A new session and its JVM's standard error, or UsageError saying in one line why Spark
+    did not start (in the JVM's words when it stopped as it started, which it says as a Java
+    stack trace)."""
     before = os.environ.get("PYSPARK_PYTHON")
     python = worker_python(cluster)
     if python is not None:
         os.environ["PYSPARK_PYTHON"] = python  # read once, as the session starts
     stderr = jvm.Held()
+    started: list[SparkSession] = []
+    failed: list[Exception] = []
+
+    def start() -> None:
+        try:
+            started.append(builder.getOrCreate())
+        except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
+            failed.append(exc)
+
+    # Started beside this thread, which a Ctrl-C then leaves at once: PySpark interrupted while
+    # it waits for the JVM leaves that JVM running for good, and in the main thread it takes
+    # over Ctrl-C for a handler that prints tracebacks.
+    starting = threading.Thread(target=start, name="modctl-spark-start", daemon=True)
     try:
-        spark = builder.getOrCreate()
-    except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
-        said = _condition(exc) == "JAVA_GATEWAY_EXITED" and stderr.reason()
-        raise UsageError(
-            f"could not start Spark on --master {cluster.master}: {said or _first_line(exc)}"
-        ) from None
+        starting.start()
+        starting.join()
+        if failed:
+            exc = failed[0]
+            said = _condition(exc) == "JAVA_GATEWAY_EXITED" and stderr.reason()
+            raise UsageError(
+                f"could not start Spark on --master {cluster.master}: {said or _first_line(exc)}"
+            )
     finally:
         stderr.restore()
         if before is None:
@@ -481,7 +506,52 @@ def _start(builder: SparkSession.Builder, cluster: Cluster) -> SparkSession:
         else:
             os.environ["PYSPARK_PYTHON"] = before
     stderr.release()
-    return spark
+    return started[0], stderr
+
+
+@contextlib.contextmanager
+def _interruptible(spark: SparkSession, stderr: jvm.Held) -> Iterator[threading.Event]:
+    """Ctrl-C during a run: the event set and Spark stopped from another thread, which fails
+    the job under way and any the run would start next, so that the run ends as an interrupted
+    command (exit 130). Python's own handler raises inside whatever py4j call is under way,
+    which breaks py4j's connection to the JVM: the run then ended with a network error (exit
+    70). A second Ctrl-C raises at once."""
+    interrupted = threading.Event()
+
+    def handle(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        # Nothing more to say: the JVM prints stack traces as its jobs stop mid-way, and
+        # PySpark's threads print tracebacks as the session stops under them.
+        stderr.drop()
+        sys.stderr.flush()
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+        os.close(quiet)
+        threading.Thread(target=spark.stop, name="modctl-spark-stop", daemon=True).start()
+
+    before = signal.signal(signal.SIGINT, handle)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """py4j logs a Ctrl-C that lands in one of its calls, with a traceback, on the root logger,
+    which prints it when nothing else set logging up (as --verbose does)."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    quiet = logging.NullHandler()
+    root.addHandler(quiet)
+    try:
+        yield
+    finally:
+        root.removeHandler(quiet)
 
 
 def _conf(cluster: Cluster) -> dict[str, str]:
