@@ -474,6 +474,18 @@ def test_bad_sources_are_one_line(
         assert out.count("\n") == 1, (name, out)
 
 
+def test_a_uri_of_a_host_that_does_not_exist_is_one_line(
+    spark: Any, minimal_repo: Path, runner: CliRunner
+) -> None:
+    uri = "hdfs://no-such-host.invalid:9000/listings/"
+    code, out = run(runner, minimal_repo, "backtest", "demo", "--data", uri, "--engine", "spark")
+    assert (code, out) == (
+        2,
+        f"modctl: error: {uri}: not a readable Parquet file or folder "
+        "(java.net.UnknownHostException: no-such-host.invalid)\n",
+    )
+
+
 def test_a_table_of_the_wrong_shape_is_one_line_naming_the_column(
     spark: Any, minimal_repo: Path, runner: CliRunner
 ) -> None:

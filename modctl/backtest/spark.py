@@ -338,7 +338,7 @@ def _read(
     and which of them the source has. A path without a scheme is this machine's for a local
     master, and the cluster's default file system's otherwise."""
     from py4j.protocol import Py4JJavaError
-    from pyspark.errors import AnalysisException
+    from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
 
     try:
@@ -348,7 +348,7 @@ def _read(
             local = source.local if cluster.local else None
             frame = spark.read.parquet(str(local.resolve()) if local else str(source.data))
         top = {f.name: _shape(f.dataType) for f in frame.schema.fields}
-    except (AnalysisException, Py4JJavaError) as exc:
+    except (PySparkException, Py4JJavaError) as exc:  # not found, not Parquet, no such host
         raise DataError(_unreadable(source, exc)) from None
     columns = schema.select(top, config.fields, source.shown)
     selected, present = [], []
