@@ -628,8 +628,13 @@ def test_a_command_starts_spark_on_the_python_that_runs_it(
             "When running with master 'yarn' either HADOOP_CONF_DIR or YARN_CONF_DIR must be set "
             "in the environment.",
         ),
+        (
+            ["--conf", "spark.sql.shuffle.partitions=abc"],
+            "[INVALID_CONF_VALUE.TYPE_MISMATCH] The value 'abc' in the config "
+            "\"spark.sql.shuffle.partitions\" is invalid. It should be a/an 'int' value.",
+        ),
     ],
-    ids=["executor memory", "driver memory", "yarn without its configuration"],
+    ids=["executor memory", "driver memory", "yarn without its configuration", "a SQL setting"],
 )
 def test_what_stops_spark_as_it_starts_is_one_line_not_a_java_stack_trace(
     minimal_repo: Path, tmp_path: Path, args: list[str], said: str

@@ -482,9 +482,17 @@ def _start(builder: SparkSession.Builder, cluster: Cluster) -> tuple[SparkSessio
 
     def start() -> None:
         try:
-            started.append(builder.getOrCreate())
+            spark = builder.getOrCreate()
         except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
             failed.append(exc)
+            return
+        try:
+            spark.conf.get("spark.app.name")  # SQL settings are checked on first use: now
+        except Exception as exc:
+            spark.stop()
+            failed.append(exc)
+            return
+        started.append(spark)
 
     # Started beside this thread, which a Ctrl-C then leaves at once: PySpark interrupted while
     # it waits for the JVM leaves that JVM running for good, and in the main thread it takes
