@@ -290,6 +290,23 @@ def test_a_table_of_the_catalog(
     same_run({**local, "data": ""}, {**on_spark, "data": ""})
 
 
+def test_text_written_as_a_dictionary_reads_as_locally(
+    spark: Any, tmp_path: Path, sample_parquet: Path, runner: CliRunner
+) -> None:
+    """Text columns dictionary-encoded, as pandas writes a categorical column: Spark reads them
+    as text, and the local engine does."""
+    root = copy_reference(tmp_path)
+    table = pq.read_table(sample_parquet)
+    for name in ("category", "brand", "region"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
+    data = tmp_path / "categorical.parquet"
+    pq.write_table(table, data)
+    local = report(runner, root, "--data", data)
+    same_run(local, report(runner, root, "--data", data, "--engine", "spark"))
+    assert local["rows"] == 3000
+
+
 # ---------------------------------------------------------------------------- bad rows
 
 BAD_ROWS: list[dict[str, Any]] = [

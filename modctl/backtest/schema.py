@@ -132,6 +132,9 @@ def _fits(shape: Shape, name: str, field_type: str, where: str) -> None:
 
 def from_arrow(data_type: pa.DataType) -> Shape:
     """The shape of an Arrow type (a Parquet file's columns as pyarrow reads them)."""
+    if pa.types.is_dictionary(data_type):
+        # Dictionary-encoded (a pandas categorical): Spark reads the values.
+        return from_arrow(data_type.value_type)
     shown = str(data_type)
     if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
         return Shape("string", shown)
