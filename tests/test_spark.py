@@ -307,6 +307,29 @@ def test_text_written_as_a_dictionary_reads_as_locally(
     assert local["rows"] == 3000
 
 
+def test_columns_of_no_values_read_as_locally(
+    spark: Any, tmp_path: Path, sample_parquet: Path, runner: CliRunner
+) -> None:
+    """A column pyarrow wrote as `null` because it held no value (a field, or a struct of
+    fields, that no listing has): every listing lacks those fields, as locally; a file of no
+    rows whose columns are all `null` has no listings."""
+    root = copy_reference(tmp_path)
+    table = pq.read_table(sample_parquet)
+    for name in ("brand", "seller", "label"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pa.nulls(table.num_rows))
+    data = tmp_path / "nulls.parquet"
+    pq.write_table(table, data)
+    local = report(runner, root, "--data", data)
+    same_run(local, report(runner, root, "--data", data, "--engine", "spark"))
+    assert local["rows"] == 3000
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"id": [], "region": [], "title": []}), empty)
+    for engine in ([], ["--engine", "spark"]):
+        code, out = run(runner, root, "backtest", BUNDLE, "--data", str(empty), *engine)
+        assert (code, out) == (2, f"modctl: error: {empty}: no listings in the file\n")
+
+
 # ---------------------------------------------------------------------------- bad rows
 
 BAD_ROWS: list[dict[str, Any]] = [

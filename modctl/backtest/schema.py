@@ -36,8 +36,9 @@ ColumnPath = tuple[str, ...]  # a column's names, from the top level down throug
 
 @dataclass(frozen=True)
 class Shape:
-    """A column's type: its kind (string, integer, float, boolean, list, struct or other), the
-    type as the source names it, and for a list its items, for a struct its fields."""
+    """A column's type: its kind (string, integer, float, boolean, list, struct, null for a
+    column of no values, or other), the type as the source names it, and for a list its items,
+    for a struct its fields."""
 
     kind: str
     shown: str
@@ -71,15 +72,15 @@ def select(top: dict[str, Shape], fields: dict[str, str], where: str) -> Columns
     for name, field_type in fields.items():
         declared[name] = _find(top, name, field_type, where)
     ids = top["id"]
-    if "id" not in fields and ids.kind not in ("string", "integer"):
+    if "id" not in fields and ids.kind not in ("string", "integer", "null"):
         raise DataError(f"{where}: column 'id' is {ids.shown}; ids are text or whole numbers")
-    if top["region"].kind != "string":
+    if top["region"].kind not in ("string", "null"):
         raise DataError(
             f"{where}: column 'region' is {top['region'].shown}; regions are text, as "
             "modctl.yaml names them"
         )
     label = top.get("label")
-    if label is not None and label.kind not in ("string", "boolean", "integer"):
+    if label is not None and label.kind not in ("string", "boolean", "integer", "null"):
         raise DataError(
             f"{where}: column 'label' is {label.shown}; labels are text (infringing, clean), "
             "booleans or 1 and 0"
@@ -89,13 +90,16 @@ def select(top: dict[str, Shape], fields: dict[str, str], where: str) -> Columns
 
 def _find(top: dict[str, Shape], name: str, field_type: str, where: str) -> ColumnPath | None:
     """The column of a declared field (`seller.id`: the field `id` of a struct column `seller`,
-    or else a column named `seller.id`), checked to fit its type; None when there is none."""
+    or else a column named `seller.id`), checked to fit its type; None when there is none, or
+    when a struct it would be in holds no values."""
     parts = name.split(".")
     shapes = top
     for depth, part in enumerate(parts[:-1]):
         shape = shapes.get(part)
         if shape is None:
             break
+        if shape.kind == "null":
+            return None
         if shape.kind != "struct":
             column = ".".join(parts[: depth + 1])
             raise DataError(
@@ -105,11 +109,13 @@ def _find(top: dict[str, Shape], name: str, field_type: str, where: str) -> Colu
         shapes = shape.fields
     else:
         found = shapes.get(parts[-1])
+        if found is not None and found.kind == "null":
+            return None
         if found is not None:
             _fits(found, name, field_type, where)
             return tuple(parts)
     flat = top.get(name) if len(parts) > 1 else None
-    if flat is None:
+    if flat is None or flat.kind == "null":
         return None
     _fits(flat, name, field_type, where)
     return (name,)
@@ -130,6 +136,22 @@ def _fits(shape: Shape, name: str, field_type: str, where: str) -> None:
         )
 
 
+def with_nulls(columns: dict[str, Shape], nulls: dict[str, Shape]) -> dict[str, Shape]:
+    """`columns` with the columns (and fields of structs) that `nulls` says hold no values,
+    such as Spark's columns with pyarrow's: Spark reads a column of no values as int."""
+    merged = {}
+    for name, shape in columns.items():
+        other = nulls.get(name)
+        if other is not None and other.kind == "null":
+            merged[name] = other
+        elif other is not None and shape.kind == other.kind == "struct":
+            inner = with_nulls(shape.fields, other.fields)
+            merged[name] = Shape("struct", shape.shown, fields=inner)
+        else:
+            merged[name] = shape
+    return merged
+
+
 def from_arrow(data_type: pa.DataType) -> Shape:
     """The shape of an Arrow type (a Parquet file's columns as pyarrow reads them)."""
     if pa.types.is_dictionary(data_type):
@@ -144,6 +166,8 @@ def from_arrow(data_type: pa.DataType) -> Shape:
         return Shape("float", shown)
     if pa.types.is_boolean(data_type):
         return Shape("boolean", shown)
+    if pa.types.is_null(data_type):
+        return Shape("null", shown)
     if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
         item = from_arrow(data_type.value_type)
         return Shape("list", f"list<{item.shown}>", item=item)

@@ -195,13 +195,14 @@ def _decided(
     listings written to `changes` (a CSV writer) in the order of the data."""
     config = plan.config
     _need_pyspark()
+    checked = None
     if source.local is not None and cluster.local:
-        _check_local(source.local, config)  # before Spark starts: a bad file is said at once
+        checked = _check_local(source.local, config)  # before Spark starts: said at once
     with _session(cluster) as spark:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PythonException
 
-        frame, plan.present = _read(spark, source, config, cluster)
+        frame, plan.present = _read(spark, source, config, cluster, checked)
         master = spark.sparkContext.master or cluster.master
         shipped = spark.sparkContext.broadcast(plan)
         out = frame.mapInArrow(bind(partition.decide_shipped, shipped), partition.OUTPUT_DDL)
@@ -306,9 +307,9 @@ def _in_order(tally: Tally, partials: list[Partial]) -> None:
 # ---------------------------------------------------------------------------- the source
 
 
-def _check_local(path: Path, config: Config) -> None:
+def _check_local(path: Path, config: Config) -> dict[str, schema.Shape]:
     """A Parquet file or folder of this machine read as far as its schema, and its columns
-    checked, before Spark starts."""
+    checked, before Spark starts; the columns as pyarrow reads them."""
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
@@ -328,15 +329,22 @@ def _check_local(path: Path, config: Config) -> None:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     if not len(found.names) and path.is_dir():
         raise DataError(f"{path}: no Parquet files in the folder")
-    schema.select(schema.arrow_columns(found), config.fields, str(path))
+    columns = schema.arrow_columns(found)
+    schema.select(columns, config.fields, str(path))
+    return columns
 
 
 def _read(
-    spark: SparkSession, source: Source, config: Config, cluster: Cluster
+    spark: SparkSession,
+    source: Source,
+    config: Config,
+    cluster: Cluster,
+    checked: dict[str, schema.Shape] | None,
 ) -> tuple[DataFrame, list[bool]]:
     """The source's columns the engine reads (`partition.column_name`), with each row's place;
     and which of them the source has. A path without a scheme is this machine's for a local
-    master, and the cluster's default file system's otherwise."""
+    master, and the cluster's default file system's otherwise; its columns as pyarrow read
+    them (`checked`, for a local file) say which hold no values, which Spark reads as int."""
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
@@ -350,7 +358,7 @@ def _read(
         top = {f.name: _shape(f.dataType) for f in frame.schema.fields}
     except (PySparkException, Py4JJavaError) as exc:  # not found, not Parquet, no such host
         raise DataError(_unreadable(source, exc)) from None
-    columns = schema.select(top, config.fields, source.shown)
+    columns = schema.select(schema.with_nulls(top, checked or {}), config.fields, source.shown)
     selected, present = [], []
     for index, path in enumerate(columns.paths()):
         twice = (
@@ -426,6 +434,8 @@ def _shape(data_type: DataType) -> schema.Shape:
         return schema.Shape("float", shown)
     if isinstance(data_type, T.BooleanType):
         return schema.Shape("boolean", shown)
+    if isinstance(data_type, T.NullType):
+        return schema.Shape("null", shown)
     if isinstance(data_type, T.ArrayType):
         return schema.Shape("list", shown, item=_shape(data_type.elementType))
     if isinstance(data_type, T.StructType):
