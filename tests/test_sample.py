@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import modctl
 from modctl.backtest.sample import REGIONS, listings, main, write
 from modctl.yamlio import load_file
+from tests.conftest import copy_reference, run
 
 PROJECT = Path(__file__).resolve().parent.parent
 CONFIG = load_file(PROJECT / "modctl.yaml")
@@ -156,3 +158,36 @@ def test_write_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert [json.loads(line) for line in lines] == list(listings(50, seed=7))
     assert "50" in capsys.readouterr().out
     assert write(tmp_path / "y.jsonl", 20, seed=2) == 20
+
+
+def test_a_parquet_file_is_typed_as_modctl_yaml_declares_and_decides_as_the_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--out listings.parquet` writes Parquet (what `backtest --engine spark` reads): it wrote
+    JSON lines into a file of that name."""
+    parquet, lines = tmp_path / "listings.parquet", tmp_path / "listings.jsonl"
+    assert main(["--rows", "400", "--out", str(parquet)]) == 0
+    assert main(["--rows", "400", "--out", str(lines)]) == 0
+    assert "wrote 400 listings to" in capsys.readouterr().out
+    root = copy_reference(tmp_path)
+    reports = []
+    for data in (parquet, lines):
+        code, out = run(
+            CliRunner(), root, "backtest", "ipr-counterfeit", "--data", str(data), "-o", "json"
+        )
+        assert code == 0, out
+        report = json.loads(out)
+        del report["seconds"], report["data"]
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert reports[0]["rows"] == 400
+
+
+def test_an_out_file_of_another_kind_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--rows", "5", "--out", str(tmp_path / "listings.csv")])
+    assert exit_.value.code == 2
+    assert "--out " in capsys.readouterr().err
+    assert not (tmp_path / "listings.csv").exists()

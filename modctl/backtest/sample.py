@@ -5,7 +5,9 @@ come from the reference bundles' lists, products and wording from the tables of
 backtest.sample_tables, so the rows exercise the rules the way marketplace traffic does: mostly
 clean listings, counterfeits the rules catch, counterfeits that evade them, and clean listings
 that look suspicious.
-`python -m modctl.backtest.sample --rows N --out FILE` writes them as JSON lines.
+`python -m modctl.backtest.sample --rows N --out FILE` writes them as JSON lines (FILE.jsonl) or
+as Parquet typed as the reference modctl.yaml declares its fields (FILE.parquet, what
+`backtest --engine spark` reads).
 """
 
 from __future__ import annotations
@@ -409,8 +411,15 @@ def listings(count: int, *, seed: int = 0, regions: Sequence[str] = REGIONS) -> 
     return _Generator(seed).rows(count, chosen)
 
 
+FORMATS = (".jsonl", ".parquet")
+PARQUET_ROWS = 100_000  # listings per row group of a Parquet file
+
+
 def write(path: Path, count: int, *, seed: int = 0) -> int:
-    """Write `count` listings to `path` as JSON lines; returns the number of rows written."""
+    """Write `count` listings to `path`, as Parquet when it ends in .parquet and as JSON lines
+    otherwise; returns the number of rows written."""
+    if path.suffix.lower() == ".parquet":
+        return _write_parquet(path, count, seed)
     written = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for row in listings(count, seed=seed):
@@ -419,17 +428,47 @@ def write(path: Path, count: int, *, seed: int = 0) -> int:
     return written
 
 
+def _write_parquet(path: Path, count: int, seed: int) -> int:
+    """The listings as Parquet, each field of the type the reference modctl.yaml declares."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from modctl import yamlio
+    from modctl.engine.columnar import arrow_schema
+    from modctl.source.scaffold import reference_root
+
+    fields = yamlio.load_file(reference_root() / "modctl.yaml")["fields"]
+    schema = arrow_schema(fields)
+    written = 0
+    with pq.ParquetWriter(path, schema) as out:
+        chunk: list[Row] = []
+        for row in listings(count, seed=seed):
+            chunk.append(row)
+            if len(chunk) == PARQUET_ROWS:
+                out.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                written, chunk = written + len(chunk), []
+        if chunk:
+            out.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            written += len(chunk)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m modctl.backtest.sample",
-        description="Write seeded, labelled sample listings for the reference bundles (JSON lines).",
+        description="Write seeded, labelled sample listings for the reference bundles (JSON "
+        "lines, or Parquet for backtest --engine spark).",
     )
     parser.add_argument("--rows", type=int, default=3000, help="listings to write (default 3000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    parser.add_argument("--out", type=Path, required=True, help="output file (.jsonl)")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output file: .jsonl (JSON lines) or .parquet"
+    )
     args = parser.parse_args(argv)
     if args.rows < 0:
         parser.error("--rows must be 0 or more")
+    if args.out.suffix.lower() not in FORMATS:
+        parser.error(f"--out {args.out}: name a .jsonl (JSON lines) or a .parquet file")
     written = write(args.out, args.rows, seed=args.seed)
     print(f"wrote {written} listings to {args.out}")
     return 0
