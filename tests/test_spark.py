@@ -500,6 +500,16 @@ def test_bad_sources_are_one_line(
             {**base, "label": [1.0]},
             "column 'label' is double; labels are text",
         ),
+        "price as a decimal": (
+            {**base, "price": pa.array([5], pa.decimal128(10, 2))},
+            "column 'price' is decimal128(10, 2), but modctl.yaml declares price a number: "
+            "cast the column to double",
+        ),
+        "price as uint64": (
+            {**base, "price": pa.array([5], pa.uint64())},
+            "column 'price' is uint64, but modctl.yaml declares price a number: "
+            "cast the column to double",
+        ),
     }
     for name, (columns, message) in broken.items():
         path = tmp_path / f"{name.replace(' ', '-')}.parquet"
@@ -532,7 +542,12 @@ def test_a_table_of_the_wrong_shape_is_one_line_naming_the_column(
     spark.createDataFrame(
         [("1", "SG", "Gucci", "cheap")], "id string, region string, title string, price string"
     ).createOrReplaceTempView("priced_in_words")
+    spark.sql(
+        "SELECT '1' AS id, 'SG' AS region, 'Gucci' AS title, CAST(5 AS DECIMAL(10, 2)) AS price"
+    ).createOrReplaceTempView("priced_in_decimals")
     cases = {
+        "priced_in_decimals": "modctl: error: table priced_in_decimals: column 'price' is "
+        "decimal(10,2), but modctl.yaml declares price a number: cast the column to double\n",
         "priced_in_words": "modctl: error: table priced_in_words: column 'price' is string, but "
         "modctl.yaml declares price a number\n",
         "no_such_table": "modctl: error: no table no_such_table in the Spark catalog: check its "

@@ -36,9 +36,9 @@ ColumnPath = tuple[str, ...]  # a column's names, from the top level down throug
 
 @dataclass(frozen=True)
 class Shape:
-    """A column's type: its kind (string, integer, float, boolean, list, struct, null for a
-    column of no values, or other), the type as the source names it, and for a list its items,
-    for a struct its fields."""
+    """A column's type: its kind (string, integer, float, decimal for exact and unsigned 64-bit
+    numbers, boolean, list, struct, null for a column of no values, or other), the type as the
+    source names it, and for a list its items, for a struct its fields."""
 
     kind: str
     shown: str
@@ -130,9 +130,13 @@ def _fits(shape: Shape, name: str, field_type: str, where: str) -> None:
     else:
         fits = shape.kind == wanted
     if not fits:
+        # Spark reads an unsigned 64-bit column as a decimal: neither is a float as it stands.
+        cast = (
+            ": cast the column to double" if wanted == "number" and shape.kind == "decimal" else ""
+        )
         raise DataError(
             f"{where}: column {name!r} is {shape.shown}, but modctl.yaml declares {name} "
-            f"{_A[field_type]}"
+            f"{_A[field_type]}{cast}"
         )
 
 
@@ -162,6 +166,8 @@ def from_arrow(data_type: pa.DataType) -> Shape:
         return Shape("string", shown)
     if pa.types.is_integer(data_type) and data_type != pa.uint64():
         return Shape("integer", shown)
+    if pa.types.is_decimal(data_type) or data_type == pa.uint64():
+        return Shape("decimal", shown)
     if pa.types.is_floating(data_type):
         return Shape("float", shown)
     if pa.types.is_boolean(data_type):

@@ -432,6 +432,8 @@ def _shape(data_type: DataType) -> schema.Shape:
         return schema.Shape("integer", shown)
     if isinstance(data_type, T.FloatType | T.DoubleType):
         return schema.Shape("float", shown)
+    if isinstance(data_type, T.DecimalType):
+        return schema.Shape("decimal", shown)
     if isinstance(data_type, T.BooleanType):
         return schema.Shape("boolean", shown)
     if isinstance(data_type, T.NullType):
