@@ -471,6 +471,10 @@ def test_bad_sources_are_one_line(
     (spoilt / "part-1.parquet").write_bytes(b"PAR1 and then nothing of Parquet")
     no_rows = tmp_path / "no-rows.parquet"
     pq.write_table(pa.table(base).slice(0, 0), no_rows)
+    disagreeing = tmp_path / "disagreeing"
+    disagreeing.mkdir()
+    pq.write_table(pa.table(base), disagreeing / "part-0.parquet")
+    pq.write_table(pa.table({**base, "price": ["5"]}), disagreeing / "part-1.parquet")
     cases: dict[str, tuple[Path, str]] = {
         "no such file": (tmp_path / "nothing.parquet", "no such data file or folder"),
         "not Parquet": (garbage, "not a readable Parquet file ("),
@@ -478,6 +482,12 @@ def test_bad_sources_are_one_line(
         "empty folder": (empty, "no Parquet files in the folder"),
         "a spoilt file in the folder": (spoilt, "not a readable Parquet file or folder (file:"),
         "no rows": (no_rows, "no listings in the file"),
+        "files that disagree on a column's type": (
+            disagreeing,
+            "not a readable Parquet file or folder (Encountered error while reading file "
+            f"{(disagreeing / 'part-1.parquet').as_uri()}. Data type mismatches when reading "
+            "Parquet column [price]. Expected Spark type double, actual Parquet type BINARY.)",
+        ),
     }
     broken = {
         "no region": (

@@ -399,9 +399,13 @@ def _condition(exc: Exception) -> str | None:
 
 def _first_line(exc: Exception) -> str:
     """What went wrong, in Spark's words: the first line of the innermost Java exception (the
-    cause, such as a file that is not Parquet), else of the exception, without its SQLSTATE."""
+    cause, such as a file that is not Parquet), else of the exception, without its SQLSTATE;
+    but Spark's own account of a file it failed to read where it gives one (which file, which
+    column of which type), without its error class."""
     messages = _messages(exc)
     text = messages[-1] if messages else ""
+    if messages and re.match(r"\[FAILED_READ_FILE\.(?!NO_HINT\])", messages[0]):
+        text = re.sub(r"^\[[\w.]+\]\s*", "", messages[0])
     line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return re.sub(r"\s*SQLSTATE: \w+\.?$", "", line).strip()
 
