@@ -475,6 +475,9 @@ def test_bad_sources_are_one_line(
     disagreeing.mkdir()
     pq.write_table(pa.table(base), disagreeing / "part-0.parquet")
     pq.write_table(pa.table({**base, "price": ["5"]}), disagreeing / "part-1.parquet")
+    nested = tmp_path / "by-month"
+    (nested / "2024-06").mkdir(parents=True)
+    pq.write_table(pa.table(base), nested / "2024-06" / "part-0.parquet")
     cases: dict[str, tuple[Path, str]] = {
         "no such file": (tmp_path / "nothing.parquet", "no such data file or folder"),
         "not Parquet": (garbage, "not a readable Parquet file ("),
@@ -482,6 +485,11 @@ def test_bad_sources_are_one_line(
         "empty folder": (empty, "no Parquet files in the folder"),
         "a spoilt file in the folder": (spoilt, "not a readable Parquet file or folder (file:"),
         "no rows": (no_rows, "no listings in the file"),
+        "files in a subfolder": (
+            nested,
+            "no Parquet files that Spark reads in the folder: it reads the folder's own files "
+            "and those of key=value subfolders (region=SG/), not those of other subfolders\n",
+        ),
         "files that disagree on a column's type": (
             disagreeing,
             "not a readable Parquet file or folder (Encountered error while reading file "

@@ -385,6 +385,12 @@ def _unreadable(source: Source, exc: Exception) -> str:
         return f"{source.shown}: cannot be read ({_first_line(exc)})"
     if condition == "PATH_NOT_FOUND":
         return f"{source.shown}: no such data file or folder"
+    if condition == "UNABLE_TO_INFER_SCHEMA":
+        return (
+            f"{source.shown}: no Parquet files that Spark reads in the folder: it reads the "
+            "folder's own files and those of key=value subfolders (region=SG/), not those of "
+            "other subfolders"
+        )
     return f"{source.shown}: not a readable Parquet file or folder ({_first_line(exc)})"
 
 
