@@ -205,8 +205,9 @@ def test_a_sweep_is_the_local_one(
     ]
     local = report(runner, root, "--data", sample_parquet, *sweeps)
     on_spark = report(runner, root, "--data", sample_parquet, *sweeps, "--engine", "spark")
-    del local["seconds"], on_spark["seconds"]
-    assert on_spark == local
+    assert (local["engine"], local["master"]) == ("local", None)
+    assert (on_spark["engine"], on_spark["master"]) == ("spark", "local[2]")
+    same_run(local, on_spark)
     assert len(local["points"]) == 15
     code, text = run(
         runner,
@@ -221,6 +222,8 @@ def test_a_sweep_is_the_local_one(
     )
     assert code == 0, text
     assert "best F1" in text
+    # The head says where it ran, as a backtest's does.
+    assert re.search(r"\(\d[\d,]* listings/s, Spark local\[2\], \d+ partitions\)", text), text
 
 
 @pytest.mark.slow

@@ -249,6 +249,9 @@ class SweepResult:
     first_skip: str | None = None
     outside: int = 0
     suggestions: list[suggest.Suggestion] = field(default_factory=list)
+    engine: str = "local"
+    master: str | None = None  # Spark's
+    partitions: int = 0  # on Spark, the partitions decided
 
     @property
     def labelled(self) -> bool:
@@ -279,6 +282,8 @@ class SweepResult:
             "skipped_rows": self.skipped,
             "rows_outside_bundle_regions": self.outside,
             "seconds": round(self.seconds, 3),
+            "engine": self.engine,
+            "master": self.master,
             "sweep": [
                 {"rule": a.rule, "param": a.param, "values": list(a.values), "current": a.current}
                 for a in self.axes

@@ -171,7 +171,7 @@ def sweep(
     bundle = loaded.bundle(bundle_name)
     axes = analysis.parse(specs, bundle)
     plan = Plan(loaded.config, bundle, [], axes=axes)
-    partials, _ = _decided(plan, source, cluster, skip_bad, None)
+    partials, master = _decided(plan, source, cluster, skip_bad, None)
     tally = SweepTally()
     for found in partials:
         assert isinstance(found.tally, SweepTally)
@@ -180,6 +180,7 @@ def sweep(
     result = analysis.result(bundle, _data(source), axes, points, tally)
     result.seconds = time.perf_counter() - started
     result.skipped, result.first_skip, result.outside = _bad_rows(partials, source)
+    result.engine, result.master, result.partitions = "spark", master, len(partials)
     return result
 
 

@@ -42,9 +42,15 @@ def shown(value: Value) -> str:
 def head(result: SweepResult) -> str:
     swept = " by ".join(f"{a.name} over {len(a.values)} values" for a in result.axes)
     rate = result.rows / result.seconds if result.seconds else 0.0
+    plural = "s" if result.partitions > 1 else ""
+    ran = (
+        f", Spark {result.master}, {result.partitions} partition{plural}"
+        if result.engine == "spark"
+        else ""
+    )
     return (
         f"Sweep of {swept} on {result.bundle} with {result.data}: {result.rows:,} listings at "
-        f"{len(result.points)} points in {result.seconds:.2f} s ({rate:,.0f} listings/s); "
+        f"{len(result.points)} points in {result.seconds:.2f} s ({rate:,.0f} listings/s{ran}); "
         "flagged = takedown, limit or review."
     )
 
