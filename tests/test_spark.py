@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -31,8 +32,10 @@ import pytest
 from typer.testing import CliRunner
 
 from modctl.backtest.data import Reader
+from modctl.cli import app
 from modctl.engine.columnar import arrow_schema
 from tests.conftest import MODCTL, SAMPLE, copy_reference, reference_workspace, run, run_git
+from tests.test_output import COMMANDS
 
 BUNDLE = "ipr-counterfeit"
 # What differs between two runs of the same backtest: how long it took and where it ran.
@@ -608,6 +611,19 @@ def test_options_that_do_not_go_together_are_one_line(
     assert code == 2, out
     assert out.startswith(f"modctl: error: {message}"), out
     assert out.count("\n") == 1, out
+
+
+def test_help_shows_a_backtest_on_spark_that_parses(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["backtest", "--help"])
+    assert result.exit_code == 0, result.output
+    found = re.search(r"On Spark:\s+(modctl backtest .+?)\n\s*\n", result.output, re.DOTALL)
+    assert found, result.output
+    words = " ".join(found.group(1).split()).split()
+    assert words[words.index("--engine") + 1] == "spark"
+    try:
+        COMMANDS["backtest"].make_context("backtest", words[2:], resilient_parsing=False)
+    except click.UsageError as exc:
+        pytest.fail(f"the Spark example of `modctl backtest` does not parse: {exc}")
 
 
 def test_without_pyspark_it_says_how_to_install_it(

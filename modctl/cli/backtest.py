@@ -101,6 +101,9 @@ def backtest_command(
     a Parquet file or folder, or a table, on Apache Spark with the same evaluator.
 
     Example: modctl backtest ipr-counterfeit --data listings.jsonl --baseline origin/main
+
+    On Spark: modctl backtest ipr-counterfeit --engine spark --data listings.parquet --master
+    local[4] --baseline origin/main
     """
     from modctl.backtest import run as backtest
     from modctl.reports import backtest as report
