@@ -548,6 +548,22 @@ def test_bad_sources_are_one_line(
         assert out.count("\n") == 1, (name, out)
 
 
+def test_a_folder_without_engine_spark_says_that_spark_reads_folders(
+    minimal_repo: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    """The local engine on a folder of Parquet files (`--engine spark` left out): it said
+    there was no such data file."""
+    folder = tmp_path / "listings"
+    folder.mkdir()
+    pq.write_table(pa.table({"id": ["1"], "region": ["SG"]}), folder / "part-0.parquet")
+    code, out = run(runner, minimal_repo, "backtest", "demo", "--data", str(folder))
+    assert (code, out) == (
+        2,
+        f"modctl: error: {folder}: a folder; the local engine reads one .jsonl, .csv or "
+        ".parquet file, and --engine spark a folder of Parquet files\n",
+    )
+
+
 def test_a_uri_of_a_host_that_does_not_exist_is_one_line(
     spark: Any, minimal_repo: Path, runner: CliRunner
 ) -> None:

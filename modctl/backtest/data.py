@@ -131,6 +131,11 @@ class Reader:
     def __init__(
         self, path: Path, fields: dict[str, str], regions: set[str], *, skip_bad: bool = False
     ) -> None:
+        if path.is_dir():
+            raise DataError(
+                f"{path}: a folder; the local engine reads one .jsonl, .csv or .parquet file, "
+                "and --engine spark a folder of Parquet files"
+            )
         if not path.is_file():
             raise DataError(f"{path}: no such data file")
         self.path = path
