@@ -67,6 +67,33 @@ def test_unexpected_error_prints_one_line_and_saves_the_traceback(
     assert "Traceback" not in result.output
 
 
+def test_an_unexpected_error_of_many_lines_prints_its_first(runner: CliRunner) -> None:
+    """An error whose message holds a stack trace (py4j's, of a Java exception) is one line
+    too: it printed the whole Java stack trace."""
+    crashing = typer.Typer(cls=_Boundary)
+
+    @crashing.command()
+    def boom() -> None:
+        raise RuntimeError(
+            "An error occurred while calling o112.collectToPython.\n"
+            ": org.apache.spark.SparkException: Job aborted\n\tat org.apache.spark.Thing(X.scala:1)"
+        )
+
+    @crashing.command()
+    def other() -> None:
+        """Two commands, so Typer keeps the group."""
+
+    result = runner.invoke(crashing, ["boom"])
+    assert result.exit_code == 70
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(
+        "modctl: internal error: RuntimeError: An error occurred while calling "
+        "o112.collectToPython.; the full traceback is in "
+    )
+    saved = Path(line.split(" is in ")[1].split(";")[0])
+    assert "org.apache.spark.SparkException: Job aborted" in saved.read_text()
+
+
 def test_explain_a_code(runner: CliRunner) -> None:
     result = runner.invoke(app, ["validate", "--explain", "y003"])
     assert result.exit_code == 0

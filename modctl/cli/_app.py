@@ -148,8 +148,10 @@ class _Boundary(TyperGroup):
             from modctl.cli.crash import save_traceback
 
             saved = save_traceback(exc)
+            # The first line: py4j's errors hold a whole Java stack trace, which is in the file.
+            said = next(iter(str(exc).strip().splitlines()), "")
             echo(
-                f"modctl: internal error: {type(exc).__name__}: {exc}; "
+                f"modctl: internal error: {type(exc).__name__}: {said}; "
                 f"the full traceback is in {saved}; please report it",
                 err=True,
             )
