@@ -642,6 +642,29 @@ def test_help_shows_a_backtest_on_spark_that_parses(runner: CliRunner) -> None:
         pytest.fail(f"the Spark example of `modctl backtest` does not parse: {exc}")
 
 
+def test_a_worker_python_spark_cannot_run_is_one_line(
+    spark: Any,
+    minimal_repo: Path,
+    tmp_path: Path,
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--conf spark.pyspark.python=PATH` (or PYSPARK_PYTHON) naming no program: the session
+    of this process is told so as --conf would tell a new one."""
+    data = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": ["1"], "region": ["SG"]}), data)
+    missing = tmp_path / "no-such-python"
+    monkeypatch.setattr(spark.sparkContext, "pythonExec", str(missing))
+    code, out = run(
+        runner, minimal_repo, "backtest", "demo", "--data", str(data), "--engine", "spark"
+    )
+    assert (code, out) == (
+        2,
+        f"modctl: error: Spark's workers cannot run {missing} (No such file or directory): "
+        "name a Python with modctl installed in --conf spark.pyspark.python=PATH\n",
+    )
+
+
 def test_without_pyspark_it_says_how_to_install_it(
     minimal_repo: Path, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

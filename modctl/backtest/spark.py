@@ -51,6 +51,8 @@ INSTALL = "pip install 'modctl[spark]'"
 DEFAULT_MASTER = "local[*]"
 LOGGING = Path(__file__).with_name("spark-log4j2.properties")
 MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|yarn|(spark|k8s)://\S+")
+# A worker's Python that the executor could not start, in Java's words.
+CANNOT_RUN = re.compile(r'Cannot run program "(?P<program>[^"]+)": error=\d+, (?P<why>[^\n]+)')
 ROW_BITS = 33  # monotonically_increasing_id(): the partition above these bits, the row below
 
 
@@ -220,8 +222,15 @@ def _decided(
                 "the version the driver runs)"
             ) from None
         except Py4JJavaError as exc:
+            messages = _messages(exc)
+            program = next(filter(None, map(CANNOT_RUN.search, messages)), None)
+            if program is not None:
+                raise UsageError(
+                    f"Spark's workers cannot run {program['program']} ({program['why']}): name a "
+                    "Python with modctl installed in --conf spark.pyspark.python=PATH"
+                ) from None
             # A file of a folder that turns out unreadable once its rows are read.
-            if not any("FAILED_READ_FILE" in m for m in _messages(exc)):
+            if not any("FAILED_READ_FILE" in m for m in messages):
                 raise
             raise DataError(_unreadable(source, exc)) from None
         finally:
