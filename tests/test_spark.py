@@ -722,7 +722,8 @@ def test_a_command_starts_spark_on_the_python_that_runs_it(
     tmp_path: Path, sample_parquet: Path
 ) -> None:
     """Installed in a virtual environment that is not on PATH (or by pipx), modctl's Spark
-    workers run the interpreter that runs modctl, not whichever `python3` PATH finds first."""
+    workers run the interpreter that runs modctl, not whichever `python3` PATH finds first; the
+    terminal shows the report alone, with a JVM option of the user's given too."""
     needs_java()
     root = copy_reference(tmp_path)
     shims = tmp_path / "shims"
@@ -736,8 +737,11 @@ def test_a_command_starts_spark_on_the_python_that_runs_it(
     local = subprocess.run(
         [str(MODCTL), *map(str, args)], capture_output=True, text=True, check=False, env=env
     )
+    on_spark = ["--engine", "spark", "--master", "local[2]"]
+    # A JVM option of the user's, which modctl's logging settings come before.
+    on_spark += ["--conf", "spark.driver.extraJavaOptions=-Dmodctl.test=1"]
     done = subprocess.run(
-        [str(MODCTL), *map(str, args), "--engine", "spark", "--master", "local[2]"],
+        [str(MODCTL), *map(str, args), *on_spark],
         capture_output=True,
         text=True,
         check=False,
@@ -745,6 +749,7 @@ def test_a_command_starts_spark_on_the_python_that_runs_it(
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith("Spark local[2], 1 partition)")
     assert done.stdout.splitlines()[1:] == local.stdout.splitlines()[1:]
     assert done.stderr == ""  # Spark's log and the JVM's start-up line held back
 

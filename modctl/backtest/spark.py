@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlparse
 
 from modctl.analytics import sweep as analysis
 from modctl.analytics.sweep import SweepResult, SweepTally
-from modctl.backtest import jvm, partition, schema
+from modctl.backtest import jvm, partition, records, schema
 from modctl.backtest.data import BATCH_ROWS, DataError
 from modctl.backtest.impact import EXAMPLES, Tally
 from modctl.backtest.partition import Partial, Plan
@@ -504,10 +504,15 @@ def _start(builder: SparkSession.Builder, cluster: Cluster) -> tuple[SparkSessio
     """A new session and its JVM's standard error, or UsageError saying in one line why Spark
     did not start (in the JVM's words when it stopped as it started, which it says as a Java
     stack trace)."""
-    before = os.environ.get("PYSPARK_PYTHON")
+    before = {name: os.environ.get(name) for name in ("PYSPARK_PYTHON", "SPARK_SUBMIT_OPTS")}
     python = worker_python(cluster)
     if python is not None:
         os.environ["PYSPARK_PYTHON"] = python  # read once, as the session starts
+    # Spark's logging, given to the driver's JVM before any spark.driver.extraJavaOptions (of
+    # --conf, or of spark-defaults.conf), which are kept and come after it.
+    logging_option = f"-Dlog4j2.configurationFile={LOGGING.as_uri()}"
+    given = before["SPARK_SUBMIT_OPTS"]
+    os.environ["SPARK_SUBMIT_OPTS"] = f"{logging_option} {given}" if given else logging_option
     stderr = jvm.Held()
     started: list[SparkSession] = []
     failed: list[Exception] = []
@@ -541,10 +546,11 @@ def _start(builder: SparkSession.Builder, cluster: Cluster) -> tuple[SparkSessio
             )
     finally:
         stderr.restore()
-        if before is None:
-            os.environ.pop("PYSPARK_PYTHON", None)
-        else:
-            os.environ["PYSPARK_PYTHON"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     stderr.release()
     return started[0], stderr
 
@@ -602,6 +608,8 @@ def _conf(cluster: Cluster) -> dict[str, str]:
         # Batches as large as the local engine's: the evaluator's work per batch is shared.
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
     }
+    if cluster.local:
+        conf["spark.ui.enabled"] = "false"
     return {**conf, **cluster.conf}
 
 
