@@ -378,7 +378,7 @@ class Reader:
             index
             for index in range(metadata.num_row_groups)
             if start
-            <= row_group_start(metadata.row_group(index))
+            <= _row_group_start(metadata.row_group(index))
             < (self.size if end is None else end)
         ]
         if not groups:
@@ -398,14 +398,14 @@ class Reader:
             self.consumed = self.size * done // max(rows, 1)
             checked = records.check(given, places, self.fields, self.regions)
             if checked.first_bad is not None:
-                (_, row), message = checked.first_bad
-                self._bad(row + 1, message)
+                (_, bad), message = checked.first_bad
+                self._bad(bad + 1, message)
                 self.skipped += checked.bad - 1
             if checked.batch is not None:
                 yield checked.batch
 
 
-def row_group_start(group: Any) -> int:
+def _row_group_start(group: Any) -> int:
     """Where a Parquet row group begins in its file: its first column chunk's first page."""
     column = group.column(0)
     if column.has_dictionary_page and column.dictionary_page_offset is not None:
