@@ -35,10 +35,10 @@ COUNTS = ("rows", "decisions", "rules", "labels", "rows_outside_bundle_regions")
 WARM = """\
 import json, sys, time
 from pathlib import Path
-from modctl.backtest import spark
-cluster = spark.Cluster("local[2]")
+from modctl.backtest import session, spark
+cluster = session.Cluster("local[2]")
 seconds = []
-with spark._session(cluster):
+with session.session(cluster):
     for _ in range(2):
         start = time.perf_counter()
         spark.run(Path(sys.argv[1]), "ipr-counterfeit", spark.Source(sys.argv[2]), cluster)

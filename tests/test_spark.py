@@ -58,7 +58,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip("no Java to run Spark on: install a JRE (apt-get install default-jre-headless)")
     from pyspark.sql import SparkSession
 
-    from modctl.backtest.spark import LOGGING
+    from modctl.backtest.session import LOGGING
 
     work = tmp_path_factory.mktemp("spark")
     builder = (

@@ -79,4 +79,8 @@ def test_a_local_backtest_loads_no_spark(tmp_path: Path) -> None:
     data.write_text('{"id": "1", "region": "SG", "title": "Gucci bag", "price": 5}\n')
     modules = imported(tmp_path, "--repo", repo, "backtest", "demo", "--data", data)
     assert "modctl.backtest.run" in modules
-    assert not {m for m in modules if m.startswith(("pyspark", "py4j", "modctl.backtest.spark"))}
+    assert not {
+        m
+        for m in modules
+        if m.startswith(("pyspark", "py4j", "modctl.backtest.spark", "modctl.backtest.session"))
+    }

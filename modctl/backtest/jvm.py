@@ -1,4 +1,5 @@
-"""What the JVM of Spark writes to standard error, held while it starts: PySpark starts it with
+"""What the JVM of Spark says. Its exceptions reach modctl through py4j, each with its cause
+(`condition`, `first_line`). Its standard error is held while it starts: PySpark starts it with
 this process's standard error, where a setting Spark refuses (`--conf spark.executor.memory=lots`,
 `--master yarn` without HADOOP_CONF_DIR) becomes a Java stack trace. Held, a JVM that stops as
 it starts becomes one line (`reason`); once Spark is up, everything it writes goes through, its
@@ -88,3 +89,40 @@ def _write(data: bytes) -> None:
         except OSError:
             return  # standard error went away: nothing left to tell
         view = view[written:]
+
+
+def condition(exc: Exception) -> str | None:
+    for name in ("getCondition", "getErrorClass"):
+        method = getattr(exc, name, None)
+        if method is not None:
+            found = method()
+            return None if found is None else str(found)
+    return None
+
+
+def first_line(exc: Exception) -> str:
+    """What went wrong, in Spark's words: the first line of the innermost Java exception (the
+    cause, such as a file that is not Parquet), else of the exception, without its SQLSTATE;
+    but Spark's own account of a file it failed to read where it gives one (which file, which
+    column of which type), without its error class."""
+    said = messages(exc)
+    text = said[-1] if said else ""
+    if said and re.match(r"\[FAILED_READ_FILE\.(?!NO_HINT\])", said[0]):
+        text = re.sub(r"^\[[\w.]+\]\s*", "", said[0])
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return re.sub(r"\s*SQLSTATE: \w+\.?$", "", line).strip()
+
+
+def messages(exc: Exception) -> list[str]:
+    """The messages of the exception and of each Java exception that caused it, outermost
+    first."""
+    found = [str(exc)]
+    cause = getattr(exc, "java_exception", None)
+    if cause is not None:
+        found = []
+    while cause is not None:
+        message = cause.getMessage()
+        if message:
+            found.append(str(message))
+        cause = cause.getCause()
+    return found

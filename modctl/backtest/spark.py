@@ -5,26 +5,18 @@ The driver (this module) checks the source's columns against modctl.yaml, broadc
 once (`partition.Plan`), and has every partition decided inside `mapInArrow` on the executors
 (`partition.decide`); only each partition's counts come back, and with `--changes` the changed
 listings, sorted by their place in the data on the cluster. The report is the local engine's,
-listing for listing. pyspark is imported here only, when a command asks for Spark.
+listing for listing. The session is `session.py`'s; pyspark is imported only when a command
+asks for Spark.
 """
 
 from __future__ import annotations
 
-import contextlib
 import heapq
-import logging
-import os
 import pickle
 import re
-import shutil
-import signal
-import sys
-import threading
 import time
-import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial as bind
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +24,8 @@ from urllib.parse import unquote, urlparse
 
 from modctl.analytics import sweep as analysis
 from modctl.analytics.sweep import SweepResult, SweepTally
-from modctl.backtest import jvm, partition, records, schema
-from modctl.backtest.data import BATCH_ROWS, DataError
+from modctl.backtest import jvm, partition, records, schema, session
+from modctl.backtest.data import DataError
 from modctl.backtest.impact import EXAMPLES, Tally
 from modctl.backtest.partition import Partial, Plan
 from modctl.backtest.records import Place
@@ -47,10 +39,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import DataType
 
-INSTALL = "pip install 'modctl[spark]'"
-DEFAULT_MASTER = "local[*]"
-LOGGING = Path(__file__).with_name("spark-log4j2.properties")
-MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|yarn|(spark|k8s)://\S+")
 # A worker's Python that the executor could not start, in Java's words.
 CANNOT_RUN = re.compile(r'Cannot run program "(?P<program>[^"]+)": error=\d+, (?P<why>[^\n]+)')
 ROW_BITS = 33  # monotonically_increasing_id(): the partition above these bits, the row below
@@ -80,47 +68,11 @@ class Source:
         return str(local) if local is not None else self.data
 
 
-@dataclass(frozen=True)
-class Cluster:
-    """Where Spark runs: the master URL and settings (`--master`, `--conf KEY=VALUE`), and
-    whether Spark draws its progress bar (on a terminal)."""
-
-    master: str = DEFAULT_MASTER
-    conf: dict[str, str] = field(default_factory=dict)
-    progress: bool = False
-
-    @property
-    def local(self) -> bool:
-        return self.master == "local" or self.master.startswith("local[")
-
-
-def checked_master(master: str) -> str:
-    """A master URL Spark takes, or UsageError saying which ones it takes (Spark's own refusal
-    comes as a Java stack trace)."""
-    if not MASTER.fullmatch(master):
-        raise UsageError(
-            f"--master {master!r}: Spark takes local, local[N], local[*], yarn, "
-            "spark://HOST:PORT or k8s://URL"
-        )
-    return master
-
-
-def parse_conf(pairs: Sequence[str]) -> dict[str, str]:
-    """`--conf KEY=VALUE` pairs, or UsageError naming the one without a key."""
-    conf = {}
-    for pair in pairs:
-        key, equals, value = pair.partition("=")
-        if not equals or not key.strip():
-            raise UsageError(f"--conf {pair!r}: write KEY=VALUE, e.g. spark.executor.memory=4g")
-        conf[key.strip()] = value
-    return conf
-
-
 def run(
     root: Path,
     bundle_name: str,
     source: Source,
-    cluster: Cluster,
+    cluster: session.Cluster,
     *,
     baseline: str | None = None,
     changes: Path | None = None,
@@ -162,7 +114,7 @@ def sweep(
     root: Path,
     bundle_name: str,
     source: Source,
-    cluster: Cluster,
+    cluster: session.Cluster,
     specs: list[str],
     *,
     skip_bad: bool = False,
@@ -192,16 +144,16 @@ def _data(source: Source) -> Path | str:
 
 
 def _decided(
-    plan: Plan, source: Source, cluster: Cluster, skip_bad: bool, changes: Any
+    plan: Plan, source: Source, cluster: session.Cluster, skip_bad: bool, changes: Any
 ) -> tuple[list[Partial], str]:
     """Every partition's counts, and the master of the Spark that decided them; the changed
     listings written to `changes` (a CSV writer) in the order of the data."""
     config = plan.config
-    _need_pyspark()
+    session.need_pyspark()
     checked = None
     if source.local is not None and cluster.local:
         checked = _check_local(source.local, config)  # before Spark starts: said at once
-    with _session(cluster) as spark:
+    with session.session(cluster) as spark:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PythonException
 
@@ -218,11 +170,11 @@ def _decided(
             if "No module named 'modctl" not in str(exc):
                 raise
             raise UsageError(
-                f"Spark's executors cannot import modctl: install it there ({INSTALL}, "
+                f"Spark's executors cannot import modctl: install it there ({session.INSTALL}, "
                 "the version the driver runs)"
             ) from None
         except Py4JJavaError as exc:
-            messages = _messages(exc)
+            messages = jvm.messages(exc)
             program = next(filter(None, map(CANNOT_RUN.search, messages)), None)
             if program is not None:
                 raise UsageError(
@@ -348,7 +300,7 @@ def _read(
     spark: SparkSession,
     source: Source,
     config: Config,
-    cluster: Cluster,
+    cluster: session.Cluster,
     checked: dict[str, schema.Shape] | None,
 ) -> tuple[DataFrame, list[bool]]:
     """The source's columns the engine reads (`partition.column_name`), with each row's place;
@@ -388,11 +340,11 @@ def _read(
 
 
 def _unreadable(source: Source, exc: Exception) -> str:
-    condition = _condition(exc)
+    condition = jvm.condition(exc)
     if source.table is not None:
         if condition == "TABLE_OR_VIEW_NOT_FOUND":
             return f"no table {source.table} in the Spark catalog: check its name and database"
-        return f"{source.shown}: cannot be read ({_first_line(exc)})"
+        return f"{source.shown}: cannot be read ({jvm.first_line(exc)})"
     if condition == "PATH_NOT_FOUND":
         return f"{source.shown}: no such data file or folder"
     if condition == "UNABLE_TO_INFER_SCHEMA":
@@ -401,44 +353,7 @@ def _unreadable(source: Source, exc: Exception) -> str:
             "folder's own files and those of key=value subfolders (region=SG/), not those of "
             "other subfolders"
         )
-    return f"{source.shown}: not a readable Parquet file or folder ({_first_line(exc)})"
-
-
-def _condition(exc: Exception) -> str | None:
-    for name in ("getCondition", "getErrorClass"):
-        method = getattr(exc, name, None)
-        if method is not None:
-            found = method()
-            return None if found is None else str(found)
-    return None
-
-
-def _first_line(exc: Exception) -> str:
-    """What went wrong, in Spark's words: the first line of the innermost Java exception (the
-    cause, such as a file that is not Parquet), else of the exception, without its SQLSTATE;
-    but Spark's own account of a file it failed to read where it gives one (which file, which
-    column of which type), without its error class."""
-    messages = _messages(exc)
-    text = messages[-1] if messages else ""
-    if messages and re.match(r"\[FAILED_READ_FILE\.(?!NO_HINT\])", messages[0]):
-        text = re.sub(r"^\[[\w.]+\]\s*", "", messages[0])
-    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return re.sub(r"\s*SQLSTATE: \w+\.?$", "", line).strip()
-
-
-def _messages(exc: Exception) -> list[str]:
-    """The messages of the exception and of each Java exception that caused it, outermost
-    first."""
-    found = [str(exc)]
-    cause = getattr(exc, "java_exception", None)
-    if cause is not None:
-        found = []
-    while cause is not None:
-        message = cause.getMessage()
-        if message:
-            found.append(str(message))
-        cause = cause.getCause()
-    return found
+    return f"{source.shown}: not a readable Parquet file or folder ({jvm.first_line(exc)})"
 
 
 def _shape(data_type: DataType) -> schema.Shape:
@@ -464,184 +379,3 @@ def _shape(data_type: DataType) -> schema.Shape:
         inner = {f.name: _shape(f.dataType) for f in data_type.fields}
         return schema.Shape("struct", shown, fields=inner)
     return schema.Shape("other", shown)
-
-
-# ---------------------------------------------------------------------------- the session
-
-
-@contextlib.contextmanager
-def _session(cluster: Cluster) -> Iterator[SparkSession]:
-    """The Spark session: the one this process already runs, if any (it is left running), or
-    a new one on the cluster's master, stopped at the end."""
-    from pyspark.sql import SparkSession
-
-    with warnings.catch_warnings():
-        # PySpark warns on every Arrow call under pandas 3, which modctl does not use.
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        active = SparkSession.getActiveSession()
-        if active is not None:
-            yield active
-            return
-        _need_java()
-        builder = SparkSession.builder.master(cluster.master).appName("modctl backtest")
-        for key, value in _conf(cluster).items():
-            builder = builder.config(key, value)
-        spark, stderr = _start(builder, cluster)
-        with _quiet_root_logger(), _interruptible(spark, stderr) as interrupted:
-            try:
-                yield spark
-                if interrupted.is_set():
-                    raise KeyboardInterrupt
-            except BaseException:
-                if interrupted.is_set():
-                    raise KeyboardInterrupt from None
-                raise
-            finally:
-                spark.stop()
-
-
-def _start(builder: SparkSession.Builder, cluster: Cluster) -> tuple[SparkSession, jvm.Held]:
-    """A new session and its JVM's standard error, or UsageError saying in one line why Spark
-    did not start (in the JVM's words when it stopped as it started, which it says as a Java
-    stack trace)."""
-    before = {name: os.environ.get(name) for name in ("PYSPARK_PYTHON", "SPARK_SUBMIT_OPTS")}
-    python = worker_python(cluster)
-    if python is not None:
-        os.environ["PYSPARK_PYTHON"] = python  # read once, as the session starts
-    # Spark's logging, given to the driver's JVM before any spark.driver.extraJavaOptions (of
-    # --conf, or of spark-defaults.conf), which are kept and come after it.
-    logging_option = f"-Dlog4j2.configurationFile={LOGGING.as_uri()}"
-    given = before["SPARK_SUBMIT_OPTS"]
-    os.environ["SPARK_SUBMIT_OPTS"] = f"{logging_option} {given}" if given else logging_option
-    stderr = jvm.Held()
-    started: list[SparkSession] = []
-    failed: list[Exception] = []
-
-    def start() -> None:
-        try:
-            spark = builder.getOrCreate()
-        except Exception as exc:  # pyspark's own errors, or py4j's when the JVM dies
-            failed.append(exc)
-            return
-        try:
-            spark.conf.get("spark.app.name")  # SQL settings are checked on first use: now
-        except Exception as exc:
-            spark.stop()
-            failed.append(exc)
-            return
-        started.append(spark)
-
-    # Started beside this thread, which a Ctrl-C then leaves at once: PySpark interrupted while
-    # it waits for the JVM leaves that JVM running for good, and in the main thread it takes
-    # over Ctrl-C for a handler that prints tracebacks.
-    starting = threading.Thread(target=start, name="modctl-spark-start", daemon=True)
-    try:
-        starting.start()
-        starting.join()
-        if failed:
-            exc = failed[0]
-            said = _condition(exc) == "JAVA_GATEWAY_EXITED" and stderr.reason()
-            raise UsageError(
-                f"could not start Spark on --master {cluster.master}: {said or _first_line(exc)}"
-            )
-    finally:
-        stderr.restore()
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    stderr.release()
-    return started[0], stderr
-
-
-@contextlib.contextmanager
-def _interruptible(spark: SparkSession, stderr: jvm.Held) -> Iterator[threading.Event]:
-    """Ctrl-C during a run: the event set and Spark stopped from another thread, which fails
-    the job under way and any the run would start next, so that the run ends as an interrupted
-    command (exit 130). Python's own handler raises inside whatever py4j call is under way,
-    which breaks py4j's connection to the JVM: the run then ended with a network error (exit
-    70). A second Ctrl-C raises at once."""
-    interrupted = threading.Event()
-
-    def handle(signum: int, frame: Any) -> None:
-        if interrupted.is_set():
-            raise KeyboardInterrupt
-        interrupted.set()
-        # Nothing more to say: the JVM prints stack traces as its jobs stop mid-way, and
-        # PySpark's threads print tracebacks as the session stops under them.
-        stderr.drop()
-        sys.stderr.flush()
-        quiet = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(quiet, 2)
-        os.close(quiet)
-        threading.Thread(target=spark.stop, name="modctl-spark-stop", daemon=True).start()
-
-    before = signal.signal(signal.SIGINT, handle)
-    try:
-        yield interrupted
-    finally:
-        signal.signal(signal.SIGINT, before)
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    """py4j logs a Ctrl-C that lands in one of its calls, with a traceback, on the root logger,
-    which prints it when nothing else set logging up (as --verbose does)."""
-    root = logging.getLogger()
-    if root.handlers:
-        yield
-        return
-    quiet = logging.NullHandler()
-    root.addHandler(quiet)
-    try:
-        yield
-    finally:
-        root.removeHandler(quiet)
-
-
-def _conf(cluster: Cluster) -> dict[str, str]:
-    """Spark's settings: modctl's defaults, then --conf. A local master draws no web UI (a
-    command is not a service; --conf spark.ui.enabled=true draws it)."""
-    conf = {
-        "spark.ui.showConsoleProgress": "true" if cluster.progress else "false",
-        # Batches as large as the local engine's: the evaluator's work per batch is shared.
-        "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
-    }
-    if cluster.local:
-        conf["spark.ui.enabled"] = "false"
-    return {**conf, **cluster.conf}
-
-
-def worker_python(cluster: Cluster) -> str | None:
-    """The Python that Spark's workers run, or None for PySpark's choice (PYSPARK_PYTHON, else
-    `python3` on PATH). PySpark names it to the executors from PYSPARK_PYTHON only, as the
-    driver starts: `spark.pyspark.python` works only through spark-submit, which modctl does
-    not run, so that setting is taken here; on a local master, the Python running modctl,
-    whose workers then import this modctl wherever it is installed (a virtual environment that
-    is not on PATH, pipx)."""
-    chosen = cluster.conf.get("spark.pyspark.python")
-    if chosen:
-        return chosen
-    if cluster.local and "PYSPARK_PYTHON" not in os.environ:
-        return sys.executable
-    return None
-
-
-def _need_pyspark() -> None:
-    try:
-        import pyspark.sql  # noqa: F401
-    except ImportError:
-        raise UsageError(
-            f"--engine spark needs PySpark, which is not installed: {INSTALL}"
-        ) from None
-
-
-def _need_java() -> None:
-    home = os.environ.get("JAVA_HOME")
-    if (home and (Path(home) / "bin" / "java").exists()) or shutil.which("java"):
-        return
-    raise UsageError(
-        "--engine spark runs Spark, which needs Java 17 or later, and none was found: install "
-        "one (Debian: apt-get install default-jre-headless) or set JAVA_HOME"
-    )

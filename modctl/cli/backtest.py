@@ -121,12 +121,12 @@ def backtest_command(
     root = context_of(ctx).root
     show = output is ReportOutput.text and sys.stderr.isatty()
     if engine is Engine.spark:
-        from modctl.backtest import spark
+        from modctl.backtest import session, spark
 
         source = spark.Source(data, table)
-        cluster = spark.Cluster(
-            spark.checked_master(master or spark.DEFAULT_MASTER),
-            spark.parse_conf(conf or []),
+        cluster = session.Cluster(
+            session.checked_master(master or session.DEFAULT_MASTER),
+            session.parse_conf(conf or []),
             progress=show,
         )
         if sweep:
