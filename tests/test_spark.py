@@ -754,6 +754,44 @@ def test_a_command_starts_spark_on_the_python_that_runs_it(
     assert done.stderr == ""  # Spark's log and the JVM's start-up line held back
 
 
+def test_a_terminal_is_told_that_spark_starts_and_left_clean(
+    tmp_path: Path, sample_parquet: Path
+) -> None:
+    """The seconds the JVM takes to start are not silent on a terminal: a line says what
+    starts, Spark's progress bar draws over it, and the line is cleared before the report."""
+    import pty
+
+    needs_java()
+    root = copy_reference(tmp_path)
+    args = ["--repo", root, "backtest", BUNDLE, "--data", sample_parquet, "--engine", "spark"]
+    main, side = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [str(MODCTL), *map(str, args), "--master", "local[1]"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=side,
+        )
+    finally:
+        os.close(side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other side of the terminal closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert process.stdout is not None
+    report = process.stdout.read().decode()
+    assert process.wait() == 0, shown
+    assert shown.startswith(b"\r  starting Spark on local[1] ..."), shown
+    assert shown.endswith(b"\r\x1b[K"), shown
+    assert report.startswith(f"Backtest of {BUNDLE} on {sample_parquet}: 3,000 listings")
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -121,24 +121,14 @@ def backtest_command(
     root = context_of(ctx).root
     show = output is ReportOutput.text and sys.stderr.isatty()
     if engine is Engine.spark:
-        from modctl.backtest import session, spark
-
-        source = spark.Source(data, table)
-        cluster = session.Cluster(
-            session.checked_master(master or session.DEFAULT_MASTER),
-            session.parse_conf(conf or []),
-            progress=show,
+        _on_spark(
+            root,
+            bundle,
+            (data, table, master, conf),
+            (sweep, baseline, changes, skip_bad),
+            output,
+            show=show,
         )
-        if sweep:
-            from modctl.reports import sweep as render
-
-            swept = spark.sweep(root, bundle, source, cluster, sweep, skip_bad=skip_bad)
-            echo(render.render(swept, output.value))
-            return
-        result = spark.run(
-            root, bundle, source, cluster, baseline=baseline, changes=changes, skip_bad=skip_bad
-        )
-        echo(report.as_json(result) if output is ReportOutput.json else report.text(result))
         return
     assert data is not None
     started = time.perf_counter()
@@ -181,6 +171,48 @@ def backtest_command(
     if result.one_job:
         echo(f"modctl: {result.one_job}", err=True)
     echo(report.as_json(result) if output is ReportOutput.json else report.text(result))
+
+
+def _on_spark(
+    root: Path,
+    bundle: str,
+    where: tuple[str | None, str | None, str | None, list[str] | None],
+    asked: tuple[list[str] | None, str | None, Path | None, bool],
+    output: ReportOutput,
+    *,
+    show: bool,
+) -> None:
+    """`backtest --engine spark`: where (data, table, master, conf) and what was asked (sweep,
+    baseline, changes, skip_bad); on a terminal, a line while Spark starts."""
+    from modctl.backtest import session, spark
+    from modctl.reports import backtest as report
+    from modctl.reports import sweep as render
+
+    data, table, master, conf = where
+    sweep, baseline, changes, skip_bad = asked
+    source = spark.Source(data, table)
+    cluster = session.Cluster(
+        session.checked_master(master or session.DEFAULT_MASTER),
+        session.parse_conf(conf or []),
+        progress=show,
+    )
+    if show:
+        # Seconds pass before Spark draws its progress bar over this line.
+        typer.echo(f"\r  starting Spark on {cluster.master} ...", nl=False, err=True)
+    try:
+        if sweep:
+            swept = spark.sweep(root, bundle, source, cluster, sweep, skip_bad=skip_bad)
+        else:
+            result = spark.run(
+                root, bundle, source, cluster, baseline=baseline, changes=changes, skip_bad=skip_bad
+            )
+    finally:
+        if show:
+            typer.echo("\r\033[K", nl=False, err=True)
+    if sweep:
+        echo(render.render(swept, output.value))
+    else:
+        echo(report.as_json(result) if output is ReportOutput.json else report.text(result))
 
 
 def _check_engine(
