@@ -46,11 +46,12 @@ def list_command(ctx: typer.Context, output: OutputOption = Output.text) -> None
     """
     from modctl.reports import emergency as render
     from modctl.source import playbooks
+    from modctl.source.repo import playbook_names
 
     context = context_of(ctx)
     regions = _regions(context)
     rows: list[tuple[str, Playbook | str]] = []
-    for name in playbooks.names(context.root):
+    for name in playbook_names(context.root):
         try:
             rows.append((name, playbooks.read(context.root, name, regions)))
         except UsageError as exc:

@@ -11,21 +11,9 @@ from modctl.emergency.params import NAME
 from modctl.emergency.playbook import Playbook, load
 from modctl.errors import UsageError, suggest
 from modctl.source.files import Cache, parse, read_source
-from modctl.source.repo import YAML_SUFFIXES, SourceFile
+from modctl.source.repo import YAML_SUFFIXES, SourceFile, playbook_names
 
 FOLDER = "playbooks"
-
-
-def names(root: Path) -> list[str]:
-    """The names of the playbooks, from their file names."""
-    folder = root / FOLDER
-    if not folder.is_dir():
-        return []
-    return sorted(
-        path.name.rsplit(".", 1)[0]
-        for path in folder.iterdir()
-        if path.is_file() and path.suffix in YAML_SUFFIXES
-    )
 
 
 def read(root: Path, name: str, regions: Sequence[str] | None) -> Playbook:
@@ -36,7 +24,7 @@ def read(root: Path, name: str, regions: Sequence[str] | None) -> Playbook:
             f"{printable.shown(name)} is not a playbook name (lowercase letters, digits, . _ -); "
             "`modctl emergency list` shows them"
         )
-    known = names(root)
+    known = playbook_names(root)
     found = next(
         (
             f"{FOLDER}/{name}{suffix}"

@@ -107,6 +107,11 @@ def bundle_names(root: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def playbook_names(root: Path) -> list[str]:
+    """The names of the playbooks, from their file names under `playbooks/`."""
+    return sorted(rel.removeprefix("playbooks/").rsplit(".", 1)[0] for rel in _playbook_files(root))
+
+
 def _playbook_files(root: Path) -> list[str]:
     folder = root / "playbooks"
     if not folder.is_dir():
