@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import ReportOutput, ReportOutputOption, bundle_name, checked_path
 from modctl.errors import UsageError
@@ -25,7 +26,12 @@ class Engine(str, Enum):
 @app.command("backtest")
 def backtest_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle to evaluate.", callback=bundle_name)],
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="Bundle to evaluate.", callback=bundle_name, autocompletion=completion.bundles
+        ),
+    ],
     data: Annotated[
         str | None,
         typer.Option(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import Output, OutputOption, bundle_name
 
@@ -15,7 +16,12 @@ app = command_app()
 @app.command("diff")
 def diff_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle to compare.", callback=bundle_name)],
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="Bundle to compare.", callback=bundle_name, autocompletion=completion.bundles
+        ),
+    ],
     before: Annotated[str, typer.Argument(help="Git revision to compare from.")] = "HEAD",
     after: Annotated[
         str | None,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo, warn
 from modctl.cli.options import Actor, DryRun, Incident, Output, OutputOption, Reason, WriteOptions
 from modctl.cli.rollout import journal_of
@@ -25,7 +26,12 @@ app = command_app(
     no_args_is_help=True,
 )
 Name = Annotated[
-    str, typer.Argument(metavar="PLAYBOOK", help="Playbook name (playbooks/NAME.yaml).")
+    str,
+    typer.Argument(
+        metavar="PLAYBOOK",
+        help="Playbook name (playbooks/NAME.yaml).",
+        autocompletion=completion.playbooks,
+    ),
 ]
 
 

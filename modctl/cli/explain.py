@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modctl import printable
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import Output, OutputOption, bundle_name
 
@@ -17,13 +18,22 @@ app = command_app()
 @app.command("explain")
 def explain_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle that decided.", callback=bundle_name)],
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="Bundle that decided.", callback=bundle_name, autocompletion=completion.bundles
+        ),
+    ],
     item: Annotated[
         str, typer.Option("--item", metavar="FILE|-", help="The listing as JSON; - reads stdin.")
     ],
     region: Annotated[
         str | None,
-        typer.Option("--region", help="Region (default: the item's region, else every region)."),
+        typer.Option(
+            "--region",
+            help="Region (default: the item's region, else every region).",
+            autocompletion=completion.regions,
+        ),
     ] = None,
     rev: Annotated[
         str | None, typer.Option("--rev", metavar="REV", help="The bundle at this git revision.")

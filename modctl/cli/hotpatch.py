@@ -10,14 +10,15 @@ import typer
 from modctl.cli._app import command_app, context_of, echo, reading_context, warn
 from modctl.cli.options import (
     Actor,
+    Bundle,
     DryRun,
     Incident,
+    OnlyBundle,
     Output,
     OutputOption,
     Reason,
     Regions,
     WriteOptions,
-    bundle_name,
 )
 from modctl.cli.rollout import journal_of, known_bundle
 from modctl.errors import UsageError
@@ -27,7 +28,6 @@ app = command_app(
     "list; every patch expires.",
     no_args_is_help=True,
 )
-Bundle = Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)]
 
 
 @app.command("apply")
@@ -197,10 +197,7 @@ def _command(bundle: str, regions: list[str], patch: dict[str, Any]) -> str:
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    bundle: Annotated[
-        str | None,
-        typer.Argument(help="Only this bundle.", show_default=False, callback=bundle_name),
-    ] = None,
+    bundle: OnlyBundle = None,
     every: Annotated[
         bool, typer.Option("--all", help="Expired hot-patches too (they no longer apply).")
     ] = False,

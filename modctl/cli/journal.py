@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from modctl import printable
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo, reading_context, warn
-from modctl.cli.options import Output, OutputOption, bundle_name
+from modctl.cli.options import Bundle, Output, OutputOption, Region
 from modctl.errors import ExitCode, UsageError, suggest
 from modctl.reports import to_json
 
@@ -34,8 +35,8 @@ def audit_group() -> None:
 @render_app.command("render")
 def render_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
-    region: Annotated[str, typer.Option("--region", "-r", help="Region.")],
+    bundle: Bundle,
+    region: Region,
     output: OutputOption = Output.text,
 ) -> None:
     """Print the effective config the platform loads for a bundle in a region: indented
@@ -124,22 +125,23 @@ def audit_verify_command(ctx: typer.Context, output: OutputOption = Output.text)
         raise typer.Exit(int(ExitCode.CHECKS_FAILED))
 
 
-def _journal_actions(incomplete: str) -> list[str]:
-    """What `--action` completes to in a shell."""
-    from modctl.state.replay import ACTIONS
-
-    return [action for action in ACTIONS if action.startswith(incomplete)]
-
-
 @log_app.command("log")
 def log_command(
     ctx: typer.Context,
-    bundle: Annotated[str | None, typer.Option("--bundle", help="Only this bundle.")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+    bundle: Annotated[
+        str | None,
+        typer.Option("--bundle", help="Only this bundle.", autocompletion=completion.bundles),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Only this region.", autocompletion=completion.regions),
+    ] = None,
     incident: Annotated[str | None, typer.Option("--incident", help="Only this incident.")] = None,
     action: Annotated[
         str | None,
-        typer.Option("--action", help="Only this action.", autocompletion=_journal_actions),
+        typer.Option(
+            "--action", help="Only this action.", autocompletion=completion.journal_actions
+        ),
     ] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Only this actor.")] = None,
     since: Annotated[

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo, warn
-from modctl.cli.options import DryRun, Output, OutputOption, bundle_name
+from modctl.cli.options import Bundle, DryRun, Output, OutputOption
 
 app = command_app(
     help="Write a new bundle or rule in the layout of the reference bundles.",
@@ -16,7 +17,13 @@ app = command_app(
 )
 Regions = Annotated[
     list[str] | None,
-    typer.Option("--region", "--regions", "-r", help="Regions (repeat, or separate with commas)."),
+    typer.Option(
+        "--region",
+        "--regions",
+        "-r",
+        help="Regions (repeat, or separate with commas).",
+        autocompletion=completion.regions,
+    ),
 ]
 
 
@@ -62,7 +69,7 @@ def bundle_command(
 @app.command("rule")
 def rule_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
+    bundle: Bundle,
     ident: Annotated[str, typer.Argument(metavar="ID", help="Rule id, new in the bundle.")],
     field: Annotated[
         str, typer.Option("--field", help="Listing field the rule reads (modctl.yaml fields).")

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from modctl import printable
+from modctl.cli import completion
 from modctl.errors import UsageError
 
 T = TypeVar("T")
@@ -89,8 +90,25 @@ ReportOutputOption = Annotated[
         callback=report_output,
     ),
 ]
-Region = Annotated[str, typer.Option("--region", "-r", help="Region.")]
-Regions = Annotated[list[str] | None, typer.Option("--region", "-r", help="Regions.")]
+Bundle = Annotated[
+    str, typer.Argument(help="Bundle.", callback=bundle_name, autocompletion=completion.bundles)
+]
+OnlyBundle = Annotated[
+    str | None,
+    typer.Argument(
+        help="Only this bundle.",
+        show_default=False,
+        callback=bundle_name,
+        autocompletion=completion.bundles,
+    ),
+]
+Region = Annotated[
+    str, typer.Option("--region", "-r", help="Region.", autocompletion=completion.regions)
+]
+Regions = Annotated[
+    list[str] | None,
+    typer.Option("--region", "-r", help="Regions.", autocompletion=completion.regions),
+]
 Actor = Annotated[
     str | None,
     typer.Option("--actor", help="Who acts (default: MODCTL_ACTOR, then git user.email)."),

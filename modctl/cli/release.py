@@ -7,8 +7,18 @@ from typing import Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo, reading_context, warn
-from modctl.cli.options import Actor, Incident, Output, OutputOption, Reason, bundle_name
+from modctl.cli.options import (
+    Actor,
+    Bundle,
+    Incident,
+    OnlyBundle,
+    Output,
+    OutputOption,
+    Reason,
+    bundle_name,
+)
 
 app = command_app(help="Cut, list and show releases.", no_args_is_help=True)
 
@@ -22,7 +32,12 @@ class Bump(str, Enum):
 @app.command("cut")
 def cut_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle to release.", callback=bundle_name)],
+    bundle: Annotated[
+        str,
+        typer.Argument(
+            help="Bundle to release.", callback=bundle_name, autocompletion=completion.bundles
+        ),
+    ],
     version: Annotated[
         str | None, typer.Option("--version", metavar="X.Y.Z", help="Version to cut.")
     ] = None,
@@ -82,10 +97,7 @@ def cut_command(
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    bundle: Annotated[
-        str | None,
-        typer.Argument(help="Only this bundle.", show_default=False, callback=bundle_name),
-    ] = None,
+    bundle: OnlyBundle = None,
     output: OutputOption = Output.text,
 ) -> None:
     """List releases, oldest first per bundle.
@@ -103,7 +115,7 @@ def list_command(
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
+    bundle: Bundle,
     version: Annotated[str, typer.Argument(help="Version.")],
     output: OutputOption = Output.text,
 ) -> None:

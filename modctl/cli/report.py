@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import (
+    Bundle,
     Regions,
     ReportOutput,
     ReportOutputOption,
@@ -29,7 +31,7 @@ def report_group() -> None:
 @app.command("effectiveness")
 def effectiveness_command(
     ctx: typer.Context,
-    bundle: Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)],
+    bundle: Bundle,
     since: Annotated[
         str | None,
         typer.Option(
@@ -92,7 +94,9 @@ def gaps_command(
     bundles: Annotated[
         list[str],
         typer.Argument(
-            help="Bundles; a listing counts as caught when any flags it.", callback=bundle_name
+            help="Bundles; a listing counts as caught when any flags it.",
+            callback=bundle_name,
+            autocompletion=completion.bundles,
         ),
     ],
     data: Annotated[

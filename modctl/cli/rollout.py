@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import (
     command_app,
     context_of,
@@ -19,8 +20,10 @@ from modctl.cli._app import (
 )
 from modctl.cli.options import (
     Actor,
+    Bundle,
     DryRun,
     Incident,
+    OnlyBundle,
     Output,
     OutputOption,
     Reason,
@@ -42,7 +45,6 @@ rollback_app = command_app()
 status_app = command_app()  # `modctl status`, the same command as `modctl rollout status`
 freeze_app = command_app()
 unfreeze_app = command_app()
-Bundle = Annotated[str, typer.Argument(help="Bundle.", callback=bundle_name)]
 MetricsFile = Annotated[
     Path | None,
     typer.Option(
@@ -128,7 +130,12 @@ def start_command(
     version: Annotated[str, typer.Argument(help="Release to stage.")],
     region: Annotated[
         list[str] | None,
-        typer.Option("--region", "-r", help="Regions (default: the next wave)."),
+        typer.Option(
+            "--region",
+            "-r",
+            help="Regions (default: the next wave).",
+            autocompletion=completion.regions,
+        ),
     ] = None,
     at_step: Annotated[
         int,
@@ -329,6 +336,7 @@ def advance_command(
             help="Only this bundle (default: every bundle with a canary).",
             show_default=False,
             callback=bundle_name,
+            autocompletion=completion.bundles,
         ),
     ] = None,
     metrics: MetricsFile = None,
@@ -397,10 +405,7 @@ def advance_command(
 @status_app.command("status")
 def status_command(
     ctx: typer.Context,
-    bundle: Annotated[
-        str | None,
-        typer.Argument(help="Only this bundle.", show_default=False, callback=bundle_name),
-    ] = None,
+    bundle: OnlyBundle = None,
     watch: Annotated[
         bool,
         typer.Option(

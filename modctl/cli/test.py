@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from modctl.cli import completion
 from modctl.cli._app import command_app, context_of, echo
 from modctl.cli.options import bundle_name
 from modctl.errors import ExitCode
@@ -27,7 +28,10 @@ def run_tests(
     bundles: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Bundles to test (default: all).", show_default=False, callback=bundle_name
+            help="Bundles to test (default: all).",
+            show_default=False,
+            callback=bundle_name,
+            autocompletion=completion.bundles,
         ),
     ] = None,
     output: Annotated[
