@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import threading
 import warnings
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 INSTALL = "pip install 'modctl[spark]'"
 DEFAULT_MASTER = "local[*]"
 LOGGING = Path(__file__).with_name("spark-log4j2.properties")
+MASTER_WAIT = 5.0  # seconds for a standalone master to take a connection
 MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|yarn|(spark|k8s)://\S+")
 
 
@@ -83,6 +85,7 @@ def session(cluster: Cluster) -> Iterator[SparkSession]:
             yield active
             return
         _need_java()
+        _need_master(cluster.master)
         builder = SparkSession.builder.master(cluster.master).appName("modctl backtest")
         for key, value in _conf(cluster).items():
             builder = builder.config(key, value)
@@ -244,4 +247,24 @@ def _need_java() -> None:
     raise UsageError(
         "--engine spark runs Spark, which needs Java 17 or later, and none was found: install "
         "one (Debian: apt-get install default-jre-headless) or set JAVA_HOME"
+    )
+
+
+def _need_master(master: str) -> None:
+    """A standalone master (`spark://HOST:PORT`, or several for high availability) that takes
+    a connection, at least one of them, or UsageError saying none does: Spark itself retries
+    for over a minute and then says only that its context stopped."""
+    if not master.startswith("spark://"):
+        return
+    why = ""
+    for place in master.removeprefix("spark://").split(","):
+        host, _, port = place.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=MASTER_WAIT):
+                return
+        except (OSError, ValueError) as exc:
+            why = str(exc) if isinstance(exc, OSError) else f"no port in {place!r}"
+    raise UsageError(
+        f"--master {master}: no Spark master answers there ({why}): check the host and port, "
+        "and that the master runs"
     )
