@@ -99,6 +99,22 @@ def memory_limit(megabytes: int) -> Callable[[], None]:
     return limit
 
 
+def read_terminal(main: int) -> bytes:
+    """Everything written to a pseudo-terminal, read from its main side until the other side
+    closes (the processes holding it are gone); the main side is closed then."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other side of the terminal closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    return shown
+
+
 def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """What a git command that must succeed prints on standard output."""
     done = subprocess.run(

@@ -34,7 +34,15 @@ from typer.testing import CliRunner
 from modctl.backtest.data import Reader
 from modctl.cli import app
 from modctl.engine.columnar import arrow_schema
-from tests.conftest import MODCTL, SAMPLE, copy_reference, reference_workspace, run, run_git
+from tests.conftest import (
+    MODCTL,
+    SAMPLE,
+    copy_reference,
+    read_terminal,
+    reference_workspace,
+    run,
+    run_git,
+)
 from tests.test_output import COMMANDS
 
 BUNDLE = "ipr-counterfeit"
@@ -804,16 +812,7 @@ def test_a_terminal_is_told_that_spark_starts_and_left_clean(
         )
     finally:
         os.close(side)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the other side of the terminal closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main)
+    shown = read_terminal(main)
     assert process.stdout is not None
     report = process.stdout.read().decode()
     assert process.wait() == 0, shown

@@ -27,6 +27,7 @@ from tests.conftest import (
     built_once,
     copy_reference,
     modctl,
+    read_terminal,
     run,
     run_git,
     write_files,
@@ -261,16 +262,7 @@ def on_a_terminal(root: Path, env: dict[str, str], *args: str, errors_too: bool 
         )
     finally:
         os.close(side)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the other side of the terminal closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main)
+    shown = read_terminal(main)
     assert process.wait() == 0, process.stderr.read() if process.stderr else ""
     return shown.decode()
 
