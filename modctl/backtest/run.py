@@ -81,12 +81,8 @@ def run(
     progress: Progress | None = None,
 ) -> Result:
     started = time.perf_counter()
-    current = workspace.load(root, [bundle_name])
-    bundle = current.bundle(bundle_name)
-    base = (
-        workspace.load(root, [bundle_name], rev=baseline).bundle(bundle_name) if baseline else None
-    )
-    job = _Job(bundle, base, current.config, data, skip_bad)
+    config, bundle, base = bundles(root, bundle_name, baseline)
+    job = _Job(bundle, base, config, data, skip_bad)
     reader = _reader(job)
     size = data.stat().st_size
     workers = min(jobs, os.cpu_count() or 1)
@@ -110,6 +106,18 @@ def run(
         workers,
         f"ran one job, not {jobs}: {alone}" if alone else None,
     )
+
+
+def bundles(
+    root: Path, bundle_name: str, baseline: str | None
+) -> tuple[Config, Bundle, Bundle | None]:
+    """modctl.yaml, the bundle in the working tree, and the bundle at the baseline revision."""
+    current = workspace.load(root, [bundle_name])
+    bundle = current.bundle(bundle_name)
+    base = (
+        workspace.load(root, [bundle_name], rev=baseline).bundle(bundle_name) if baseline else None
+    )
+    return current.config, bundle, base
 
 
 def _why_one_job(reader: Reader, size: int, workers: int) -> str | None:

@@ -29,7 +29,7 @@ from modctl.backtest.data import DataError
 from modctl.backtest.impact import EXAMPLES, Tally
 from modctl.backtest.partition import Partial, Plan
 from modctl.backtest.records import Place
-from modctl.backtest.run import CHANGE_COLUMNS, Result, _ChangesWriter
+from modctl.backtest.run import CHANGE_COLUMNS, Result, _ChangesWriter, bundles
 from modctl.engine.sweep import SweepEvaluator
 from modctl.errors import UsageError
 from modctl.model import Config
@@ -80,13 +80,9 @@ def run(
 ) -> Result:
     """The backtest of the local engine (`backtest.run`), decided on Spark."""
     started = time.perf_counter()
-    current = workspace.load(root, [bundle_name])
-    bundle = current.bundle(bundle_name)
-    base = (
-        workspace.load(root, [bundle_name], rev=baseline).bundle(bundle_name) if baseline else None
-    )
+    config, bundle, base = bundles(root, bundle_name, baseline)
     with _ChangesWriter(changes) as out:
-        plan = Plan(current.config, bundle, [], baseline=base, changes=changes is not None)
+        plan = Plan(config, bundle, [], baseline=base, changes=changes is not None)
         partials, master = _decided(plan, source, cluster, skip_bad, out)
     tally = Tally()
     for found in partials:

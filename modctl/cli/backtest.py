@@ -130,9 +130,15 @@ def backtest_command(
         _on_spark(
             root,
             bundle,
-            (data, table, master, conf),
-            (sweep, baseline, changes, skip_bad),
             output,
+            data=data,
+            table=table,
+            master=master,
+            conf=conf,
+            sweep=sweep,
+            baseline=baseline,
+            changes=changes,
+            skip_bad=skip_bad,
             show=show,
         )
         return
@@ -182,20 +188,23 @@ def backtest_command(
 def _on_spark(
     root: Path,
     bundle: str,
-    where: tuple[str | None, str | None, str | None, list[str] | None],
-    asked: tuple[list[str] | None, str | None, Path | None, bool],
     output: ReportOutput,
     *,
+    data: str | None,
+    table: str | None,
+    master: str | None,
+    conf: list[str] | None,
+    sweep: list[str] | None,
+    baseline: str | None,
+    changes: Path | None,
+    skip_bad: bool,
     show: bool,
 ) -> None:
-    """`backtest --engine spark`: where (data, table, master, conf) and what was asked (sweep,
-    baseline, changes, skip_bad); on a terminal, a line while Spark starts."""
+    """`backtest --engine spark`, with a line on a terminal while Spark starts."""
     from modctl.backtest import session, spark
     from modctl.reports import backtest as report
     from modctl.reports import sweep as render
 
-    data, table, master, conf = where
-    sweep, baseline, changes, skip_bad = asked
     source = spark.Source(data, table)
     cluster = session.Cluster(
         session.checked_master(master or session.DEFAULT_MASTER),
