@@ -775,21 +775,22 @@ def test_a_standalone_master_that_does_not_answer_is_one_line_at_once(
     with socket.socket() as taken:  # a port of this machine that nothing listens on
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-    master = f"spark://127.0.0.1:{port}"
     command = ["--repo", minimal_repo, "backtest", "demo", "--data", data, "--engine", "spark"]
-    done = subprocess.run(
-        [str(MODCTL), *map(str, command), "--master", master],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(f"modctl: error: --master {master}: no Spark master answers "), (
-        done.stderr
-    )
-    assert done.stderr.endswith("check the host and port, and that the master runs\n")
-    assert done.stderr.count("\n") == 1
+    # Nothing listens on the first; the second is no port at all.
+    for master in (f"spark://127.0.0.1:{port}", f"spark://127.0.0.1:{10**30}"):
+        done = subprocess.run(
+            [str(MODCTL), *map(str, command), "--master", master],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(
+            f"modctl: error: --master {master}: no Spark master answers "
+        ), done.stderr
+        assert done.stderr.endswith("check the host and port, and that the master runs\n")
+        assert done.stderr.count("\n") == 1
 
 
 def test_a_terminal_is_told_that_spark_starts_and_left_clean(

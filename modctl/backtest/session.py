@@ -262,7 +262,7 @@ def _need_master(master: str) -> None:
         try:
             with socket.create_connection((host.strip("[]"), int(port)), timeout=MASTER_WAIT):
                 return
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, OverflowError) as exc:
             why = str(exc) if isinstance(exc, OSError) else f"no port in {place!r}"
     raise UsageError(
         f"--master {master}: no Spark master answers there ({why}): check the host and port, "
